@@ -1,0 +1,651 @@
+#!/bin/sh
+# install.sh: download, verify and install pane.
+#
+#   curl --proto '=https' --tlsv1.2 -sSf https://github.com/pane-cli/pane/releases/latest/download/install.sh | sh
+#   curl --proto '=https' --tlsv1.2 -sSf .../install.sh | sh -s -- --version 1.2.0 --install-dir ~/bin
+#
+# What it does, in this order, trusting nothing before it has been checked:
+#   1. fetches SHA256SUMS.minisig and SHA256SUMS from the release;
+#   2. verifies the minisign signature against the public keys embedded below (with `minisign`,
+#      else with OpenSSL 3), including the signed trusted comment: product, file and version;
+#   3. takes the one SHA256SUMS line for pane-<version>-<target>.tar.gz, downloads that archive
+#      and checks its SHA-256 (fails closed);
+#   4. unpacks it in a temporary directory and hands over to the verified binary:
+#      `pane self install`, which places it, writes the install receipt and sets up PATH.
+#
+# It never runs sudo and only speaks https (plain http only to a loopback host, for mirrors on
+# this machine). Every line of code is inside a function and `main "$@"` is the last line, so a
+# download cut short runs nothing.
+
+usage() {
+    cat <<'EOF'
+pane-install: download, verify and install pane
+
+USAGE:
+    curl --proto '=https' --tlsv1.2 -sSf <releases>/latest/download/install.sh | sh -s -- [OPTIONS]
+    sh install.sh [OPTIONS]
+
+OPTIONS:
+    --version VERSION   install exactly this version (e.g. 1.2.0) instead of the latest release
+    --install-dir DIR   put the pane binary in DIR
+                        [default: $XDG_BIN_HOME, else ~/.local/bin]
+    --no-modify-path    do not edit shell profiles or write PATH set-up files
+    -y, --yes           do not ask for confirmation
+    -h, --help          print this help
+
+ENVIRONMENT:
+    PANE_VERSION            same as --version
+    PANE_INSTALL_DIR        same as --install-dir
+    PANE_NO_MODIFY_PATH=1   same as --no-modify-path
+    PANE_RELEASES_URL       where releases are downloaded from (a mirror with the same layout)
+                            [default: https://github.com/pane-cli/pane/releases]
+    PANE_REQUIRE_SIGNATURE=1
+                            fail instead of warning when neither minisign nor OpenSSL 3 is
+                            available to check the signature
+    PANE_INSTALL_PUBKEY     trust this minisign public key (base64 key line) instead of the
+                            keys embedded in this script (for forks and tests)
+EOF
+}
+
+say() {
+    printf 'pane-install: %s\n' "$*" >&2
+}
+
+warn() {
+    printf 'pane-install: warning: %s\n' "$*" >&2
+}
+
+die() {
+    printf 'pane-install: error: %s\n' "$*" >&2
+    exit 1
+}
+
+usage_error() {
+    printf 'pane-install: error: %s\n' "$*" >&2
+    printf 'pane-install: run with --help for usage\n' >&2
+    exit 2
+}
+
+has() {
+    command -v "$1" >/dev/null 2>&1
+}
+
+# True for "1", "true", "yes", "on" (any case); false for empty, "0", "false", "no", "off".
+truthy() {
+    case "$1" in
+        '' | 0 | [Ff][Aa][Ll][Ss][Ee] | [Nn][Oo] | [Oo][Ff][Ff]) return 1 ;;
+        *) return 0 ;;
+    esac
+}
+
+# The public keys that may sign releases: keys/*.pub minus keys/revoked. Generated; a test
+# (tests/it/install_sh.rs) fails when this block and keys/ disagree, and rewrites the block
+# when run with PANE_BLESS=1.
+# BEGIN EMBEDDED KEYS
+embedded_keys() {
+    :
+}
+# END EMBEDDED KEYS
+
+cleanup() {
+    if [ -n "${_tmp:-}" ] && [ -d "$_tmp" ]; then
+        rm -rf "$_tmp"
+    fi
+}
+
+# HOME may be unset (cron, some containers, `env -i`): take it from the password database.
+resolve_home() {
+    if [ -n "${HOME:-}" ]; then
+        return 0
+    fi
+    _user=$(id -un 2>/dev/null) || _user=""
+    _home=""
+    if [ -n "$_user" ] && has getent; then
+        _home=$(getent passwd "$_user" 2>/dev/null | cut -d: -f6)
+    fi
+    if [ -z "$_home" ] && [ -n "$_user" ] && has dscl; then
+        _home=$(dscl . -read "/Users/$_user" NFSHomeDirectory 2>/dev/null | sed -n 's/^NFSHomeDirectory: //p')
+    fi
+    if [ -n "$_home" ]; then
+        HOME=$_home
+        export HOME
+    fi
+}
+
+# Sets _target to the release target triple for this machine.
+detect_target() {
+    if [ -n "${PANE_TARGET:-}" ]; then
+        # Undocumented: lets tests install a build made for the host triple.
+        case "$PANE_TARGET" in
+            *[!A-Za-z0-9_.-]*) usage_error "PANE_TARGET is not a target triple: $PANE_TARGET" ;;
+        esac
+        _target=$PANE_TARGET
+        return 0
+    fi
+    _os=$(uname -s 2>/dev/null) || _os=unknown
+    _arch=$(uname -m 2>/dev/null) || _arch=unknown
+    case "$_os" in
+        Linux) _os_part=unknown-linux-musl ;;
+        Darwin) _os_part=apple-darwin ;;
+        *) unsupported_platform "$_os" "$_arch" ;;
+    esac
+    case "$_arch" in
+        x86_64 | amd64) _arch_part=x86_64 ;;
+        aarch64 | arm64) _arch_part=aarch64 ;;
+        *) unsupported_platform "$_os" "$_arch" ;;
+    esac
+    # An x86_64 shell on Apple silicon runs under Rosetta 2; the native build is the better one.
+    if [ "$_os" = Darwin ] && [ "$_arch_part" = x86_64 ]; then
+        if [ "$(sysctl -n sysctl.proc_translated 2>/dev/null)" = 1 ]; then
+            _arch_part=aarch64
+        fi
+    fi
+    _target="$_arch_part-$_os_part"
+}
+
+unsupported_platform() {
+    die "there is no prebuilt pane for this platform ($1 $2).
+    Builds exist for x86_64 and aarch64 Linux (musl) and macOS. To install by hand, download the
+    archive for your platform with SHA256SUMS and SHA256SUMS.minisig from $_base (see
+    \"Manual download\" in the README), or build from source: cargo install --locked --git $_repo"
+}
+
+# valid_version V: true when V (without a leading "v") is a semver version.
+valid_version() {
+    case "$1" in
+        '' | *[!0-9A-Za-z.+-]*) return 1 ;;
+    esac
+    printf '%s\n' "$1" |
+        grep -Eq '^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$'
+}
+
+# True when the URL's host is loopback: 127.0.0.0/8, [::1] or localhost. Anything odd in the
+# authority (user info, unexpected characters) counts as not loopback.
+is_loopback_url() {
+    _rest=${1#*://}
+    _authority=${_rest%%/*}
+    _authority=${_authority%%\?*}
+    _authority=${_authority%%#*}
+    case "$_authority" in
+        '' | *[!A-Za-z0-9.:\[\]-]*) return 1 ;;
+    esac
+    case "$_authority" in
+        '[::1]' | '[::1]:'*) _host='[::1]' ;;
+        \[*) return 1 ;;
+        *) _host=${_authority%%:*} ;;
+    esac
+    _port=${_authority#"$_host"}
+    case "$_port" in
+        '' | :) ;;
+        :*[!0-9]*) return 1 ;;
+        :*) ;;
+        *) return 1 ;;
+    esac
+    case "$_host" in
+        '[::1]' | [Ll][Oo][Cc][Aa][Ll][Hh][Oo][Ss][Tt]) return 0 ;;
+        127.*) printf '%s\n' "$_host" | grep -Eq '^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$' ;;
+        *) return 1 ;;
+    esac
+}
+
+# Checks the releases URL against the transport rule and sets _allow_http.
+check_base_url() {
+    case "$_base" in
+        *[![:graph:]]*) die "PANE_RELEASES_URL contains spaces or control characters: $_base" ;;
+    esac
+    case "$_base" in
+        https://?*) _allow_http=0 ;;
+        http://?*)
+            if is_loopback_url "$_base"; then
+                _allow_http=1
+            else
+                die "refusing plain http for $_base: only https is allowed, or http to a loopback host (127.0.0.1, ::1, localhost)"
+            fi
+            ;;
+        *) die "PANE_RELEASES_URL must be an https:// URL: $_base" ;;
+    esac
+}
+
+# Sets _downloader and the options it supports.
+pick_downloader() {
+    if has curl; then
+        _downloader=curl
+        _curl_help=$(curl --help all 2>/dev/null) || _curl_help=""
+        if [ -z "$_curl_help" ]; then
+            _curl_help=$(curl --help 2>/dev/null) || _curl_help=""
+        fi
+    elif has wget; then
+        _downloader=wget
+        if wget --version 2>/dev/null | grep -q 'GNU Wget'; then
+            _wget_gnu=1
+        else
+            _wget_gnu=0
+        fi
+    else
+        die "neither curl nor wget was found; install one of them and run this again"
+    fi
+}
+
+curl_supports() {
+    case "$_curl_help" in
+        *"$1"*) return 0 ;;
+        *) return 1 ;;
+    esac
+}
+
+# download URL FILE MAX_BYTES: fetches URL into FILE; fails on an HTTP error, a redirect to plain
+# http (unless the base is loopback http), or a body larger than MAX_BYTES.
+download() {
+    _url=$1
+    _file=$2
+    _max=$3
+    if [ "$_downloader" = curl ]; then
+        set -- --fail --silent --show-error --location --max-redirs 5 --connect-timeout 30
+        if [ "$_allow_http" = 1 ]; then
+            set -- "$@" --proto '=http,https' --proto-redir '=http,https'
+        elif curl_supports --proto; then
+            set -- "$@" --proto '=https' --proto-redir '=https'
+        else
+            warn "this curl cannot be restricted to https (--proto); relying on the signature alone"
+        fi
+        if curl_supports --tlsv1.2; then
+            set -- "$@" --tlsv1.2
+        fi
+        if curl_supports --retry; then
+            set -- "$@" --retry 3
+        fi
+        if curl_supports --speed-time; then
+            # Give up on a connection that delivers nothing for 30 seconds.
+            set -- "$@" --speed-limit 1 --speed-time 30
+        fi
+        if curl_supports --max-filesize; then
+            set -- "$@" --max-filesize "$_max"
+        fi
+        if ! curl "$@" --output "$_file" "$_url"; then
+            return 1
+        fi
+    else
+        set -- --quiet --timeout=30 --tries=3
+        if [ "$_wget_gnu" = 1 ]; then
+            set -- "$@" --max-redirect=5
+            if [ "$_allow_http" = 0 ]; then
+                set -- "$@" --https-only --secure-protocol=TLSv1_2
+            fi
+        else
+            # BusyBox wget knows only a few options.
+            set -- -q -T 30
+        fi
+        if ! wget "$@" -O "$_file" "$_url"; then
+            return 1
+        fi
+    fi
+    _size=$(wc -c <"$_file" | tr -d ' ')
+    if [ "$_size" -gt "$_max" ]; then
+        say "$_url is larger than the $_max bytes allowed for it"
+        return 1
+    fi
+}
+
+fetch() {
+    if ! download "$1" "$2" "$3"; then
+        if [ -n "$_version" ]; then
+            die "could not download $1
+    Is $_version a released version with a build for $_target? See $_base"
+        fi
+        die "could not download $1"
+    fi
+}
+
+# Sets _keys to the trusted public keys, one base64 key line each.
+load_keys() {
+    if [ -n "${PANE_INSTALL_PUBKEY:-}" ]; then
+        say "trusting the public key from PANE_INSTALL_PUBKEY instead of the keys embedded in this script"
+        _keys=$PANE_INSTALL_PUBKEY
+    else
+        _keys=$(embedded_keys)
+    fi
+    for _key in $_keys; do
+        # The key starts with the algorithm "Ed", which base64 spells RW[Q-T]; 42 bytes make 56
+        # characters.
+        case "$_key" in
+            RW[QRST]*) ;;
+            *) die "not a minisign public key: $_key" ;;
+        esac
+        if [ "${#_key}" -ne 56 ]; then
+            die "not a minisign public key: $_key"
+        fi
+        case "$_key" in
+            *[!A-Za-z0-9+/=]*) die "not a minisign public key: $_key" ;;
+        esac
+    done
+    if [ -z "$_keys" ]; then
+        die "this install.sh has no public keys to check releases against"
+    fi
+}
+
+have_openssl_ed25519() {
+    has openssl || return 1
+    case "$(openssl version 2>/dev/null)" in
+        "OpenSSL "[3-9].*) ;;
+        *) return 1 ;;
+    esac
+    openssl list -public-key-algorithms 2>/dev/null | grep -qi ed25519 || return 1
+    openssl list -digest-algorithms 2>/dev/null | grep -qi blake2b512 || return 1
+}
+
+# verify_signature SUMS SIG: checks SIG (a minisign signature) over SUMS with the trusted keys and
+# sets _comment to its verified trusted comment. Returns 1 when it verifies under no key; sets
+# _checked=0 when no tool could check it at all.
+verify_signature() {
+    _sums=$1
+    _sig=$2
+    _checked=1
+    if [ "$(wc -l <"$_sig" | tr -d ' ')" -lt 4 ] && [ "$(sed -n 4p "$_sig")" = "" ]; then
+        die "SHA256SUMS.minisig is not a minisign signature"
+    fi
+    _sig_line=$(sed -n 2p "$_sig")
+    _comment_line=$(sed -n 3p "$_sig")
+    _global_line=$(sed -n 4p "$_sig")
+    # The first two bytes name the algorithm: "ED" (prehashed, base64 RU[Q-T]) or the legacy
+    # "Ed" (base64 RW[Q-T]), which pane refuses.
+    case "$_sig_line" in
+        RU[QRST]*) ;;
+        RW[QRST]*) die "SHA256SUMS.minisig is a legacy (non-prehashed) minisign signature; pane releases are never signed that way" ;;
+        *) die "SHA256SUMS.minisig is not a minisign signature" ;;
+    esac
+    case "$_comment_line" in
+        "trusted comment: "*) ;;
+        *) die "SHA256SUMS.minisig has no trusted comment" ;;
+    esac
+    # minisign ignores a trailing carriage return on the comment line; so does this.
+    _comment=$(printf '%s' "${_comment_line#trusted comment: }" | tr -d '\r')
+    case "$_sig_line$_global_line" in
+        *[!A-Za-z0-9+/=]*) die "SHA256SUMS.minisig is not a minisign signature" ;;
+    esac
+
+    if has minisign; then
+        for _key in $_keys; do
+            if minisign -V -H -q -m "$_sums" -x "$_sig" -P "$_key" >/dev/null 2>&1; then
+                return 0
+            fi
+        done
+        return 1
+    fi
+    if have_openssl_ed25519; then
+        for _key in $_keys; do
+            if openssl_verify "$_sums" "$_key"; then
+                return 0
+            fi
+        done
+        return 1
+    fi
+    _checked=0
+    return 0
+}
+
+b64decode() {
+    printf '%s' "$1" | openssl base64 -d -A >"$2" 2>/dev/null
+}
+
+hex_of() {
+    od -An -v -tx1 "$1" | tr -d ' \n'
+}
+
+# openssl_verify SUMS KEY: minisign's prehashed scheme with OpenSSL 3: the signature is Ed25519
+# over BLAKE2b-512(SUMS); the global signature is Ed25519 over signature || trusted comment.
+# See https://jedisct1.github.io/minisign/#signature-format
+openssl_verify() {
+    _v="$_tmp/openssl"
+    rm -rf "$_v"
+    mkdir "$_v" || return 1
+    b64decode "$2" "$_v/pub.raw" || return 1
+    b64decode "$_sig_line" "$_v/sig.raw" || return 1
+    b64decode "$_global_line" "$_v/global.sig" || return 1
+    [ "$(wc -c <"$_v/pub.raw" | tr -d ' ')" = 42 ] || return 1
+    [ "$(wc -c <"$_v/sig.raw" | tr -d ' ')" = 74 ] || return 1
+    [ "$(wc -c <"$_v/global.sig" | tr -d ' ')" = 64 ] || return 1
+    # The algorithm (2 bytes) and key id (8 bytes) must match: "Ed" + id in the key, "ED" + id in
+    # the signature.
+    dd if="$_v/pub.raw" of="$_v/pub.head" bs=1 count=10 2>/dev/null || return 1
+    dd if="$_v/sig.raw" of="$_v/sig.head" bs=1 count=10 2>/dev/null || return 1
+    _pub_head=$(hex_of "$_v/pub.head")
+    _sig_head=$(hex_of "$_v/sig.head")
+    [ "${_pub_head%"${_pub_head#????}"}" = 4564 ] || return 1
+    [ "${_sig_head%"${_sig_head#????}"}" = 4544 ] || return 1
+    [ "${_pub_head#????}" = "${_sig_head#????}" ] || return 1
+    # An Ed25519 SubjectPublicKeyInfo is this fixed 12-byte DER prefix followed by the raw key.
+    {
+        printf '\060\052\060\005\006\003\053\145\160\003\041\000'
+        dd if="$_v/pub.raw" bs=1 skip=10 count=32 2>/dev/null
+    } >"$_v/pub.der" || return 1
+    dd if="$_v/sig.raw" of="$_v/sig.bin" bs=1 skip=10 count=64 2>/dev/null || return 1
+    openssl dgst -blake2b512 -binary <"$1" >"$_v/hash" || return 1
+    openssl pkeyutl -verify -pubin -keyform DER -inkey "$_v/pub.der" -rawin \
+        -in "$_v/hash" -sigfile "$_v/sig.bin" >/dev/null 2>&1 || return 1
+    {
+        cat "$_v/sig.bin"
+        printf '%s' "$_comment"
+    } >"$_v/global.dat" || return 1
+    openssl pkeyutl -verify -pubin -keyform DER -inkey "$_v/pub.der" -rawin \
+        -in "$_v/global.dat" -sigfile "$_v/global.sig" >/dev/null 2>&1 || return 1
+}
+
+# Checks the signed trusted comment (tab-separated key:value pairs) and sets _version from it.
+check_comment() {
+    _fields=$(printf '%s\n' "$_comment" | tr '\t' '\n')
+    _dups=$(printf '%s\n' "$_fields" | sed 's/:.*//' | sort | uniq -d)
+    if [ -n "$_dups" ]; then
+        die "the signed trusted comment names $(printf '%s' "$_dups" | tr '\n' ' ')more than once: $_comment"
+    fi
+    _product=$(printf '%s\n' "$_fields" | sed -n 's/^product://p')
+    _file=$(printf '%s\n' "$_fields" | sed -n 's/^file://p')
+    _signed_version=$(printf '%s\n' "$_fields" | sed -n 's/^version://p')
+    if [ "$_product" != pane ] || [ "$_file" != SHA256SUMS ]; then
+        die "the signature is not for pane's SHA256SUMS (trusted comment: $_comment)"
+    fi
+    if [ -z "$_signed_version" ]; then
+        die "the signed trusted comment names no version: $_comment"
+    fi
+    if [ -n "$_version" ]; then
+        if [ "$_signed_version" != "$_version" ]; then
+            die "asked for version $_version but the release is signed as version $_signed_version"
+        fi
+    else
+        valid_version "$_signed_version" || die "the release is signed with a malformed version: $_signed_version"
+        _version=$_signed_version
+    fi
+}
+
+# Sets _expected_sha256 from the one SHA256SUMS line for the archive.
+find_checksum() {
+    _matches=$(awk -v name="$_archive" '{ f = $2; sub(/^\*/, "", f); if (f == name) print $1 }' "$1")
+    _count=$(printf '%s' "$_matches" | grep -c '^')
+    if [ "$_count" -eq 0 ]; then
+        die "SHA256SUMS has no line for $_archive: this release has no build for $_target"
+    fi
+    if [ "$_count" -ne 1 ]; then
+        die "SHA256SUMS has $_count lines for $_archive; refusing to guess"
+    fi
+    case "$_matches" in
+        *[!0-9a-f]*) die "SHA256SUMS has a malformed checksum for $_archive" ;;
+    esac
+    if [ "${#_matches}" -ne 64 ]; then
+        die "SHA256SUMS has a malformed checksum for $_archive"
+    fi
+    _expected_sha256=$_matches
+}
+
+sha256_of() {
+    if has sha256sum; then
+        sha256sum <"$1" | awk '{ print $1 }'
+    elif has shasum; then
+        shasum -a 256 <"$1" | awk '{ print $1 }'
+    elif has openssl; then
+        openssl dgst -sha256 <"$1" | awk '{ print $NF }'
+    fi
+}
+
+check_sha256() {
+    if ! has sha256sum && ! has shasum && ! has openssl; then
+        die "no SHA-256 tool found (sha256sum, shasum or openssl); cannot check $_archive"
+    fi
+    _actual=$(sha256_of "$1") || _actual=""
+    case "$_actual" in
+        *[!0-9a-f]* | '') die "could not compute the SHA-256 of $_archive" ;;
+    esac
+    if [ "$_actual" != "$_expected_sha256" ]; then
+        die "checksum mismatch for $_archive: SHA256SUMS says $_expected_sha256, the download is $_actual. Nothing was installed."
+    fi
+}
+
+# The nearest existing ancestor of the install dir must be a directory this user may write to;
+# pane never asks for sudo, so say how to choose another directory instead.
+check_install_dir() {
+    _dir=$1
+    _probe=$_dir
+    while [ ! -e "$_probe" ] && [ ! -L "$_probe" ]; do
+        _probe=$(dirname "$_probe")
+    done
+    if [ ! -d "$_probe" ]; then
+        die "cannot install into $_dir: $_probe is not a directory. Choose another directory with --install-dir DIR"
+    fi
+    if [ ! -w "$_probe" ] || [ ! -x "$_probe" ]; then
+        die "cannot install into $_dir: $_probe is not writable by $(id -un 2>/dev/null || echo you) and this script never uses sudo. Choose a directory you own with --install-dir DIR"
+    fi
+}
+
+unpack() {
+    _top="pane-$_version-$_target"
+    _listing=$(gzip -dc "$1" | tar -tf -) || die "$_archive is not a readable .tar.gz"
+    _odd=$(printf '%s\n' "$_listing" | grep -v -e "^$_top/" -e "^$_top\$" -e '^\./$' || true)
+    if [ -n "$_odd" ] || printf '%s\n' "$_listing" | grep -q -e '/\.\./' -e '/\.\.$'; then
+        die "$_archive holds files outside $_top/; refusing to unpack it"
+    fi
+    mkdir "$_tmp/unpack" || die "cannot create a directory in $_tmp"
+    (cd "$_tmp/unpack" && gzip -dc "$1" | tar -xf -) || die "could not unpack $_archive"
+    _binary="$_tmp/unpack/$_top/pane"
+    if [ -L "$_binary" ] || [ ! -f "$_binary" ]; then
+        die "$_archive has no regular file $_top/pane"
+    fi
+    chmod 755 "$_binary" || die "cannot make $_binary executable"
+}
+
+main() {
+    # No globbing anywhere: nothing below means to expand a pattern.
+    set -u -f
+    _repo=https://github.com/pane-cli/pane
+    _base=${PANE_RELEASES_URL:-$_repo/releases}
+    _base=${_base%/}
+    _tmp=""
+    _version=""
+    _install_dir=${PANE_INSTALL_DIR:-}
+    _no_modify_path=0
+    _yes=0
+    if truthy "${PANE_NO_MODIFY_PATH:-}"; then
+        _no_modify_path=1
+    fi
+
+    _requested=${PANE_VERSION:-}
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --version)
+                [ $# -ge 2 ] || usage_error "--version needs a value"
+                _requested=$2
+                shift
+                ;;
+            --version=*) _requested=${1#--version=} ;;
+            --install-dir)
+                [ $# -ge 2 ] || usage_error "--install-dir needs a value"
+                _install_dir=$2
+                shift
+                ;;
+            --install-dir=*) _install_dir=${1#--install-dir=} ;;
+            --no-modify-path) _no_modify_path=1 ;;
+            -y | --yes) _yes=1 ;;
+            -h | --help)
+                usage
+                exit 0
+                ;;
+            *) usage_error "unknown option: $1" ;;
+        esac
+        shift
+    done
+    if [ -n "$_requested" ]; then
+        _version=${_requested#v}
+        valid_version "$_version" || usage_error "not a version: $_requested (expected e.g. 1.2.0)"
+    fi
+
+    check_base_url
+    detect_target
+    resolve_home
+    if [ -n "$_install_dir" ]; then
+        check_install_dir "$_install_dir"
+    elif [ -n "${XDG_BIN_HOME:-}" ]; then
+        check_install_dir "$XDG_BIN_HOME"
+    elif [ -n "${HOME:-}" ]; then
+        check_install_dir "$HOME/.local/bin"
+    else
+        die "HOME is not set and could not be found; choose where to install with --install-dir DIR"
+    fi
+    pick_downloader
+    load_keys
+
+    trap cleanup EXIT
+    trap 'exit 129' HUP
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    _tmp=$(mktemp -d 2>/dev/null || mktemp -d -t pane-install) || die "cannot create a temporary directory"
+    [ -d "$_tmp" ] || die "cannot create a temporary directory"
+
+    if [ -n "$_version" ]; then
+        _release="$_base/download/v$_version"
+        say "installing pane $_version for $_target from $_base"
+    else
+        _release="$_base/latest/download"
+        say "installing the latest pane for $_target from $_base"
+    fi
+    fetch "$_release/SHA256SUMS.minisig" "$_tmp/SHA256SUMS.minisig" 4096
+    fetch "$_release/SHA256SUMS" "$_tmp/SHA256SUMS" 65536
+
+    if ! verify_signature "$_tmp/SHA256SUMS" "$_tmp/SHA256SUMS.minisig"; then
+        die "the signature of SHA256SUMS does not verify under any trusted public key: this release is not genuine (or was signed with a key this script does not know). Nothing was installed."
+    fi
+    if [ "$_checked" = 0 ]; then
+        if truthy "${PANE_REQUIRE_SIGNATURE:-}"; then
+            die "cannot check the signature of SHA256SUMS: neither minisign nor OpenSSL 3 with Ed25519 is installed, and PANE_REQUIRE_SIGNATURE is set"
+        fi
+        warn "the signature of SHA256SUMS was NOT checked: neither minisign nor OpenSSL 3 with Ed25519 is installed. Only the SHA-256 checksum will be checked. Set PANE_REQUIRE_SIGNATURE=1 to make this an error."
+    fi
+    check_comment
+    _archive="pane-$_version-$_target.tar.gz"
+    find_checksum "$_tmp/SHA256SUMS"
+    if [ "$_checked" = 1 ]; then
+        say "verified the signature of SHA256SUMS for pane $_version"
+    fi
+
+    if [ -z "$_requested" ]; then
+        _release="$_base/download/v$_version"
+    fi
+    fetch "$_release/$_archive" "$_tmp/$_archive" 268435456
+    check_sha256 "$_tmp/$_archive"
+    say "verified the SHA-256 of $_archive"
+    unpack "$_tmp/$_archive"
+
+    set -- self install
+    if [ -n "$_install_dir" ]; then
+        set -- "$@" --install-dir "$_install_dir"
+    fi
+    if [ "$_no_modify_path" = 1 ]; then
+        set -- "$@" --no-modify-path
+    fi
+    if [ "$_yes" = 1 ]; then
+        set -- "$@" --yes
+    fi
+    PANE_INSTALLER=install.sh "$_binary" "$@"
+    _status=$?
+    if [ "$_status" -ne 0 ]; then
+        die "pane self install failed (exit status $_status)"
+    fi
+}
+
+main "$@"
