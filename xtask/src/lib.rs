@@ -1,1 +1,25 @@
+//! pane's release tooling, as a library: `cargo xtask` is a thin CLI over it,
+//! and pane's integration tests, demo and benchmarks use the same code
+//! through [`fixtures`] and [`server`], so a test release is made exactly the
+//! way a real one is.
+//!
+//! - [`archive`] — reproducible `pane-<version>-<target>.tar.gz`, and hostile ones
+//! - [`checksums`] — `SHA256SUMS`
+//! - [`signing`] — minisign keys, `SHA256SUMS.minisig`
+//! - [`formula`] — the Homebrew formula
+//! - [`server`] — a local release server with fault injection
+//! - [`dist`] — build and package a release binary
+//! - [`fixtures`] — keys, stamped binaries and release directories for tests
 
+pub mod archive;
+pub mod checksums;
+pub mod dist;
+mod error;
+pub mod fixtures;
+pub mod formula;
+mod fsutil;
+pub mod server;
+pub mod signing;
+pub mod workspace;
+
+pub use error::{Context, Error, Result};

@@ -1,1 +1,189 @@
-fn main(){}
+//! `cargo xtask`: pane's release tooling. Parses, reads the environment once,
+//! and calls the `xtask` library.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use xtask::server::{Fault, Server};
+use xtask::{checksums, dist, formula, signing, Context, Result};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "pane's release tooling")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build pane in release mode stamped with a version and package it as
+    /// DIR/pane-<version>-<target>.tar.gz (reproducible; honours SOURCE_DATE_EPOCH)
+    Dist {
+        /// Target triple (default: the host's)
+        #[arg(long)]
+        target: Option<String>,
+        /// Version to stamp (default: Cargo.toml's)
+        #[arg(long)]
+        version: Option<String>,
+        /// Cargo profile
+        #[arg(long, default_value = "release")]
+        profile: String,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Write DIR/SHA256SUMS over every asset in DIR
+    Checksums { dir: PathBuf },
+    /// Sign DIR/SHA256SUMS as DIR/SHA256SUMS.minisig (password from MINISIGN_PASSWORD)
+    Sign {
+        dir: PathBuf,
+        /// A minisign secret key file
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+    },
+    /// Check DIR/SHA256SUMS.minisig under a public key, and print its trusted comment
+    Verify {
+        dir: PathBuf,
+        /// A minisign public key file (.pub)
+        #[arg(long = "pub", value_name = "FILE")]
+        public_key: PathBuf,
+    },
+    /// Make a minisign key pair DIR/<id>.pub and DIR/<id>.key (encrypted with
+    /// MINISIGN_PASSWORD if set)
+    Keygen {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[arg(long, value_name = "NAME", default_value = "pane-release")]
+        id: String,
+    },
+    /// Write a Homebrew formula for the release in DIR
+    Formula {
+        dir: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Leave out targets DIR has no archive for (for tests)
+        #[arg(long)]
+        allow_missing: bool,
+    },
+    /// Serve ROOT/v<version>/<asset> like GitHub releases (files and API)
+    Serve {
+        root: PathBuf,
+        /// 0 picks a free port
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        #[arg(long, default_value = "127.0.0.1")]
+        host: IpAddr,
+        /// Inject a fault: PATH_SUFFIX=KIND[:ARG], KIND one of truncate:N,
+        /// corrupt:N, stall, status:N, redirect:URL, endless, throttle:N
+        #[arg(long, value_name = "PATH_SUFFIX=KIND[:ARG]")]
+        fault: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    // The environment is read here and nowhere else.
+    let password = std::env::var("MINISIGN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    match cli.command {
+        Command::Dist {
+            target,
+            version,
+            profile,
+            out,
+        } => {
+            let mtime = match std::env::var("SOURCE_DATE_EPOCH") {
+                Ok(text) => text
+                    .trim()
+                    .parse()
+                    .with_context(|| format!("SOURCE_DATE_EPOCH={text:?} is not a number"))?,
+                Err(_) => 0,
+            };
+            let archive = dist::dist(&dist::DistOptions {
+                target,
+                version,
+                profile,
+                out_dir: out,
+                mtime,
+            })?;
+            println!("{}", archive.display());
+        }
+        Command::Checksums { dir } => {
+            let path = checksums::write_checksums(&dir)?;
+            println!("{}", path.display());
+        }
+        Command::Sign { dir, key } => {
+            let secret_key = signing::load_secret_key(&key, password.as_deref())?;
+            let path = signing::sign_release(&dir, &secret_key)?;
+            println!("{}", path.display());
+        }
+        Command::Verify { dir, public_key } => {
+            let text = std::fs::read_to_string(&public_key)
+                .with_context(|| format!("cannot read {}", public_key.display()))?;
+            let key = signing::parse_public_key(&text)
+                .with_context(|| format!("in {}", public_key.display()))?;
+            let comment = signing::verify_release(&dir, &key)?;
+            println!("{comment}");
+        }
+        Command::Keygen { out, id } => {
+            let files = signing::keygen(&out, &id, password.as_deref())?;
+            println!("key id     {}", files.key_id);
+            println!("public key {}", files.public_key.display());
+            println!(
+                "secret key {}{}",
+                files.secret_key.display(),
+                if password.is_some() {
+                    " (encrypted with MINISIGN_PASSWORD)"
+                } else {
+                    " (NOT encrypted: set MINISIGN_PASSWORD to encrypt)"
+                }
+            );
+        }
+        Command::Formula {
+            dir,
+            out,
+            allow_missing,
+        } => {
+            let path = formula::write_formula(&dir, &out, allow_missing)?;
+            println!("{}", path.display());
+        }
+        Command::Serve {
+            root,
+            port,
+            host,
+            fault,
+        } => {
+            if !root.is_dir() {
+                xtask::bail!("{} is not a directory", root.display());
+            }
+            let server = Server::builder(root)
+                .host(host)
+                .port(port)
+                .log_to_stderr(true)
+                .start()?;
+            for spec in fault {
+                let Some((pattern, kind)) = spec.split_once('=') else {
+                    xtask::bail!("--fault {spec:?} is not PATH_SUFFIX=KIND[:ARG]");
+                };
+                server.set_fault(pattern, kind.parse::<Fault>()?);
+            }
+            println!("PANE_RELEASES_URL={}", server.releases_url());
+            println!("PANE_RELEASES_API_URL={}", server.api_url());
+            use std::io::Write as _;
+            let _ = std::io::stdout().flush();
+            server.wait();
+        }
+    }
+    Ok(())
+}
