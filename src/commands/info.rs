@@ -1,0 +1,162 @@
+//! `pane self list`, `status`, `check`: read-only.
+
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use super::{notice, CommandResult, Ui, EXIT_UPDATE_AVAILABLE};
+use crate::update::{self, Context, Pin, Updater};
+
+pub fn list(ctx: &Context, ui: &Ui, prerelease: bool) -> CommandResult {
+    let receipt = update::read_receipt(ctx)?;
+    let releases = Updater::new(ctx)?.list()?;
+    let installed = receipt.as_ref().map(|r| r.version.clone()).unwrap_or_else(|| ctx.current_version.clone());
+    let pin = receipt.as_ref().and_then(|r| r.pin.as_deref()).and_then(|p| Pin::parse(p).ok());
+    let mut rows = Vec::new();
+    for release in releases.iter().filter(|r| prerelease || !r.prerelease || r.version == installed) {
+        let kept = receipt.as_ref().is_some_and(|r| r.kept_version(&release.version).is_some());
+        rows.push(json!({
+            "version": release.version.to_string(),
+            "tag": release.tag,
+            "prerelease": release.prerelease,
+            "installed": release.version == installed,
+            "pinned": pin.as_ref().is_some_and(|p| p.matches(&release.version)),
+            "kept": kept,
+            "published_at": release.published_at,
+        }));
+    }
+    if ui.json {
+        ui.json(&json!({ "releases": rows }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if rows.is_empty() {
+        println!("no releases found");
+    }
+    for row in &rows {
+        let mut marks = Vec::new();
+        for (key, word) in [("installed", "installed"), ("pinned", "pinned"), ("kept", "kept"), ("prerelease", "pre-release")] {
+            if row[key] == true {
+                marks.push(word);
+            }
+        }
+        let version = row["version"].as_str().unwrap_or_default();
+        if marks.is_empty() {
+            println!("{version}");
+        } else {
+            println!("{version:<20} {}", marks.join(", "));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn status(ctx: &Context, ui: &Ui) -> CommandResult {
+    let receipt = update::read_receipt(ctx)?;
+    let last = notice::read_cache(&ctx.data_dir);
+    let foreign = crate::platform::foreign_owner(&ctx.current_exe, ctx.cargo_home.as_deref());
+    let value = match &receipt {
+        Some(r) => json!({
+            "managed": foreign.is_none(),
+            "version": r.version.to_string(),
+            "running_version": ctx.current_version.to_string(),
+            "target": r.target,
+            "install_path": r.install_path(),
+            "installed_by": r.installed_by,
+            "pin": r.pin,
+            "previous": r.previous.as_ref().map(ToString::to_string),
+            "highest_verified": r.highest_verified.to_string(),
+            "kept": r.kept.iter().map(|k| json!({"version": k.version.to_string(), "sha256": k.sha256})).collect::<Vec<_>>(),
+            "data_dir": ctx.data_dir,
+            "last_check": last.as_ref().map(|c| json!({"at": c.checked_at, "latest": c.latest})),
+            "interrupted_change": r.pending.is_some(),
+        }),
+        None => json!({
+            "managed": false,
+            "version": serde_json::Value::Null,
+            "running_version": ctx.current_version.to_string(),
+            "target": ctx.target,
+            "install_path": ctx.current_exe,
+            "installed_by": foreign.as_ref().map(|f| f.name()),
+            "pin": serde_json::Value::Null,
+            "previous": serde_json::Value::Null,
+            "highest_verified": serde_json::Value::Null,
+            "kept": [],
+            "data_dir": ctx.data_dir,
+            "last_check": last.as_ref().map(|c| json!({"at": c.checked_at, "latest": c.latest})),
+            "interrupted_change": false,
+        }),
+    };
+    if ui.json {
+        ui.json(&value);
+        return Ok(ExitCode::SUCCESS);
+    }
+    match &receipt {
+        None => {
+            println!("pane {} (not managed by pane's installer)", ctx.current_version);
+            println!("binary:        {}", ctx.current_exe.display());
+            match foreign {
+                Some(owner) => println!("installed by:  {} (update with `{}`)", owner.name(), owner.update_command()),
+                None => println!("to manage it:  pane self install"),
+            }
+        }
+        Some(r) => {
+            println!("pane {} ({})", r.version, r.target);
+            println!("binary:        {}", r.install_path().display());
+            println!("installed by:  {}", r.installed_by);
+            println!("pin:           {}", r.pin.as_deref().unwrap_or("none"));
+            println!("previous:      {}", r.previous.as_ref().map_or("none".into(), ToString::to_string));
+            let kept: Vec<String> = r.kept.iter().map(|k| k.version.to_string()).collect();
+            println!("kept:          {}", kept.join(", "));
+            println!("highest verified: {}", r.highest_verified);
+            match &last {
+                Some(c) => println!("last check:    {} (latest {})", notice::ago(c.checked_at), c.latest),
+                None => println!("last check:    never"),
+            }
+            if r.pending.is_some() {
+                println!("note:          an interrupted change will be finished by the next `pane self` command");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn check(ctx: &Context, ui: &Ui, prerelease: bool) -> CommandResult {
+    let receipt = update::read_receipt(ctx)?;
+    let current = receipt.as_ref().map(|r| r.version.clone()).unwrap_or_else(|| ctx.current_version.clone());
+    let pin = receipt.as_ref().and_then(|r| r.pin.clone());
+    let updater = Updater::new(ctx)?;
+    let latest = if prerelease {
+        updater
+            .list()?
+            .into_iter()
+            .map(|r| r.version)
+            .max()
+            .ok_or_else(|| update::UpdateError::NoMatch("any release".into()))?
+    } else {
+        updater.resolve(None)?.version().clone()
+    };
+    notice::write_cache(&ctx.data_dir, &latest);
+    let within_pin = match pin.as_deref().map(Pin::parse).transpose()? {
+        Some(pin) => pin.matches(&latest),
+        None => true,
+    };
+    let available = latest > current && within_pin;
+    if ui.json {
+        ui.json(&json!({
+            "current": current.to_string(),
+            "latest": latest.to_string(),
+            "pin": pin,
+            "update_available": available,
+        }));
+    } else if available {
+        println!("pane {latest} is available (you have {current}): run `pane self update`");
+    } else if latest > current {
+        println!("pane {latest} is available, but the pin {} holds {current}", pin.unwrap_or_default());
+    } else {
+        println!("pane {current} is up to date (latest: {latest})");
+    }
+    Ok(if available {
+        ExitCode::from(EXIT_UPDATE_AVAILABLE)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

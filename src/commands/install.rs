@@ -1,0 +1,101 @@
+//! `pane self install` and `pane self uninstall`.
+
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use super::{CommandResult, Ui};
+use crate::cli::InstallArgs;
+use crate::env::Env;
+use crate::profile::PathContext;
+use crate::setup::{self, InstallRequest};
+use crate::update::{Context, UpdateError};
+
+pub fn install(ctx: &Context, ui: &Ui, env: &Env, args: InstallArgs) -> CommandResult {
+    let install_dir = args
+        .install_dir
+        .clone()
+        .or_else(|| {
+            crate::platform::default_install_dir(
+                env.pane_install_dir.as_deref(),
+                env.xdg_bin_home.as_deref(),
+                env.home.as_deref(),
+            )
+        })
+        .ok_or_else(|| UpdateError::NotInstalled("(no home directory: pass --install-dir)".into()))?;
+    let install_dir = if install_dir.is_relative() {
+        std::env::current_dir()
+            .map(|cwd| cwd.join(&install_dir))
+            .unwrap_or(install_dir)
+    } else {
+        install_dir
+    };
+    let home = env.home.clone().unwrap_or_else(|| install_dir.clone());
+    let request = InstallRequest {
+        install_dir: install_dir.clone(),
+        installed_by: env.installer.clone().unwrap_or_else(|| "self install".into()),
+        modify_path: !args.no_modify_path && !env_flag_no_modify_path(),
+        path_context: PathContext {
+            home,
+            install_dir,
+            path_env: env.path.clone(),
+            zdotdir: env.zdotdir.clone(),
+            xdg_config_home: env.xdg_config_home.clone(),
+            github_path: env.github_path.clone(),
+        },
+    };
+    let installed = setup::install(ctx, &request, &mut ui.events())?;
+    if ui.json {
+        ui.json(&json!({
+            "status": if installed.already { "already-installed" } else { "installed" },
+            "version": installed.version.to_string(),
+            "install_path": installed.install_path,
+            "replaced": installed.replaced.as_ref().map(ToString::to_string),
+            "shadowed_by": installed.shadowed_by,
+        }));
+    } else {
+        for note in &installed.notes {
+            ui.note(note);
+        }
+        if installed.already {
+            ui.done(&format!("pane {} is already installed at {}", installed.version, installed.install_path.display()));
+        } else {
+            ui.done(&format!("installed pane {} to {}", installed.version, installed.install_path.display()));
+        }
+        if let Some(other) = &installed.shadowed_by {
+            ui.warn(&format!(
+                "{} comes earlier on your PATH and will run instead of this pane; remove it or reorder PATH",
+                other.display()
+            ));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `PANE_NO_MODIFY_PATH=1`, the environment twin of `--no-modify-path`.
+fn env_flag_no_modify_path() -> bool {
+    std::env::var("PANE_NO_MODIFY_PATH").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+pub fn uninstall(ctx: &Context, ui: &Ui, yes: bool) -> CommandResult {
+    if !yes && ui.stdin_terminal && !ui.json {
+        let question = format!(
+            "Remove pane, its kept versions and state in {}, and the PATH lines it added?",
+            ctx.data_dir.display()
+        );
+        if !super::confirm(ui, &question) {
+            ui.note("nothing was removed");
+            return Ok(ExitCode::from(super::EXIT_FAILURE));
+        }
+    }
+    let done = setup::uninstall(ctx, &mut ui.events())?;
+    if ui.json {
+        ui.json(&json!({"status": "uninstalled", "removed": done.removed}));
+    } else {
+        for note in &done.notes {
+            ui.note(note);
+        }
+        ui.done("pane is uninstalled");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,256 @@
+//! The commands: the only code that prints. Each maps the pipeline's result to
+//! words on the terminal (or JSON on stdout with `--json`) and an exit code:
+//! 0 done (also "already up to date" and "held by pin"), 1 failure, 2 bad
+//! usage, 10 from `check` when an update is available.
+
+mod info;
+mod install;
+pub mod notice;
+mod update;
+mod verify;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command, OutputArgs, SelfCommand};
+use crate::env::{Build, Env};
+use crate::update::source::Progress;
+use crate::update::{Events, UpdateError};
+
+pub const EXIT_FAILURE: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_UPDATE_AVAILABLE: u8 = 10;
+
+pub fn run(cli: Cli, build: &Build) -> ExitCode {
+    if cli.version {
+        println!("pane {}", build.version);
+        return ExitCode::SUCCESS;
+    }
+    let env = Env::from_process();
+    match cli.command {
+        None => {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            notice::maybe_show(&env, build);
+            ExitCode::SUCCESS
+        }
+        Some(Command::Completions { shell }) => {
+            use clap::CommandFactory;
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "pane", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Some(Command::SelfCmd(command)) => run_self(command, &env, build),
+    }
+}
+
+fn run_self(command: SelfCommand, env: &Env, build: &Build) -> ExitCode {
+    let output = output_of(&command);
+    let ui = Ui::new(output, env);
+    let ctx = match crate::env::context(env, build) {
+        Ok(ctx) => ctx,
+        Err(message) => {
+            ui.error(&message, &[], None);
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let result = match command {
+        SelfCommand::Update(args) => update::update(&ctx, &ui, args),
+        SelfCommand::Pin {
+            requirement, prerelease, ..
+        } => update::pin(&ctx, &ui, &requirement, prerelease),
+        SelfCommand::Unpin { .. } => update::unpin(&ctx, &ui),
+        SelfCommand::Rollback { .. } => update::rollback(&ctx, &ui),
+        SelfCommand::List { prerelease, .. } => info::list(&ctx, &ui, prerelease),
+        SelfCommand::Status { .. } => info::status(&ctx, &ui),
+        SelfCommand::Check { prerelease, .. } => info::check(&ctx, &ui, prerelease),
+        SelfCommand::Install(args) => install::install(&ctx, &ui, env, args),
+        SelfCommand::Uninstall { yes, .. } => install::uninstall(&ctx, &ui, yes),
+        SelfCommand::Verify { archive, sums, sig, .. } => verify::verify(&ctx, &ui, &archive, sums, sig),
+        SelfCommand::BackgroundCheck => {
+            notice::background_check(&ctx);
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            ui.report(&error);
+            ExitCode::from(if error.is_usage() { EXIT_USAGE } else { EXIT_FAILURE })
+        }
+    }
+}
+
+fn output_of(command: &SelfCommand) -> OutputArgs {
+    match command {
+        SelfCommand::Update(args) => args.output,
+        SelfCommand::Install(args) => args.output,
+        SelfCommand::Pin { output, .. }
+        | SelfCommand::Unpin { output }
+        | SelfCommand::Rollback { output }
+        | SelfCommand::List { output, .. }
+        | SelfCommand::Status { output }
+        | SelfCommand::Check { output, .. }
+        | SelfCommand::Uninstall { output, .. }
+        | SelfCommand::Verify { output, .. } => *output,
+        SelfCommand::BackgroundCheck => OutputArgs { json: false, quiet: true },
+    }
+}
+
+/// How to talk to the user: human words on stderr (progress, notes, errors),
+/// results on stdout, JSON on stdout with `--json`.
+pub struct Ui {
+    pub json: bool,
+    pub quiet: bool,
+    color: bool,
+    stderr_terminal: bool,
+    pub stdin_terminal: bool,
+}
+
+impl Ui {
+    pub fn new(output: OutputArgs, env: &Env) -> Ui {
+        let stderr_terminal = std::io::stderr().is_terminal();
+        Ui {
+            json: output.json,
+            quiet: output.quiet,
+            color: stderr_terminal && !env.no_color,
+            stderr_terminal,
+            stdin_terminal: std::io::stdin().is_terminal(),
+        }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// A progress note on stderr (hidden with --quiet or --json).
+    pub fn note(&self, message: &str) {
+        if !self.quiet && !self.json {
+            eprintln!("{message}");
+        }
+    }
+
+    /// The result of a command, in words (stderr, like rustup and uv).
+    pub fn done(&self, message: &str) {
+        if !self.quiet && !self.json {
+            eprintln!("{} {message}", self.paint("1;32", "✓"));
+        }
+    }
+
+    pub fn warn(&self, message: &str) {
+        if !self.json {
+            eprintln!("{} {message}", self.paint("1;33", "warning:"));
+        }
+    }
+
+    /// Prints a JSON document on stdout.
+    pub fn json(&self, value: &serde_json::Value) {
+        println!("{}", serde_json::to_string_pretty(value).expect("JSON always serializes"));
+    }
+
+    fn error(&self, message: &str, causes: &[String], hint: Option<&str>) {
+        eprintln!("{} {message}", self.paint("1;31", "error:"));
+        for cause in causes {
+            eprintln!("  caused by: {cause}");
+        }
+        if let Some(hint) = hint {
+            eprintln!("  {} {hint}", self.paint("1;36", "hint:"));
+        }
+        if self.json {
+            self.json(&serde_json::json!({
+                "status": "error",
+                "error": message,
+                "causes": causes,
+                "hint": hint,
+            }));
+        }
+    }
+
+    pub fn report(&self, error: &UpdateError) {
+        let mut causes = Vec::new();
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !causes.contains(&text) && text != error.to_string() {
+                causes.push(text);
+            }
+            source = cause.source();
+        }
+        self.error(&error.to_string(), &causes, error.hint().as_deref());
+    }
+
+    pub fn events(&self) -> UiEvents<'_> {
+        UiEvents { ui: self, bar: None }
+    }
+}
+
+/// Renders pipeline events: lock waits, recoveries and an indicatif bar for
+/// downloads (drawn only on a terminal, never with --quiet or --json).
+pub struct UiEvents<'a> {
+    ui: &'a Ui,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Events for UiEvents<'_> {
+    fn waiting_for_lock(&mut self, holder: &str) {
+        self.ui.note(&format!("waiting for another pane to finish ({holder})…"));
+    }
+    fn recovered(&mut self, what: &str) {
+        self.ui.note(&format!("recovered: {what}"));
+    }
+    fn downloading(&mut self) -> &mut dyn Progress {
+        self
+    }
+}
+
+impl Progress for UiEvents<'_> {
+    fn start(&mut self, name: &str, total: Option<u64>) {
+        if !self.ui.stderr_terminal || self.ui.quiet || self.ui.json {
+            return;
+        }
+        let bar = match total {
+            Some(total) => indicatif::ProgressBar::new(total),
+            None => indicatif::ProgressBar::no_length(),
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{msg} {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_message(format!("downloading {name}"));
+        self.bar = Some(bar);
+    }
+    fn advance(&mut self, bytes: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(bytes);
+        }
+    }
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// `Context` helpers the commands share.
+pub fn version_json(v: &semver::Version) -> serde_json::Value {
+    serde_json::Value::String(v.to_string())
+}
+
+pub(crate) fn confirm(ui: &Ui, question: &str) -> bool {
+    use std::io::Write;
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    if std::io::stdin().read_line(&mut answer).is_err() {
+        return false;
+    }
+    let _ = ui;
+    matches!(answer.trim(), "y" | "Y" | "yes" | "Yes")
+}
+
+pub(crate) type CommandResult = Result<ExitCode, UpdateError>;
+

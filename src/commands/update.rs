@@ -1,0 +1,92 @@
+//! `pane self update`, `pin`, `unpin`, `rollback`.
+
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use super::{CommandResult, Ui};
+use crate::cli::UpdateArgs;
+use crate::update::{self, Context, Outcome, Updater, Want};
+
+pub fn update(ctx: &Context, ui: &Ui, args: UpdateArgs) -> CommandResult {
+    let want = match &args.version {
+        Some(text) => Want::Exact(update::parse_version(text)?),
+        None => Want::Latest {
+            prerelease: args.prerelease,
+        },
+    };
+    let updater = Updater::new(ctx)?;
+    let mut events = ui.events();
+    let outcome = updater.update(&want, args.dry_run, &mut events)?;
+    show(ui, &outcome);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn pin(ctx: &Context, ui: &Ui, requirement: &str, prerelease: bool) -> CommandResult {
+    let updater = Updater::new(ctx)?;
+    let outcome = updater.pin(requirement, prerelease, &mut ui.events())?;
+    show(ui, &outcome);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn unpin(ctx: &Context, ui: &Ui) -> CommandResult {
+    let updater = Updater::new(ctx)?;
+    let outcome = updater.unpin(&mut ui.events())?;
+    show(ui, &outcome);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn rollback(ctx: &Context, ui: &Ui) -> CommandResult {
+    let updater = Updater::new(ctx)?;
+    let outcome = updater.rollback(&mut ui.events())?;
+    show(ui, &outcome);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show(ui: &Ui, outcome: &Outcome) {
+    let (message, value) = match outcome {
+        Outcome::UpToDate { version } => (
+            format!("pane {version} is up to date"),
+            json!({"status": "up-to-date", "version": version.to_string()}),
+        ),
+        Outcome::HeldByPin { version, pin } => (
+            format!("pane {version} is held by the pin {pin} (`pane self unpin` to follow new releases)"),
+            json!({"status": "held-by-pin", "version": version.to_string(), "pin": pin}),
+        ),
+        Outcome::Changed { from, to } => (
+            format!(
+                "{} pane {from} → {to} (`pane self rollback` returns to {from})",
+                if to > from { "updated" } else { "downgraded" }
+            ),
+            json!({"status": "updated", "from": from.to_string(), "to": to.to_string()}),
+        ),
+        Outcome::WouldChange { from, to } => (
+            format!("would update pane {from} → {to} (dry run: nothing changed)"),
+            json!({"status": "would-update", "from": from.to_string(), "to": to.to_string()}),
+        ),
+        Outcome::Pinned {
+            version,
+            pin,
+            changed_from,
+        } => (
+            match changed_from {
+                Some(from) => format!("pane {from} → {version}, pinned to {pin} (`pane self unpin` to follow new releases)"),
+                None => format!("pinned pane {version} to {pin}"),
+            },
+            json!({"status": "pinned", "version": version.to_string(), "pin": pin,
+                   "from": changed_from.as_ref().map(ToString::to_string)}),
+        ),
+        Outcome::Unpinned { was } => (
+            match was {
+                Some(pin) => format!("removed the pin {pin}: `pane self update` follows new releases again"),
+                None => "pane was not pinned".to_string(),
+            },
+            json!({"status": "unpinned", "was": was}),
+        ),
+    };
+    if ui.json {
+        ui.json(&value);
+    } else {
+        ui.done(&message);
+    }
+}

@@ -1,0 +1,139 @@
+//! The process environment, read once, here at the edge. Everything below
+//! takes these values as plain data, so tests never mutate the environment.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use semver::Version;
+
+use crate::update::source::SourceConfig;
+use crate::update::verify::{TrustStore, VerifyError};
+use crate::update::Context;
+
+/// What `main` knows about this build.
+#[derive(Clone, Debug)]
+pub struct Build {
+    pub version: &'static str,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Env {
+    pub home: Option<PathBuf>,
+    pub pane_install_dir: Option<PathBuf>,
+    pub xdg_bin_home: Option<PathBuf>,
+    pub xdg_config_home: Option<PathBuf>,
+    pub zdotdir: Option<PathBuf>,
+    pub path: Option<OsString>,
+    pub github_path: Option<PathBuf>,
+    pub cargo_home: Option<PathBuf>,
+    pub releases_url: Option<String>,
+    pub api_url: Option<String>,
+    pub token: Option<String>,
+    /// Only read in builds with debug assertions.
+    pub test_pubkey: Option<String>,
+    pub installer: Option<String>,
+    pub no_color: bool,
+    pub ci: bool,
+    pub no_update_check: bool,
+    pub lock_wait: Option<Duration>,
+    pub idle_timeout: Option<Duration>,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn path_var(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
+fn seconds_var(name: &str) -> Option<Duration> {
+    var(name).and_then(|v| v.parse::<f64>().ok()).filter(|s| *s >= 0.0).map(Duration::from_secs_f64)
+}
+
+impl Env {
+    pub fn from_process() -> Env {
+        Env {
+            home: path_var("HOME").or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf())),
+            pane_install_dir: path_var("PANE_INSTALL_DIR"),
+            xdg_bin_home: path_var("XDG_BIN_HOME"),
+            xdg_config_home: path_var("XDG_CONFIG_HOME"),
+            zdotdir: path_var("ZDOTDIR"),
+            path: std::env::var_os("PATH"),
+            github_path: path_var("GITHUB_PATH"),
+            cargo_home: path_var("CARGO_HOME"),
+            releases_url: var("PANE_RELEASES_URL"),
+            api_url: var("PANE_RELEASES_API_URL"),
+            token: var("PANE_GITHUB_TOKEN").or_else(|| var("GITHUB_TOKEN")),
+            test_pubkey: if cfg!(debug_assertions) { var("PANE_TEST_PUBKEY") } else { None },
+            installer: var("PANE_INSTALLER"),
+            no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            ci: var("CI").is_some_and(|v| v != "0" && v != "false"),
+            no_update_check: var("PANE_NO_UPDATE_CHECK").is_some_and(|v| v != "0"),
+            lock_wait: seconds_var("PANE_LOCK_TIMEOUT"),
+            idle_timeout: seconds_var("PANE_HTTP_TIMEOUT"),
+        }
+    }
+}
+
+/// `https://github.com/<owner>/<repo>`: from `repository` in Cargo.toml, the one place it is set.
+pub const REPOSITORY: &str = env!("CARGO_PKG_REPOSITORY");
+
+fn github_owner_repo() -> &'static str {
+    REPOSITORY.trim_end_matches('/').trim_start_matches("https://github.com/")
+}
+
+pub fn default_releases_url() -> String {
+    format!("{}/releases", REPOSITORY.trim_end_matches('/'))
+}
+
+pub fn default_api_url() -> String {
+    format!("https://api.github.com/repos/{}", github_owner_repo())
+}
+
+/// The data dir (`directories`, project `pane`): receipt, kept versions, lock.
+pub fn data_dir(env: &Env) -> Option<PathBuf> {
+    // `directories` reads $XDG_DATA_HOME and $HOME itself; pass HOME through
+    // for the case where it was unset and found from the password database.
+    directories::ProjectDirs::from("dev", "pane", "pane")
+        .map(|dirs| dirs.data_dir().to_path_buf())
+        .or_else(|| env.home.as_ref().map(|h| h.join(".local/share/pane")))
+}
+
+pub fn trust_store(env: &Env) -> Result<TrustStore, VerifyError> {
+    match &env.test_pubkey {
+        Some(key) if cfg!(debug_assertions) => TrustStore::single("PANE_TEST_PUBKEY", key),
+        _ => TrustStore::compiled(),
+    }
+}
+
+pub fn context(env: &Env, build: &Build) -> Result<Context, String> {
+    let current_version = Version::parse(build.version)
+        .map_err(|_| format!("this binary's version {:?} is not semver", build.version))?;
+    let data_dir = data_dir(env).ok_or("cannot find a home directory: set HOME")?;
+    let trust = trust_store(env).map_err(|e| e.to_string())?;
+    let current_exe = std::env::current_exe().map_err(|e| format!("cannot find the running binary: {e}"))?;
+    Ok(Context {
+        current_version,
+        target: crate::platform::TARGET.to_string(),
+        data_dir,
+        current_exe,
+        cargo_home: env.cargo_home.clone(),
+        source: SourceConfig {
+            releases_url: env
+                .releases_url
+                .clone()
+                .unwrap_or_else(default_releases_url)
+                .trim_end_matches('/')
+                .to_string(),
+            api_url: env.api_url.clone().unwrap_or_else(default_api_url).trim_end_matches('/').to_string(),
+            token: env.token.clone(),
+            connect_timeout: Duration::from_secs(10),
+            idle_timeout: env.idle_timeout.unwrap_or(Duration::from_secs(30)),
+            user_agent: format!("pane/{}", build.version),
+        },
+        trust,
+        lock_wait: env.lock_wait.unwrap_or(Duration::from_secs(120)),
+    })
+}

@@ -1,0 +1,216 @@
+//! Finds and extracts the one binary of a release archive, refusing anything odd.
+//!
+//! The `tar` crate's `unpack` follows the archive's word on links, modes and
+//! paths; pane wants exactly one regular file out of it, so this walks the
+//! entries itself and refuses the whole archive on the first surprise:
+//! symlinks, hard links, devices, FIFOs, sparse files, absolute paths, `..`,
+//! duplicate names, entries outside the top folder, or more unpacked bytes
+//! than the cap. The mode of the extracted file is set here (0755), never
+//! taken from the archive.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufReader, Read, Write};
+use std::path::Path;
+
+use flate2::read::GzDecoder;
+
+/// At most this many unpacked bytes (SPEC §3): the binary and everything around it.
+pub const UNPACKED_CAP: u64 = 512 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("the archive is not a readable .tar.gz")]
+    Corrupt(#[source] std::io::Error),
+    #[error("the archive holds {kind} {name:?}, which pane refuses to unpack")]
+    ForbiddenEntry { kind: &'static str, name: String },
+    #[error("the archive holds an entry with an unsafe path: {0:?}")]
+    UnsafePath(String),
+    #[error("the archive holds {0:?} twice")]
+    Duplicate(String),
+    #[error("the archive holds {name:?} outside its top folder {top}/")]
+    OutsideTop { name: String, top: String },
+    #[error("the archive unpacks to more than {cap} bytes; refusing it")]
+    TooLarge { cap: u64 },
+    #[error("the archive has no {0}")]
+    NoBinary(String),
+    #[error("could not write the unpacked binary")]
+    Write(#[source] std::io::Error),
+}
+
+/// Extracts `<top>/pane` from the archive at `archive` into `out`. Returns the
+/// number of bytes written. Every entry is checked, also after the binary.
+pub fn extract_binary(
+    archive: &Path,
+    top: &str,
+    out: &mut dyn Write,
+    cap: u64,
+) -> Result<u64, ArchiveError> {
+    let file = File::open(archive).map_err(ArchiveError::Corrupt)?;
+    extract_from(BufReader::new(file), top, out, cap)
+}
+
+pub fn extract_from(
+    reader: impl Read,
+    top: &str,
+    out: &mut dyn Write,
+    cap: u64,
+) -> Result<u64, ArchiveError> {
+    let wanted = format!("{top}/pane");
+    let mut archive = tar::Archive::new(GzDecoder::new(reader));
+    let mut seen = HashSet::new();
+    let mut unpacked: u64 = 0;
+    let mut written = None;
+    for entry in archive.entries().map_err(ArchiveError::Corrupt)? {
+        let mut entry = entry.map_err(ArchiveError::Corrupt)?;
+        let raw_name = entry.path_bytes().into_owned();
+        let name = String::from_utf8(raw_name)
+            .map_err(|e| ArchiveError::UnsafePath(String::from_utf8_lossy(e.as_bytes()).into()))?;
+        let kind = entry.header().entry_type();
+        let forbidden = if kind.is_symlink() {
+            Some("a symbolic link")
+        } else if kind.is_hard_link() {
+            Some("a hard link")
+        } else if kind.is_character_special() || kind.is_block_special() {
+            Some("a device")
+        } else if kind.is_fifo() {
+            Some("a FIFO")
+        } else if kind.is_gnu_sparse() {
+            Some("a sparse file")
+        } else if !(kind.is_file() || kind.is_dir()) {
+            Some("an entry of unknown type")
+        } else {
+            None
+        };
+        if let Some(kind) = forbidden {
+            return Err(ArchiveError::ForbiddenEntry { kind, name });
+        }
+        let normalized = normalize(&name)?;
+        if normalized != top && !normalized.starts_with(&format!("{top}/")) {
+            return Err(ArchiveError::OutsideTop {
+                name,
+                top: top.to_string(),
+            });
+        }
+        if !seen.insert(normalized.clone()) {
+            return Err(ArchiveError::Duplicate(name));
+        }
+        unpacked = unpacked.saturating_add(entry.size());
+        if unpacked > cap {
+            return Err(ArchiveError::TooLarge { cap });
+        }
+        if normalized == wanted {
+            if !kind.is_file() {
+                return Err(ArchiveError::NoBinary(wanted));
+            }
+            let mut limited = (&mut entry).take(cap + 1);
+            let n = std::io::copy(&mut limited, out).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::UnexpectedEof
+                    || e.kind() == std::io::ErrorKind::InvalidData
+                    || e.kind() == std::io::ErrorKind::InvalidInput
+                {
+                    ArchiveError::Corrupt(e)
+                } else {
+                    ArchiveError::Write(e)
+                }
+            })?;
+            if n != entry.size() {
+                return Err(ArchiveError::Corrupt(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the binary is shorter than its header says",
+                )));
+            }
+            written = Some(n);
+        }
+    }
+    written.ok_or(ArchiveError::NoBinary(wanted))
+}
+
+/// Checks a tar path and folds away `./` and a trailing `/`. Refuses absolute
+/// paths, `..`, backslashes, NULs and empty names.
+fn normalize(name: &str) -> Result<String, ArchiveError> {
+    let unsafe_path = || ArchiveError::UnsafePath(name.to_string());
+    if name.is_empty() || name.starts_with('/') || name.contains('\\') || name.contains('\0') {
+        return Err(unsafe_path());
+    }
+    let mut parts = Vec::new();
+    for part in name.split('/') {
+        match part {
+            "" | "." => continue,
+            ".." => return Err(unsafe_path()),
+            other => parts.push(other),
+        }
+    }
+    if parts.is_empty() {
+        return Err(unsafe_path());
+    }
+    Ok(parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_table() {
+        assert_eq!(normalize("a/b").unwrap(), "a/b");
+        assert_eq!(normalize("./a/./b/").unwrap(), "a/b");
+        for bad in ["", "/a", "a/../b", "..", "a\\b", "./", "a/\0"] {
+            assert!(normalize(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    fn tar_gz(entries: &[(&str, tar::EntryType, &[u8])]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, kind, data) in entries {
+            let mut header = tar::Header::new_gnu();
+            header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+            header.set_entry_type(*kind);
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            if kind.is_symlink() || kind.is_hard_link() {
+                header.set_link_name("/etc/passwd").unwrap();
+            }
+            header.set_cksum();
+            builder.append(&header, *data).unwrap();
+        }
+        let tar = builder.into_inner().unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&tar).unwrap();
+        gz.finish().unwrap()
+    }
+
+    fn run(entries: &[(&str, tar::EntryType, &[u8])]) -> Result<Vec<u8>, ArchiveError> {
+        let mut out = Vec::new();
+        extract_from(&tar_gz(entries)[..], "p", &mut out, 1024).map(|_| out)
+    }
+
+    #[test]
+    fn extraction_table() {
+        use tar::EntryType as T;
+        assert_eq!(run(&[("p/", T::Directory, b""), ("p/pane", T::Regular, b"bin")]).unwrap(), b"bin");
+        assert_eq!(run(&[("p/README.md", T::Regular, b"r"), ("p/pane", T::Regular, b"x")]).unwrap(), b"x");
+        let refused: Vec<Vec<(&str, T, &[u8])>> = vec![
+            vec![("p/README.md", T::Regular, b"r")],
+            vec![("p/pane", T::Symlink, b"")],
+            vec![("p/pane", T::Regular, b"x"), ("p/evil", T::Symlink, b"")],
+            vec![("p/pane", T::Regular, b"x"), ("p/evil", T::Link, b"")],
+            vec![("p/pane", T::Regular, b"x"), ("p/dev", T::Char, b"")],
+            vec![("p/pane", T::Regular, b"x"), ("p/fifo", T::Fifo, b"")],
+            vec![("p/../pane", T::Regular, b"x")],
+            vec![("/p/pane", T::Regular, b"x")],
+            vec![("q/pane", T::Regular, b"x")],
+            vec![("p/pane", T::Regular, b"x"), ("p/./pane", T::Regular, b"y")],
+            vec![("p/pane", T::Directory, b"")],
+            vec![("p/pane", T::Regular, &[0u8; 2048])],
+        ];
+        for entries in refused {
+            assert!(run(&entries).is_err(), "{:?} accepted", entries.iter().map(|e| e.0).collect::<Vec<_>>());
+        }
+        let mut out = Vec::new();
+        assert!(matches!(
+            extract_from(&b"not gzip"[..], "p", &mut out, 1024),
+            Err(ArchiveError::Corrupt(_))
+        ));
+    }
+}

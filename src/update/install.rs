@@ -1,0 +1,315 @@
+//! Stage, smoke-test, keep and swap a binary.
+//!
+//! Crash invariant: at every instant the install path holds the whole old
+//! binary or the whole new one. The new binary is written to a temp file in
+//! the install directory itself (same filesystem, so the final `rename` is
+//! atomic; `/tmp` may be another filesystem or `noexec`), fsynced, made 0755,
+//! run once (`--version` must print `pane <expected>`), copied to
+//! `versions/<version>/pane`, and only then renamed over the install path,
+//! after which the directory is fsynced. Temp files are named `.pane-tmp-*`
+//! and removed by the next run if a crash left them.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use semver::Version;
+
+use super::archive::{self, ArchiveError};
+use super::receipt::KeptVersion;
+use super::verify::{hex, StreamingSha256};
+use crate::failpoint;
+use crate::platform;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    #[error("could not {action} {path}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    #[error("the new binary did not run: {0}")]
+    SmokeDidNotRun(String),
+    #[error("the new binary printed {found:?} to `--version`, not \"pane {expected}\"; refusing it")]
+    SmokeWrongVersion { expected: Version, found: String },
+    #[error("the kept binary {path} does not match its recorded SHA-256 (expected {expected}, found {actual})")]
+    KeptTampered {
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
+}
+
+impl InstallError {
+    pub fn io(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> InstallError {
+        let path = path.to_path_buf();
+        move |source| InstallError::Io { action, path, source }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            InstallError::Io { source, path, .. } => io_hint(source, path),
+            InstallError::Archive(ArchiveError::Write(source)) => io_hint(source, Path::new("")),
+            _ => None,
+        }
+    }
+}
+
+/// What to do about an I/O error, where something can be done.
+pub fn io_hint(error: &io::Error, path: &Path) -> Option<String> {
+    match error.raw_os_error() {
+        Some(28) => Some("the disk is full: free some space and try again".into()),
+        Some(27) => Some("a file size limit (ulimit -f) stopped the write: raise it and try again".into()),
+        Some(30) => Some(format!(
+            "{} is on a read-only filesystem: reinstall elsewhere with `pane self install --install-dir DIR`",
+            path.display()
+        )),
+        Some(13) | Some(1) => Some(format!(
+            "no permission to write {}: fix its permissions or reinstall with `pane self install --install-dir DIR`",
+            path.display()
+        )),
+        _ => None,
+    }
+}
+
+/// A binary written to a temp file in the install directory. Removed on drop
+/// unless it was swapped into place.
+pub struct Staged {
+    pub path: PathBuf,
+    pub sha256: [u8; 32],
+    done: bool,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// A writer that hashes what passes through it.
+struct HashingWriter<'a> {
+    inner: &'a mut File,
+    hasher: StreamingSha256,
+}
+
+impl Write for HashingWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn create_staging(install_dir: &Path) -> Result<(PathBuf, File), InstallError> {
+    let path = platform::temp_path_in(install_dir, "staged");
+    let file = File::create(&path).map_err(InstallError::io("create a file in", install_dir))?;
+    Ok((path, file))
+}
+
+/// Unpacks `<top>/pane` of a verified archive into the install directory.
+pub fn stage_from_archive(archive_path: &Path, top: &str, install_dir: &Path) -> Result<Staged, InstallError> {
+    let (path, mut file) = create_staging(install_dir)?;
+    let mut staged = Staged {
+        path,
+        sha256: [0; 32],
+        done: false,
+    };
+    let mut writer = HashingWriter {
+        inner: &mut file,
+        hasher: StreamingSha256::default(),
+    };
+    archive::extract_binary(archive_path, top, &mut writer, archive::UNPACKED_CAP)?;
+    staged.sha256 = writer.hasher.finish();
+    finish_staging(&file, &staged.path)?;
+    Ok(staged)
+}
+
+/// Copies an existing binary (the running one, or a kept one) into the
+/// install directory.
+pub fn stage_copy(source: &Path, install_dir: &Path) -> Result<Staged, InstallError> {
+    let (path, mut file) = create_staging(install_dir)?;
+    let mut staged = Staged {
+        path,
+        sha256: [0; 32],
+        done: false,
+    };
+    staged.sha256 = copy_hashing(source, &mut file)?;
+    finish_staging(&file, &staged.path)?;
+    Ok(staged)
+}
+
+fn copy_hashing(source: &Path, file: &mut File) -> Result<[u8; 32], InstallError> {
+    let mut input = File::open(source).map_err(InstallError::io("read", source))?;
+    let mut writer = HashingWriter {
+        inner: file,
+        hasher: StreamingSha256::default(),
+    };
+    let mut buffer = vec![0u8; 256 * 1024];
+    loop {
+        let n = input.read(&mut buffer).map_err(InstallError::io("read", source))?;
+        if n == 0 {
+            break;
+        }
+        writer
+            .write_all(&buffer[..n])
+            .map_err(InstallError::io("write a copy of", source))?;
+    }
+    Ok(writer.hasher.finish())
+}
+
+fn finish_staging(file: &File, path: &Path) -> Result<(), InstallError> {
+    platform::make_executable(file).map_err(InstallError::io("set the mode of", path))?;
+    file.sync_all().map_err(InstallError::io("flush", path))?;
+    failpoint::hit("staged");
+    Ok(())
+}
+
+/// Runs `<binary> --version` and requires `pane <expected>`.
+pub fn smoke_test(binary: &Path, expected: &Version) -> Result<(), InstallError> {
+    let mut child = Command::new(binary)
+        .arg("--version")
+        .env("PANE_NO_UPDATE_CHECK", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| InstallError::SmokeDidNotRun(e.to_string()))?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(InstallError::SmokeDidNotRun("`--version` did not finish within 20 seconds".into()));
+            }
+            Err(e) => return Err(InstallError::SmokeDidNotRun(e.to_string())),
+        }
+    };
+    let mut output = String::new();
+    if let Some(stdout) = child.stdout.take() {
+        let _ = stdout.take(4096).read_to_string(&mut output);
+    }
+    if !status.success() {
+        return Err(InstallError::SmokeDidNotRun(format!("`--version` exited with {status}")));
+    }
+    let found = output.trim_end().to_string();
+    if found != format!("pane {expected}") {
+        return Err(InstallError::SmokeWrongVersion {
+            expected: expected.clone(),
+            found,
+        });
+    }
+    failpoint::hit("smoke-tested");
+    Ok(())
+}
+
+pub fn kept_path(data_dir: &Path, version: &Version) -> PathBuf {
+    data_dir.join("versions").join(version.to_string()).join(platform::BINARY_NAME)
+}
+
+/// Copies `binary` to `versions/<version>/pane` (temp, fsync, rename), unless
+/// an identical copy is already there. Returns the record for the receipt and
+/// whether this call created it.
+pub fn keep(data_dir: &Path, version: &Version, binary: &Path) -> Result<(KeptVersion, bool), InstallError> {
+    let target = kept_path(data_dir, version);
+    let dir = target.parent().expect("kept path has a parent");
+    let expected = super::verify::sha256_file(binary).map_err(InstallError::io("read", binary))?;
+    if super::verify::sha256_file(&target).ok() == Some(expected) {
+        return Ok((record(version, &expected), false));
+    }
+    fs::create_dir_all(dir).map_err(InstallError::io("create", dir))?;
+    let temp = platform::temp_path_in(dir, "kept");
+    let result = (|| {
+        let mut file = File::create(&temp).map_err(InstallError::io("create", &temp))?;
+        let digest = copy_hashing(binary, &mut file)?;
+        platform::make_executable(&file).map_err(InstallError::io("set the mode of", &temp))?;
+        file.sync_all().map_err(InstallError::io("flush", &temp))?;
+        fs::rename(&temp, &target).map_err(InstallError::io("write", &target))?;
+        platform::sync_dir(dir).map_err(InstallError::io("flush", dir))?;
+        Ok(digest)
+    })();
+    match result {
+        Ok(digest) => Ok((record(version, &digest), true)),
+        Err(e) => {
+            let _ = fs::remove_file(&temp);
+            Err(e)
+        }
+    }
+}
+
+fn record(version: &Version, digest: &[u8; 32]) -> KeptVersion {
+    KeptVersion {
+        version: version.clone(),
+        sha256: hex(digest),
+    }
+}
+
+/// Checks a kept binary against the SHA-256 recorded for it.
+pub fn check_kept(data_dir: &Path, kept: &KeptVersion) -> Result<PathBuf, InstallError> {
+    let path = kept_path(data_dir, &kept.version);
+    let actual = super::verify::sha256_file(&path).map_err(InstallError::io("read", &path))?;
+    if hex(&actual) != kept.sha256 {
+        return Err(InstallError::KeptTampered {
+            path,
+            expected: kept.sha256.clone(),
+            actual: hex(&actual),
+        });
+    }
+    Ok(path)
+}
+
+/// The file a swap replaces: the install path, or the file it links to (so a
+/// symlinked install path keeps its link and the target is replaced).
+pub fn swap_target(install_path: &Path) -> PathBuf {
+    match fs::symlink_metadata(install_path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            fs::canonicalize(install_path).unwrap_or_else(|_| install_path.to_path_buf())
+        }
+        _ => install_path.to_path_buf(),
+    }
+}
+
+/// Renames the staged binary over `target` and fsyncs the directory.
+pub fn swap(mut staged: Staged, target: &Path) -> Result<(), InstallError> {
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let staged_dir = staged.path.parent().unwrap_or(Path::new("."));
+    if staged_dir != dir {
+        // The install path links into another directory: stage again there so
+        // the rename stays on one filesystem.
+        let again = stage_copy(&staged.path, dir)?;
+        drop(std::mem::replace(&mut staged, again));
+    }
+    fs::rename(&staged.path, target).map_err(InstallError::io("replace", target))?;
+    staged.done = true;
+    failpoint::hit("swapped");
+    platform::sync_dir(dir).map_err(InstallError::io("flush", dir))?;
+    Ok(())
+}
+
+/// Removes kept versions not listed in `keep`.
+pub fn prune_kept(data_dir: &Path, keep: &[KeptVersion]) {
+    let root = data_dir.join("versions");
+    let Ok(entries) = fs::read_dir(&root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let listed = keep.iter().any(|k| k.version.to_string() == name);
+        if !listed {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}

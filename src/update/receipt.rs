@@ -1,0 +1,229 @@
+//! What is installed where: the install receipt (SPEC §4). Written atomically
+//! (temp file, fsync, rename, fsync of the directory), so a reader sees the
+//! whole old receipt or the whole new one.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use semver::Version;
+use serde::{Deserialize, Serialize};
+
+use crate::profile::ProfileEdit;
+
+/// Bumped on any change an older pane could misread.
+pub const SCHEMA: u32 = 1;
+pub const FILE_NAME: &str = "install-receipt.json";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub schema: u32,
+    /// The version at the install path.
+    pub version: Version,
+    pub target: String,
+    pub install_dir: PathBuf,
+    /// Who made this installation: `install.sh`, `self install`, …
+    pub installed_by: String,
+    /// An exact version (`1.2.0`) or a semver requirement (`~1.2`).
+    #[serde(default)]
+    pub pin: Option<String>,
+    /// Downgrade protection: `update` without a version never goes below this.
+    pub highest_verified: Version,
+    /// The version `rollback` returns to.
+    #[serde(default)]
+    pub previous: Option<Version>,
+    /// Kept binaries under `<data dir>/versions/<version>/pane`.
+    #[serde(default)]
+    pub kept: Vec<KeptVersion>,
+    /// Every shell-profile line pane added, so uninstall removes exactly those.
+    #[serde(default)]
+    pub profile_edits: Vec<ProfileEdit>,
+    /// Files pane created for PATH set-up (`<install dir>/env`, fish conf.d).
+    #[serde(default)]
+    pub created_files: Vec<PathBuf>,
+    /// Set just before the install path is swapped, cleared just after: if a
+    /// crash falls between the two, the next run finds out which binary is in
+    /// place and finishes or drops the change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<Pending>,
+    /// Unix seconds.
+    #[serde(default)]
+    pub updated_at: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptVersion {
+    pub version: Version,
+    /// Lowercase hex SHA-256 of `versions/<version>/pane`.
+    pub sha256: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    /// The receipt as it will be once the swap is done.
+    pub after: Box<Receipt>,
+    /// SHA-256 of the binary being swapped in.
+    pub sha256: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiptError {
+    #[error("could not read the install receipt {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the install receipt {path} is corrupt ({reason})")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("the install receipt {path} has schema {found}, newer than this pane understands ({SCHEMA})")]
+    FutureSchema { path: PathBuf, found: u64 },
+    #[error("could not write the install receipt {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ReceiptError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ReceiptError::Corrupt { .. } => Some(
+                "run `pane self install` from a working pane binary to repair the installation".into(),
+            ),
+            ReceiptError::FutureSchema { .. } => Some(
+                "a newer pane manages this installation; run that one, or `pane self install` to take over".into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+impl Receipt {
+    pub fn kept_version(&self, version: &Version) -> Option<&KeptVersion> {
+        self.kept.iter().find(|k| &k.version == version)
+    }
+
+    pub fn install_path(&self) -> PathBuf {
+        self.install_dir.join(crate::platform::BINARY_NAME)
+    }
+}
+
+/// Reads the receipt; `Ok(None)` when there is none.
+pub fn load(path: &Path) -> Result<Option<Receipt>, ReceiptError> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(ReceiptError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    parse(&bytes, path).map(Some)
+}
+
+/// Parses receipt bytes; the schema is checked before anything else.
+pub fn parse(bytes: &[u8], path: &Path) -> Result<Receipt, ReceiptError> {
+    let corrupt = |reason: String| ReceiptError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(corrupt("it is empty".into()));
+    }
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| corrupt(format!("not JSON: {e}")))?;
+    let schema = value
+        .get("schema")
+        .and_then(serde_json::Value::as_u64)
+        .ok_or_else(|| corrupt("no schema number".into()))?;
+    if schema > u64::from(SCHEMA) {
+        return Err(ReceiptError::FutureSchema {
+            path: path.to_path_buf(),
+            found: schema,
+        });
+    }
+    if schema != u64::from(SCHEMA) {
+        return Err(corrupt(format!("unknown schema {schema}")));
+    }
+    serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))
+}
+
+/// Writes the receipt atomically.
+pub fn save(path: &Path, receipt: &Receipt) -> Result<(), ReceiptError> {
+    let mut bytes = serde_json::to_vec_pretty(receipt).expect("a receipt always serializes");
+    bytes.push(b'\n');
+    write_atomic(path, &bytes).map_err(|source| ReceiptError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Temp file beside `path`, write, fsync, rename over `path`, fsync the
+/// directory. The temp file is removed if anything fails.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    let temp = crate::platform::temp_path_in(dir, path.file_name().and_then(|n| n.to_str()).unwrap_or("file"));
+    let result = (|| {
+        let mut file = fs::File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        crate::failpoint::hit("receipt-written-temp");
+        fs::rename(&temp, path)?;
+        crate::platform::sync_dir(dir)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Receipt {
+        Receipt {
+            schema: SCHEMA,
+            version: Version::new(1, 2, 0),
+            target: "x86_64-unknown-linux-musl".into(),
+            install_dir: "/home/u/.local/bin".into(),
+            installed_by: "install.sh".into(),
+            pin: Some("~1.2".into()),
+            highest_verified: Version::new(1, 3, 0),
+            previous: Some(Version::new(1, 1, 0)),
+            kept: vec![KeptVersion {
+                version: Version::new(1, 2, 0),
+                sha256: "00".repeat(32),
+            }],
+            profile_edits: vec![],
+            created_files: vec![],
+            pending: None,
+            updated_at: 7,
+        }
+    }
+
+    #[test]
+    fn round_trip_and_refusals() {
+        let path = Path::new("r.json");
+        let receipt = sample();
+        let bytes = serde_json::to_vec(&receipt).unwrap();
+        assert_eq!(parse(&bytes, path).unwrap(), receipt);
+        assert!(matches!(parse(b"", path), Err(ReceiptError::Corrupt { .. })));
+        assert!(matches!(parse(b"{", path), Err(ReceiptError::Corrupt { .. })));
+        assert!(matches!(parse(b"[]", path), Err(ReceiptError::Corrupt { .. })));
+        assert!(matches!(
+            parse(br#"{"schema":99,"whatever":1}"#, path),
+            Err(ReceiptError::FutureSchema { found: 99, .. })
+        ));
+        assert!(matches!(
+            parse(br#"{"schema":1,"version":"x"}"#, path),
+            Err(ReceiptError::Corrupt { .. })
+        ));
+    }
+}

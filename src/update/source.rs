@@ -1,0 +1,472 @@
+//! Where releases come from: URLs in, bytes out. Never prints.
+//!
+//! Two layouts, both GitHub's (SPEC §3): files under `<releases>/download/v<V>/`
+//! and `<releases>/latest/download/`, and the listing API
+//! `<api>/releases?per_page=100&page=N`. Updating to the latest release and
+//! installing an exact version use only the files, so no API rate limit applies.
+//!
+//! Transport rules, enforced on every hop: `https://` only, or `http://` to a
+//! loopback host; never from https down to http; at most 5 redirects, followed
+//! here rather than by reqwest so each hop is checked and a token is attached
+//! only to requests for the API host. Every body has a byte cap counted on the
+//! bytes received (not on `Content-Length`), a connect timeout and an idle-read
+//! timeout.
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use reqwest::blocking::{Client, Response};
+use reqwest::header::{HeaderValue, AUTHORIZATION, LOCATION, USER_AGENT};
+use reqwest::{StatusCode, Url};
+use semver::Version;
+
+pub const SIGNATURE_CAP: u64 = 4 * 1024;
+pub const SUMS_CAP: u64 = 64 * 1024;
+pub const API_PAGE_CAP: u64 = 2 * 1024 * 1024;
+pub const ARCHIVE_CAP: u64 = 256 * 1024 * 1024;
+const MAX_REDIRECTS: usize = 5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("{url} is not a valid URL")]
+    BadUrl { url: String },
+    #[error("refusing {url}: only https:// is allowed (plain http only to a loopback host)")]
+    Insecure { url: String },
+    #[error("refusing the redirect from {from} to {to}: it leaves https")]
+    InsecureRedirect { from: String, to: String },
+    #[error("too many redirects fetching {url}")]
+    TooManyRedirects { url: String },
+    #[error("{url} was not found (404)")]
+    NotFound { url: String },
+    #[error("the GitHub API refused the request ({status}) for {url}; it may be rate-limited")]
+    RateLimited { url: String, status: u16 },
+    #[error("{url} answered HTTP {status}")]
+    Status { url: String, status: u16 },
+    #[error("{url} sent more than {cap} bytes; refusing the rest")]
+    TooLarge { url: String, cap: u64 },
+    #[error("{url} stopped after {received} of {expected} bytes")]
+    Truncated {
+        url: String,
+        received: u64,
+        expected: u64,
+    },
+    #[error("timed out waiting for {url}")]
+    Timeout { url: String },
+    #[error("could not fetch {url}")]
+    Network {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("could not write the download of {url}")]
+    Write {
+        url: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the release listing at {url} is not what GitHub's API returns")]
+    BadListing { url: String },
+}
+
+impl FetchError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            FetchError::RateLimited { .. } => Some(
+                "set PANE_GITHUB_TOKEN (or GITHUB_TOKEN) to a GitHub token to raise the API rate limit"
+                    .into(),
+            ),
+            FetchError::Timeout { .. } | FetchError::Network { .. } | FetchError::Truncated { .. } => {
+                Some("check your connection (and PANE_RELEASES_URL if you use a mirror), then try again".into())
+            }
+            FetchError::Insecure { .. } | FetchError::InsecureRedirect { .. } => {
+                Some("use an https:// mirror in PANE_RELEASES_URL".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Progress of one download, reported to whoever shows it.
+pub trait Progress {
+    fn start(&mut self, _name: &str, _total: Option<u64>) {}
+    fn advance(&mut self, _bytes: u64) {}
+    fn finish(&mut self) {}
+}
+
+/// A `Progress` that shows nothing.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// A release as the listing API describes it (a hint, never evidence).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ListedRelease {
+    pub version: Version,
+    pub tag: String,
+    pub prerelease: bool,
+    pub published_at: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SourceConfig {
+    /// `<base>` of `<base>/download/v<V>/<asset>`; no trailing slash.
+    pub releases_url: String,
+    /// `<api>` of `<api>/releases?per_page=100&page=N`; no trailing slash.
+    pub api_url: String,
+    pub token: Option<String>,
+    pub connect_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub user_agent: String,
+}
+
+pub struct Source {
+    config: SourceConfig,
+    api_origin: Option<(String, Option<u16>)>,
+    client: Client,
+}
+
+impl Source {
+    pub fn new(config: SourceConfig) -> Result<Self, FetchError> {
+        // rustls is built without a default provider (ring keeps the binary
+        // small and needs no C toolchain beyond cc); install it once.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(config.connect_timeout)
+            // In the blocking client this bounds the wait for the headers and
+            // for every single read of the body: an idle-read timeout.
+            .timeout(config.idle_timeout)
+            .build()
+            .map_err(|source| FetchError::Network {
+                url: config.releases_url.clone(),
+                source,
+            })?;
+        let api_origin = Url::parse(&config.api_url)
+            .ok()
+            .and_then(|u| Some((u.host_str()?.to_string(), u.port_or_known_default())));
+        Ok(Self {
+            config,
+            api_origin,
+            client,
+        })
+    }
+
+    pub fn releases_url(&self) -> &str {
+        &self.config.releases_url
+    }
+
+    /// URL of an asset of an exact version, or of the latest release.
+    pub fn asset_url(&self, version: Option<&Version>, asset: &str) -> String {
+        match version {
+            Some(v) => format!("{}/download/v{v}/{asset}", self.config.releases_url),
+            None => format!("{}/latest/download/{asset}", self.config.releases_url),
+        }
+    }
+
+    /// Fetches a small file whole, refusing more than `cap` bytes.
+    pub fn fetch_small(&self, url: &str, cap: u64) -> Result<Vec<u8>, FetchError> {
+        let mut body = Vec::new();
+        self.download(url, cap, &mut body, &mut NoProgress, "")?;
+        Ok(body)
+    }
+
+    /// Streams `url` into `out`, refusing more than `cap` bytes. Returns the
+    /// number of bytes written.
+    pub fn download(
+        &self,
+        url: &str,
+        cap: u64,
+        out: &mut dyn Write,
+        progress: &mut dyn Progress,
+        name: &str,
+    ) -> Result<u64, FetchError> {
+        let mut response = self.get(url, false)?;
+        let final_url = response.url().to_string();
+        let expected = response.content_length();
+        if let Some(length) = expected {
+            if length > cap {
+                return Err(FetchError::TooLarge {
+                    url: final_url,
+                    cap,
+                });
+            }
+        }
+        progress.start(name, expected);
+        let received = copy_capped(&mut response, out, cap, progress, &final_url)?;
+        progress.finish();
+        if let Some(expected) = expected {
+            if received != expected {
+                return Err(FetchError::Truncated {
+                    url: final_url,
+                    received,
+                    expected,
+                });
+            }
+        }
+        Ok(received)
+    }
+
+    /// Every release the API lists, newest first as the server orders them;
+    /// drafts and tags that are not `v<semver>` are skipped.
+    pub fn list_releases(&self) -> Result<Vec<ListedRelease>, FetchError> {
+        let mut releases = Vec::new();
+        // GitHub caps listings at 1000 releases; so do we, whatever the server says.
+        for page in 1..=10 {
+            let url = format!("{}/releases?per_page=100&page={page}", self.config.api_url);
+            let mut response = self.get(&url, true)?;
+            let has_next = response
+                .headers()
+                .get_all(reqwest::header::LINK)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .any(|v| v.contains("rel=\"next\""));
+            let mut body = Vec::new();
+            copy_capped(&mut response, &mut body, API_PAGE_CAP, &mut NoProgress, &url)?;
+            let items = parse_listing(&body).ok_or(FetchError::BadListing { url: url.clone() })?;
+            let empty = items.is_empty();
+            releases.extend(items);
+            if !has_next || empty {
+                break;
+            }
+        }
+        Ok(releases)
+    }
+
+    /// GET with the redirect and token rules of the module docs.
+    fn get(&self, url: &str, is_api: bool) -> Result<Response, FetchError> {
+        let mut current = parse_allowed(url)?;
+        for _ in 0..=MAX_REDIRECTS {
+            let mut request = self
+                .client
+                .get(current.clone())
+                .header(USER_AGENT, self.config.user_agent.as_str());
+            if is_api {
+                request = request.header("Accept", "application/vnd.github+json");
+                if let Some(token) = self.token_for(&current) {
+                    request = request.header(AUTHORIZATION, token);
+                }
+            }
+            let response = request.send().map_err(|e| classify(e, current.as_str()))?;
+            let status = response.status();
+            if status.is_redirection() {
+                let location = response
+                    .headers()
+                    .get(LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .ok_or_else(|| FetchError::Status {
+                        url: current.to_string(),
+                        status: status.as_u16(),
+                    })?;
+                let next = current.join(location).map_err(|_| FetchError::BadUrl {
+                    url: location.to_string(),
+                })?;
+                if current.scheme() == "https" && next.scheme() != "https" {
+                    return Err(FetchError::InsecureRedirect {
+                        from: current.to_string(),
+                        to: next.to_string(),
+                    });
+                }
+                current = parse_allowed(next.as_str())?;
+                continue;
+            }
+            return match status {
+                s if s.is_success() => Ok(response),
+                StatusCode::NOT_FOUND => Err(FetchError::NotFound {
+                    url: current.to_string(),
+                }),
+                StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS if is_api => {
+                    Err(FetchError::RateLimited {
+                        url: current.to_string(),
+                        status: status.as_u16(),
+                    })
+                }
+                _ => Err(FetchError::Status {
+                    url: current.to_string(),
+                    status: status.as_u16(),
+                }),
+            };
+        }
+        Err(FetchError::TooManyRedirects {
+            url: url.to_string(),
+        })
+    }
+
+    /// The `Authorization` header for `url`, only when it is on the API host.
+    fn token_for(&self, url: &Url) -> Option<HeaderValue> {
+        let token = self.config.token.as_deref()?;
+        let origin = (url.host_str()?.to_string(), url.port_or_known_default());
+        if self.api_origin.as_ref() != Some(&origin) {
+            return None;
+        }
+        let mut value = HeaderValue::from_str(&format!("Bearer {token}")).ok()?;
+        value.set_sensitive(true);
+        Some(value)
+    }
+}
+
+/// Parses a URL and applies the transport rule: https, or http to loopback.
+pub fn parse_allowed(url: &str) -> Result<Url, FetchError> {
+    let parsed = Url::parse(url).map_err(|_| FetchError::BadUrl {
+        url: url.to_string(),
+    })?;
+    match parsed.scheme() {
+        "https" => Ok(parsed),
+        "http" if is_loopback(&parsed) => Ok(parsed),
+        _ => Err(FetchError::Insecure {
+            url: url.to_string(),
+        }),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+fn classify(error: reqwest::Error, url: &str) -> FetchError {
+    if error.is_timeout() {
+        FetchError::Timeout {
+            url: url.to_string(),
+        }
+    } else {
+        FetchError::Network {
+            url: url.to_string(),
+            source: error,
+        }
+    }
+}
+
+fn copy_capped(
+    response: &mut Response,
+    out: &mut dyn Write,
+    cap: u64,
+    progress: &mut dyn Progress,
+    url: &str,
+) -> Result<u64, FetchError> {
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut received: u64 = 0;
+    loop {
+        let n = match response.read(&mut buffer) {
+            Ok(0) => return Ok(received),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(read_error(e, url)),
+        };
+        received += n as u64;
+        if received > cap {
+            return Err(FetchError::TooLarge {
+                url: url.to_string(),
+                cap,
+            });
+        }
+        out.write_all(&buffer[..n])
+            .map_err(|source| FetchError::Write {
+                url: url.to_string(),
+                source,
+            })?;
+        progress.advance(n as u64);
+    }
+}
+
+fn read_error(error: std::io::Error, url: &str) -> FetchError {
+    let timed_out = error.kind() == std::io::ErrorKind::TimedOut
+        || error
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+            .is_some_and(reqwest::Error::is_timeout);
+    if timed_out {
+        return FetchError::Timeout {
+            url: url.to_string(),
+        };
+    }
+    match error.into_inner() {
+        Some(inner) => match inner.downcast::<reqwest::Error>() {
+            Ok(source) => classify(*source, url),
+            Err(other) => FetchError::Write {
+                url: url.to_string(),
+                source: std::io::Error::other(other),
+            },
+        },
+        None => FetchError::Timeout {
+            url: url.to_string(),
+        },
+    }
+}
+
+/// Parses one page of GitHub's release listing. Returns `None` when it is not
+/// a JSON array of objects with a `tag_name`.
+pub fn parse_listing(body: &[u8]) -> Option<Vec<ListedRelease>> {
+    #[derive(serde::Deserialize)]
+    struct Item {
+        tag_name: String,
+        #[serde(default)]
+        prerelease: bool,
+        #[serde(default)]
+        draft: bool,
+        #[serde(default)]
+        published_at: Option<String>,
+    }
+    let items: Vec<Item> = serde_json::from_slice(body).ok()?;
+    Some(
+        items
+            .into_iter()
+            .filter(|item| !item.draft)
+            .filter_map(|item| {
+                let version = Version::parse(item.tag_name.strip_prefix('v')?).ok()?;
+                Some(ListedRelease {
+                    prerelease: item.prerelease || !version.pre.is_empty(),
+                    version,
+                    tag: item.tag_name,
+                    published_at: item.published_at,
+                })
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transport_rule() {
+        for ok in [
+            "https://github.com/x",
+            "http://127.0.0.1:8080/x",
+            "http://127.3.4.5/x",
+            "http://[::1]:9/x",
+            "http://localhost/x",
+        ] {
+            assert!(parse_allowed(ok).is_ok(), "{ok} refused");
+        }
+        for bad in [
+            "http://github.com/x",
+            "http://10.0.0.1/x",
+            "http://localhost.evil.com/x",
+            "ftp://127.0.0.1/x",
+            "file:///etc/passwd",
+            "not a url",
+        ] {
+            assert!(parse_allowed(bad).is_err(), "{bad} allowed");
+        }
+    }
+
+    #[test]
+    fn listing_table() {
+        let body = br#"[{"tag_name":"v1.2.0","prerelease":false},
+                        {"tag_name":"v1.3.0-beta.1","prerelease":false},
+                        {"tag_name":"nightly"},
+                        {"tag_name":"v0.9.0","draft":true}]"#;
+        let releases = parse_listing(body).unwrap();
+        assert_eq!(releases.len(), 2);
+        assert!(!releases[0].prerelease);
+        assert!(releases[1].prerelease, "a semver pre-release is a pre-release");
+        assert!(parse_listing(b"{}").is_none());
+        assert!(parse_listing(b"[{\"name\":1}]").is_none());
+        assert!(parse_listing(b"\xff").is_none());
+    }
+}
