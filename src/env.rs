@@ -45,17 +45,23 @@ fn var(name: &str) -> Option<String> {
 }
 
 fn path_var(name: &str) -> Option<PathBuf> {
-    std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from)
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 fn seconds_var(name: &str) -> Option<Duration> {
-    var(name).and_then(|v| v.parse::<f64>().ok()).filter(|s| *s >= 0.0).map(Duration::from_secs_f64)
+    var(name)
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| *s >= 0.0)
+        .map(Duration::from_secs_f64)
 }
 
 impl Env {
     pub fn from_process() -> Env {
         Env {
-            home: path_var("HOME").or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf())),
+            home: path_var("HOME")
+                .or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf())),
             pane_install_dir: path_var("PANE_INSTALL_DIR"),
             xdg_bin_home: path_var("XDG_BIN_HOME"),
             xdg_config_home: path_var("XDG_CONFIG_HOME"),
@@ -66,7 +72,11 @@ impl Env {
             releases_url: var("PANE_RELEASES_URL"),
             api_url: var("PANE_RELEASES_API_URL"),
             token: var("PANE_GITHUB_TOKEN").or_else(|| var("GITHUB_TOKEN")),
-            test_pubkey: if cfg!(debug_assertions) { var("PANE_TEST_PUBKEY") } else { None },
+            test_pubkey: if cfg!(debug_assertions) {
+                var("PANE_TEST_PUBKEY")
+            } else {
+                None
+            },
             installer: var("PANE_INSTALLER"),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             ci: var("CI").is_some_and(|v| v != "0" && v != "false"),
@@ -81,7 +91,9 @@ impl Env {
 pub const REPOSITORY: &str = env!("CARGO_PKG_REPOSITORY");
 
 fn github_owner_repo() -> &'static str {
-    REPOSITORY.trim_end_matches('/').trim_start_matches("https://github.com/")
+    REPOSITORY
+        .trim_end_matches('/')
+        .trim_start_matches("https://github.com/")
 }
 
 pub fn default_releases_url() -> String {
@@ -113,7 +125,8 @@ pub fn context(env: &Env, build: &Build) -> Result<Context, String> {
         .map_err(|_| format!("this binary's version {:?} is not semver", build.version))?;
     let data_dir = data_dir(env).ok_or("cannot find a home directory: set HOME")?;
     let trust = trust_store(env).map_err(|e| e.to_string())?;
-    let current_exe = std::env::current_exe().map_err(|e| format!("cannot find the running binary: {e}"))?;
+    let current_exe =
+        std::env::current_exe().map_err(|e| format!("cannot find the running binary: {e}"))?;
     Ok(Context {
         current_version,
         target: crate::platform::TARGET.to_string(),
@@ -127,7 +140,12 @@ pub fn context(env: &Env, build: &Build) -> Result<Context, String> {
                 .unwrap_or_else(default_releases_url)
                 .trim_end_matches('/')
                 .to_string(),
-            api_url: env.api_url.clone().unwrap_or_else(default_api_url).trim_end_matches('/').to_string(),
+            api_url: env
+                .api_url
+                .clone()
+                .unwrap_or_else(default_api_url)
+                .trim_end_matches('/')
+                .to_string(),
             token: env.token.clone(),
             connect_timeout: Duration::from_secs(10),
             idle_timeout: env.idle_timeout.unwrap_or(Duration::from_secs(30)),

@@ -17,10 +17,7 @@ pub fn temp_path_in(dir: &Path, purpose: &str) -> PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    dir.join(format!(
-        "{TEMP_PREFIX}{purpose}-{}-{n}",
-        std::process::id()
-    ))
+    dir.join(format!("{TEMP_PREFIX}{purpose}-{}-{n}", std::process::id()))
 }
 
 pub const TEMP_PREFIX: &str = ".pane-tmp-";
@@ -173,7 +170,10 @@ mod tests {
     fn owners() {
         let cases = [
             ("/opt/homebrew/bin/pane", Some(ForeignOwner::Homebrew)),
-            ("/usr/local/Cellar/pane/1.0/bin/pane", Some(ForeignOwner::Homebrew)),
+            (
+                "/usr/local/Cellar/pane/1.0/bin/pane",
+                Some(ForeignOwner::Homebrew),
+            ),
             ("/home/u/.cargo/bin/pane", Some(ForeignOwner::Cargo)),
             ("/usr/bin/pane", Some(ForeignOwner::Distro)),
             ("/home/u/.local/bin/pane", None),

@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 
 use semver::Version;
 
+use crate::platform;
 use crate::profile::{self, PathContext};
 use crate::update::receipt::{self, Receipt};
 use crate::update::{self, install, lock, Context, Events, UpdateError};
-use crate::platform;
 
 pub struct InstallRequest {
     pub install_dir: PathBuf,
@@ -31,16 +31,25 @@ pub struct Installed {
     pub shadowed_by: Option<PathBuf>,
 }
 
-pub fn install(ctx: &Context, request: &InstallRequest, events: &mut dyn Events) -> Result<Installed, UpdateError> {
+pub fn install(
+    ctx: &Context,
+    request: &InstallRequest,
+    events: &mut dyn Events,
+) -> Result<Installed, UpdateError> {
     let _lock = lock::acquire(&ctx.lock_path(), ctx.lock_wait, "install", &mut |holder| {
         events.waiting_for_lock(holder)
     })?;
     let io = |action: &'static str, path: &Path| {
         let path = path.to_path_buf();
-        move |source| UpdateError::Io { action, path, source }
+        move |source| UpdateError::Io {
+            action,
+            path,
+            source,
+        }
     };
     fs::create_dir_all(&request.install_dir).map_err(io("create", &request.install_dir))?;
-    let install_dir = fs::canonicalize(&request.install_dir).map_err(io("open", &request.install_dir))?;
+    let install_dir =
+        fs::canonicalize(&request.install_dir).map_err(io("open", &request.install_dir))?;
     // A corrupt or unreadable receipt is what `self install` repairs: it is
     // replaced, not trusted.
     let old = receipt::load(&ctx.receipt_path()).ok().flatten();
@@ -52,10 +61,12 @@ pub fn install(ctx: &Context, request: &InstallRequest, events: &mut dyn Events)
     let install_path = install_dir.join(platform::BINARY_NAME);
     let version = ctx.current_version.clone();
 
-    let running = crate::update::verify::sha256_file(&ctx.current_exe).map_err(io("read", &ctx.current_exe))?;
+    let running = crate::update::verify::sha256_file(&ctx.current_exe)
+        .map_err(io("read", &ctx.current_exe))?;
     let in_place = crate::update::verify::sha256_file(&install::swap_target(&install_path)).ok();
     let same_dir = old.as_ref().is_some_and(|r| r.install_dir == install_dir);
-    let already = same_dir && in_place == Some(running) && old.as_ref().is_some_and(|r| r.version == version);
+    let already =
+        same_dir && in_place == Some(running) && old.as_ref().is_some_and(|r| r.version == version);
 
     if !already {
         let staged = install::stage_copy(&ctx.current_exe, &install_dir)?;
@@ -76,8 +87,14 @@ pub fn install(ctx: &Context, request: &InstallRequest, events: &mut dyn Events)
             highest_verified: version.clone(),
             previous: None,
             kept: Vec::new(),
-            profile_edits: old.as_ref().map(|r| r.profile_edits.clone()).unwrap_or_default(),
-            created_files: old.as_ref().map(|r| r.created_files.clone()).unwrap_or_default(),
+            profile_edits: old
+                .as_ref()
+                .map(|r| r.profile_edits.clone())
+                .unwrap_or_default(),
+            created_files: old
+                .as_ref()
+                .map(|r| r.created_files.clone())
+                .unwrap_or_default(),
             pending: None,
             updated_at: 0,
         },
@@ -103,7 +120,8 @@ pub fn install(ctx: &Context, request: &InstallRequest, events: &mut dyn Events)
     if request.modify_path {
         let mut context = request.path_context.clone();
         context.install_dir = install_dir.clone();
-        let setup = profile::setup_path(&context).map_err(io("set up PATH in the shell profiles under", &context.home))?;
+        let setup = profile::setup_path(&context)
+            .map_err(io("set up PATH in the shell profiles under", &context.home))?;
         for edit in setup.edits {
             if !next.profile_edits.contains(&edit) {
                 next.profile_edits.push(edit);
@@ -123,7 +141,8 @@ pub fn install(ctx: &Context, request: &InstallRequest, events: &mut dyn Events)
         receipt::save(&ctx.receipt_path(), &next)?;
     }
     install::prune_kept(&ctx.data_dir, &next.kept);
-    let shadowed_by = profile::shadowing_binary(request.path_context.path_env.as_deref(), &install_dir);
+    let shadowed_by =
+        profile::shadowing_binary(request.path_context.path_env.as_deref(), &install_dir);
     Ok(Installed {
         version,
         install_path,
@@ -141,18 +160,24 @@ pub struct Uninstalled {
 }
 
 pub fn uninstall(ctx: &Context, events: &mut dyn Events) -> Result<Uninstalled, UpdateError> {
-    let lock = lock::acquire(&ctx.lock_path(), ctx.lock_wait, "uninstall", &mut |holder| {
-        events.waiting_for_lock(holder)
-    })?;
+    let lock = lock::acquire(
+        &ctx.lock_path(),
+        ctx.lock_wait,
+        "uninstall",
+        &mut |holder| events.waiting_for_lock(holder),
+    )?;
     let path = ctx.receipt_path();
     let receipt = receipt::load(&path)?.ok_or(UpdateError::NotInstalled(path.clone()))?;
     let receipt = update::recover(ctx, receipt, events)?;
     let mut removed = Vec::new();
-    let notes = profile::undo_path(&receipt.profile_edits, &receipt.created_files).map_err(|source| UpdateError::Io {
-        action: "undo the PATH set-up in",
-        path: receipt.install_dir.clone(),
-        source,
-    })?;
+    let notes =
+        profile::undo_path(&receipt.profile_edits, &receipt.created_files).map_err(|source| {
+            UpdateError::Io {
+                action: "undo the PATH set-up in",
+                path: receipt.install_dir.clone(),
+                source,
+            }
+        })?;
     let install_path = receipt.install_path();
     let target = install::swap_target(&install_path);
     for file in [target.clone(), install_path.clone()] {
@@ -170,7 +195,10 @@ pub fn uninstall(ctx: &Context, events: &mut dyn Events) -> Result<Uninstalled, 
         })?;
         removed.push(versions);
     }
-    for file in [crate::commands::notice::cache_path(&ctx.data_dir), path.clone()] {
+    for file in [
+        crate::commands::notice::cache_path(&ctx.data_dir),
+        path.clone(),
+    ] {
         if fs::remove_file(&file).is_ok() {
             removed.push(file);
         }

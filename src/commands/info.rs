@@ -10,11 +10,22 @@ use crate::update::{self, Context, Pin, Updater};
 pub fn list(ctx: &Context, ui: &Ui, prerelease: bool) -> CommandResult {
     let receipt = update::read_receipt(ctx)?;
     let releases = Updater::new(ctx)?.list()?;
-    let installed = receipt.as_ref().map(|r| r.version.clone()).unwrap_or_else(|| ctx.current_version.clone());
-    let pin = receipt.as_ref().and_then(|r| r.pin.as_deref()).and_then(|p| Pin::parse(p).ok());
+    let installed = receipt
+        .as_ref()
+        .map(|r| r.version.clone())
+        .unwrap_or_else(|| ctx.current_version.clone());
+    let pin = receipt
+        .as_ref()
+        .and_then(|r| r.pin.as_deref())
+        .and_then(|p| Pin::parse(p).ok());
     let mut rows = Vec::new();
-    for release in releases.iter().filter(|r| prerelease || !r.prerelease || r.version == installed) {
-        let kept = receipt.as_ref().is_some_and(|r| r.kept_version(&release.version).is_some());
+    for release in releases
+        .iter()
+        .filter(|r| prerelease || !r.prerelease || r.version == installed)
+    {
+        let kept = receipt
+            .as_ref()
+            .is_some_and(|r| r.kept_version(&release.version).is_some());
         rows.push(json!({
             "version": release.version.to_string(),
             "tag": release.tag,
@@ -34,7 +45,12 @@ pub fn list(ctx: &Context, ui: &Ui, prerelease: bool) -> CommandResult {
     }
     for row in &rows {
         let mut marks = Vec::new();
-        for (key, word) in [("installed", "installed"), ("pinned", "pinned"), ("kept", "kept"), ("prerelease", "pre-release")] {
+        for (key, word) in [
+            ("installed", "installed"),
+            ("pinned", "pinned"),
+            ("kept", "kept"),
+            ("prerelease", "pre-release"),
+        ] {
             if row[key] == true {
                 marks.push(word);
             }
@@ -91,10 +107,17 @@ pub fn status(ctx: &Context, ui: &Ui) -> CommandResult {
     }
     match &receipt {
         None => {
-            println!("pane {} (not managed by pane's installer)", ctx.current_version);
+            println!(
+                "pane {} (not managed by pane's installer)",
+                ctx.current_version
+            );
             println!("binary:        {}", ctx.current_exe.display());
             match foreign {
-                Some(owner) => println!("installed by:  {} (update with `{}`)", owner.name(), owner.update_command()),
+                Some(owner) => println!(
+                    "installed by:  {} (update with `{}`)",
+                    owner.name(),
+                    owner.update_command()
+                ),
                 None => println!("to manage it:  pane self install"),
             }
         }
@@ -103,12 +126,21 @@ pub fn status(ctx: &Context, ui: &Ui) -> CommandResult {
             println!("binary:        {}", r.install_path().display());
             println!("installed by:  {}", r.installed_by);
             println!("pin:           {}", r.pin.as_deref().unwrap_or("none"));
-            println!("previous:      {}", r.previous.as_ref().map_or("none".into(), ToString::to_string));
+            println!(
+                "previous:      {}",
+                r.previous
+                    .as_ref()
+                    .map_or("none".into(), ToString::to_string)
+            );
             let kept: Vec<String> = r.kept.iter().map(|k| k.version.to_string()).collect();
             println!("kept:          {}", kept.join(", "));
             println!("highest verified: {}", r.highest_verified);
             match &last {
-                Some(c) => println!("last check:    {} (latest {})", notice::ago(c.checked_at), c.latest),
+                Some(c) => println!(
+                    "last check:    {} (latest {})",
+                    notice::ago(c.checked_at),
+                    c.latest
+                ),
                 None => println!("last check:    never"),
             }
             if r.pending.is_some() {
@@ -121,7 +153,10 @@ pub fn status(ctx: &Context, ui: &Ui) -> CommandResult {
 
 pub fn check(ctx: &Context, ui: &Ui, prerelease: bool) -> CommandResult {
     let receipt = update::read_receipt(ctx)?;
-    let current = receipt.as_ref().map(|r| r.version.clone()).unwrap_or_else(|| ctx.current_version.clone());
+    let current = receipt
+        .as_ref()
+        .map(|r| r.version.clone())
+        .unwrap_or_else(|| ctx.current_version.clone());
     let pin = receipt.as_ref().and_then(|r| r.pin.clone());
     let updater = Updater::new(ctx)?;
     let latest = if prerelease {
@@ -150,7 +185,10 @@ pub fn check(ctx: &Context, ui: &Ui, prerelease: bool) -> CommandResult {
     } else if available {
         println!("pane {latest} is available (you have {current}): run `pane self update`");
     } else if latest > current {
-        println!("pane {latest} is available, but the pin {} holds {current}", pin.unwrap_or_default());
+        println!(
+            "pane {latest} is available, but the pin {} holds {current}",
+            pin.unwrap_or_default()
+        );
     } else {
         println!("pane {current} is up to date (latest: {latest})");
     }

@@ -22,7 +22,9 @@ pub fn install(ctx: &Context, ui: &Ui, env: &Env, args: InstallArgs) -> CommandR
                 env.home.as_deref(),
             )
         })
-        .ok_or_else(|| UpdateError::NotInstalled("(no home directory: pass --install-dir)".into()))?;
+        .ok_or_else(|| {
+            UpdateError::NotInstalled("(no home directory: pass --install-dir)".into())
+        })?;
     let install_dir = if install_dir.is_relative() {
         std::env::current_dir()
             .map(|cwd| cwd.join(&install_dir))
@@ -33,7 +35,10 @@ pub fn install(ctx: &Context, ui: &Ui, env: &Env, args: InstallArgs) -> CommandR
     let home = env.home.clone().unwrap_or_else(|| install_dir.clone());
     let request = InstallRequest {
         install_dir: install_dir.clone(),
-        installed_by: env.installer.clone().unwrap_or_else(|| "self install".into()),
+        installed_by: env
+            .installer
+            .clone()
+            .unwrap_or_else(|| "self install".into()),
         modify_path: !args.no_modify_path && !env_flag_no_modify_path(),
         path_context: PathContext {
             home,
@@ -58,9 +63,17 @@ pub fn install(ctx: &Context, ui: &Ui, env: &Env, args: InstallArgs) -> CommandR
             ui.note(note);
         }
         if installed.already {
-            ui.done(&format!("pane {} is already installed at {}", installed.version, installed.install_path.display()));
+            ui.done(&format!(
+                "pane {} is already installed at {}",
+                installed.version,
+                installed.install_path.display()
+            ));
         } else {
-            ui.done(&format!("installed pane {} to {}", installed.version, installed.install_path.display()));
+            ui.done(&format!(
+                "installed pane {} to {}",
+                installed.version,
+                installed.install_path.display()
+            ));
         }
         if let Some(other) = &installed.shadowed_by {
             ui.warn(&format!(

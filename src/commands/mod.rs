@@ -57,7 +57,9 @@ fn run_self(command: SelfCommand, env: &Env, build: &Build) -> ExitCode {
     let result = match command {
         SelfCommand::Update(args) => update::update(&ctx, &ui, args),
         SelfCommand::Pin {
-            requirement, prerelease, ..
+            requirement,
+            prerelease,
+            ..
         } => update::pin(&ctx, &ui, &requirement, prerelease),
         SelfCommand::Unpin { .. } => update::unpin(&ctx, &ui),
         SelfCommand::Rollback { .. } => update::rollback(&ctx, &ui),
@@ -66,7 +68,9 @@ fn run_self(command: SelfCommand, env: &Env, build: &Build) -> ExitCode {
         SelfCommand::Check { prerelease, .. } => info::check(&ctx, &ui, prerelease),
         SelfCommand::Install(args) => install::install(&ctx, &ui, env, args),
         SelfCommand::Uninstall { yes, .. } => install::uninstall(&ctx, &ui, yes),
-        SelfCommand::Verify { archive, sums, sig, .. } => verify::verify(&ctx, &ui, &archive, sums, sig),
+        SelfCommand::Verify {
+            archive, sums, sig, ..
+        } => verify::verify(&ctx, &ui, &archive, sums, sig),
         SelfCommand::BackgroundCheck => {
             notice::background_check(&ctx);
             Ok(ExitCode::SUCCESS)
@@ -76,7 +80,11 @@ fn run_self(command: SelfCommand, env: &Env, build: &Build) -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             ui.report(&error);
-            ExitCode::from(if error.is_usage() { EXIT_USAGE } else { EXIT_FAILURE })
+            ExitCode::from(if error.is_usage() {
+                EXIT_USAGE
+            } else {
+                EXIT_FAILURE
+            })
         }
     }
 }
@@ -93,7 +101,10 @@ fn output_of(command: &SelfCommand) -> OutputArgs {
         | SelfCommand::Check { output, .. }
         | SelfCommand::Uninstall { output, .. }
         | SelfCommand::Verify { output, .. } => *output,
-        SelfCommand::BackgroundCheck => OutputArgs { json: false, quiet: true },
+        SelfCommand::BackgroundCheck => OutputArgs {
+            json: false,
+            quiet: true,
+        },
     }
 }
 
@@ -149,7 +160,10 @@ impl Ui {
 
     /// Prints a JSON document on stdout.
     pub fn json(&self, value: &serde_json::Value) {
-        println!("{}", serde_json::to_string_pretty(value).expect("JSON always serializes"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(value).expect("JSON always serializes")
+        );
     }
 
     fn error(&self, message: &str, causes: &[String], hint: Option<&str>) {
@@ -184,7 +198,10 @@ impl Ui {
     }
 
     pub fn events(&self) -> UiEvents<'_> {
-        UiEvents { ui: self, bar: None }
+        UiEvents {
+            ui: self,
+            bar: None,
+        }
     }
 }
 
@@ -197,7 +214,8 @@ pub struct UiEvents<'a> {
 
 impl Events for UiEvents<'_> {
     fn waiting_for_lock(&mut self, holder: &str) {
-        self.ui.note(&format!("waiting for another pane to finish ({holder})…"));
+        self.ui
+            .note(&format!("waiting for another pane to finish ({holder})…"));
     }
     fn recovered(&mut self, what: &str) {
         self.ui.note(&format!("recovered: {what}"));
@@ -217,8 +235,10 @@ impl Progress for UiEvents<'_> {
             None => indicatif::ProgressBar::no_length(),
         };
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{msg} {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} {eta}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{msg} {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar.set_message(format!("downloading {name}"));
         self.bar = Some(bar);
@@ -253,4 +273,3 @@ pub(crate) fn confirm(ui: &Ui, question: &str) -> bool {
 }
 
 pub(crate) type CommandResult = Result<ExitCode, UpdateError>;
-

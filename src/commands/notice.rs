@@ -64,7 +64,8 @@ pub fn ago(when: u64) -> String {
 
 /// Decides whether to show the notice now, given the facts.
 pub fn should_show(cache: &CheckCache, current: &Version, now: u64) -> bool {
-    let newer = Version::parse(&cache.latest).is_ok_and(|latest| &latest > current && latest.pre.is_empty());
+    let newer = Version::parse(&cache.latest)
+        .is_ok_and(|latest| &latest > current && latest.pre.is_empty());
     newer && now.saturating_sub(cache.notified_at) >= DAY
 }
 
@@ -74,11 +75,14 @@ pub fn maybe_show(env: &Env, build: &Build) {
     if env.ci || env.no_update_check || !std::io::stderr().is_terminal() {
         return;
     }
-    let (Some(data_dir), Ok(current)) = (crate::env::data_dir(env), Version::parse(build.version)) else {
+    let (Some(data_dir), Ok(current)) = (crate::env::data_dir(env), Version::parse(build.version))
+    else {
         return;
     };
     // Only an installation pane manages gets the notice.
-    if !crate::update::receipt::load(&data_dir.join(crate::update::receipt::FILE_NAME)).is_ok_and(|r| r.is_some()) {
+    if !crate::update::receipt::load(&data_dir.join(crate::update::receipt::FILE_NAME))
+        .is_ok_and(|r| r.is_some())
+    {
         return;
     }
     let now = crate::platform::now_unix();
@@ -91,7 +95,8 @@ pub fn maybe_show(env: &Env, build: &Build) {
         cache.notified_at = now;
         save_cache(&data_dir, &cache);
     }
-    if now.saturating_sub(cache.checked_at) >= DAY && now.saturating_sub(cache.attempted_at) >= DAY {
+    if now.saturating_sub(cache.checked_at) >= DAY && now.saturating_sub(cache.attempted_at) >= DAY
+    {
         cache.attempted_at = now;
         save_cache(&data_dir, &cache);
         if let Ok(exe) = std::env::current_exe() {

@@ -11,7 +11,13 @@ use super::{CommandResult, Ui};
 use crate::update::verify::{self, VerifyError};
 use crate::update::{archive, Context, UpdateError};
 
-pub fn verify(ctx: &Context, ui: &Ui, archive_path: &Path, sums: Option<PathBuf>, sig: Option<PathBuf>) -> CommandResult {
+pub fn verify(
+    ctx: &Context,
+    ui: &Ui,
+    archive_path: &Path,
+    sums: Option<PathBuf>,
+    sig: Option<PathBuf>,
+) -> CommandResult {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| UpdateError::Io {
@@ -46,14 +52,23 @@ pub fn verify(ctx: &Context, ui: &Ui, archive_path: &Path, sums: Option<PathBuf>
             expected: version.clone(),
             found: semver::Version::new(0, 0, 0),
         })
-        .map_err(|_| UpdateError::NoMatch(format!("{name}: the signed SHA256SUMS is for pane {version}")))?
+        .map_err(|_| {
+            UpdateError::NoMatch(format!(
+                "{name}: the signed SHA256SUMS is for pane {version}"
+            ))
+        })?
         .to_string();
     let expected = verified.expected(&name)?;
     let actual = verify::sha256_file(archive_path).map_err(io(archive_path))?;
     verify::check_digest(&name, &expected, &actual)?;
     let top = format!("pane-{version}-{target}");
-    let size = archive::extract_binary(archive_path, &top, &mut std::io::sink(), archive::UNPACKED_CAP)
-        .map_err(crate::update::install::InstallError::from)?;
+    let size = archive::extract_binary(
+        archive_path,
+        &top,
+        &mut std::io::sink(),
+        archive::UNPACKED_CAP,
+    )
+    .map_err(crate::update::install::InstallError::from)?;
     if ui.json {
         ui.json(&json!({
             "status": "verified",
@@ -71,9 +86,14 @@ pub fn verify(ctx: &Context, ui: &Ui, archive_path: &Path, sums: Option<PathBuf>
             verify::hex(&actual)
         ));
         if target != ctx.target {
-            ui.note(&format!("note: this machine is {}, the archive is for {target}", ctx.target));
+            ui.note(&format!(
+                "note: this machine is {}, the archive is for {target}",
+                ctx.target
+            ));
         }
-        ui.note(&format!("next: tar -xzf {name} && ./{top}/pane self install"));
+        ui.note(&format!(
+            "next: tar -xzf {name} && ./{top}/pane self install"
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -188,8 +188,18 @@ mod tests {
     #[test]
     fn extraction_table() {
         use tar::EntryType as T;
-        assert_eq!(run(&[("p/", T::Directory, b""), ("p/pane", T::Regular, b"bin")]).unwrap(), b"bin");
-        assert_eq!(run(&[("p/README.md", T::Regular, b"r"), ("p/pane", T::Regular, b"x")]).unwrap(), b"x");
+        assert_eq!(
+            run(&[("p/", T::Directory, b""), ("p/pane", T::Regular, b"bin")]).unwrap(),
+            b"bin"
+        );
+        assert_eq!(
+            run(&[
+                ("p/README.md", T::Regular, b"r"),
+                ("p/pane", T::Regular, b"x")
+            ])
+            .unwrap(),
+            b"x"
+        );
         let refused: Vec<Vec<(&str, T, &[u8])>> = vec![
             vec![("p/README.md", T::Regular, b"r")],
             vec![("p/pane", T::Symlink, b"")],
@@ -205,7 +215,11 @@ mod tests {
             vec![("p/pane", T::Regular, &[0u8; 2048])],
         ];
         for entries in refused {
-            assert!(run(&entries).is_err(), "{:?} accepted", entries.iter().map(|e| e.0).collect::<Vec<_>>());
+            assert!(
+                run(&entries).is_err(),
+                "{:?} accepted",
+                entries.iter().map(|e| e.0).collect::<Vec<_>>()
+            );
         }
         let mut out = Vec::new();
         assert!(matches!(

@@ -36,7 +36,9 @@ pub enum InstallError {
     Archive(#[from] ArchiveError),
     #[error("the new binary did not run: {0}")]
     SmokeDidNotRun(String),
-    #[error("the new binary printed {found:?} to `--version`, not \"pane {expected}\"; refusing it")]
+    #[error(
+        "the new binary printed {found:?} to `--version`, not \"pane {expected}\"; refusing it"
+    )]
     SmokeWrongVersion { expected: Version, found: String },
     #[error("the kept binary {path} does not match its recorded SHA-256 (expected {expected}, found {actual})")]
     KeptTampered {
@@ -49,7 +51,11 @@ pub enum InstallError {
 impl InstallError {
     pub fn io(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> InstallError {
         let path = path.to_path_buf();
-        move |source| InstallError::Io { action, path, source }
+        move |source| InstallError::Io {
+            action,
+            path,
+            source,
+        }
     }
 
     pub fn hint(&self) -> Option<String> {
@@ -118,7 +124,11 @@ fn create_staging(install_dir: &Path) -> Result<(PathBuf, File), InstallError> {
 }
 
 /// Unpacks `<top>/pane` of a verified archive into the install directory.
-pub fn stage_from_archive(archive_path: &Path, top: &str, install_dir: &Path) -> Result<Staged, InstallError> {
+pub fn stage_from_archive(
+    archive_path: &Path,
+    top: &str,
+    install_dir: &Path,
+) -> Result<Staged, InstallError> {
     let (path, mut file) = create_staging(install_dir)?;
     let mut staged = Staged {
         path,
@@ -157,7 +167,9 @@ fn copy_hashing(source: &Path, file: &mut File) -> Result<[u8; 32], InstallError
     };
     let mut buffer = vec![0u8; 256 * 1024];
     loop {
-        let n = input.read(&mut buffer).map_err(InstallError::io("read", source))?;
+        let n = input
+            .read(&mut buffer)
+            .map_err(InstallError::io("read", source))?;
         if n == 0 {
             break;
         }
@@ -193,7 +205,9 @@ pub fn smoke_test(binary: &Path, expected: &Version) -> Result<(), InstallError>
             Ok(None) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(InstallError::SmokeDidNotRun("`--version` did not finish within 20 seconds".into()));
+                return Err(InstallError::SmokeDidNotRun(
+                    "`--version` did not finish within 20 seconds".into(),
+                ));
             }
             Err(e) => return Err(InstallError::SmokeDidNotRun(e.to_string())),
         }
@@ -203,7 +217,9 @@ pub fn smoke_test(binary: &Path, expected: &Version) -> Result<(), InstallError>
         let _ = stdout.take(4096).read_to_string(&mut output);
     }
     if !status.success() {
-        return Err(InstallError::SmokeDidNotRun(format!("`--version` exited with {status}")));
+        return Err(InstallError::SmokeDidNotRun(format!(
+            "`--version` exited with {status}"
+        )));
     }
     let found = output.trim_end().to_string();
     if found != format!("pane {expected}") {
@@ -217,13 +233,20 @@ pub fn smoke_test(binary: &Path, expected: &Version) -> Result<(), InstallError>
 }
 
 pub fn kept_path(data_dir: &Path, version: &Version) -> PathBuf {
-    data_dir.join("versions").join(version.to_string()).join(platform::BINARY_NAME)
+    data_dir
+        .join("versions")
+        .join(version.to_string())
+        .join(platform::BINARY_NAME)
 }
 
 /// Copies `binary` to `versions/<version>/pane` (temp, fsync, rename), unless
 /// an identical copy is already there. Returns the record for the receipt and
 /// whether this call created it.
-pub fn keep(data_dir: &Path, version: &Version, binary: &Path) -> Result<(KeptVersion, bool), InstallError> {
+pub fn keep(
+    data_dir: &Path,
+    version: &Version,
+    binary: &Path,
+) -> Result<(KeptVersion, bool), InstallError> {
     let target = kept_path(data_dir, version);
     let dir = target.parent().expect("kept path has a parent");
     let expected = super::verify::sha256_file(binary).map_err(InstallError::io("read", binary))?;

@@ -24,7 +24,9 @@ pub enum LockError {
 impl LockError {
     pub fn hint(&self) -> Option<String> {
         match self {
-            LockError::Busy { .. } => Some("wait for it to finish, then run the command again".into()),
+            LockError::Busy { .. } => {
+                Some("wait for it to finish, then run the command again".into())
+            }
             LockError::Io { source, path } => super::install::io_hint(source, path),
         }
     }

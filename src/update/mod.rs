@@ -203,12 +203,29 @@ pub fn parse_version(text: &str) -> Result<Version, UpdateError> {
 /// The outcome of a command that may change the installation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    UpToDate { version: Version },
-    HeldByPin { version: Version, pin: String },
-    Changed { from: Version, to: Version },
-    WouldChange { from: Version, to: Version },
-    Pinned { version: Version, pin: String, changed_from: Option<Version> },
-    Unpinned { was: Option<String> },
+    UpToDate {
+        version: Version,
+    },
+    HeldByPin {
+        version: Version,
+        pin: String,
+    },
+    Changed {
+        from: Version,
+        to: Version,
+    },
+    WouldChange {
+        from: Version,
+        to: Version,
+    },
+    Pinned {
+        version: Version,
+        pin: String,
+        changed_from: Option<Version>,
+    },
+    Unpinned {
+        was: Option<String>,
+    },
 }
 
 /// A release whose `SHA256SUMS` verified.
@@ -240,10 +257,22 @@ impl<'a> Updater<'a> {
     pub fn resolve(&self, version: Option<&Version>) -> Result<Resolved, UpdateError> {
         let sig_url = self.source.asset_url(version, "SHA256SUMS.minisig");
         let sums_url = self.source.asset_url(version, "SHA256SUMS");
-        let signature = self.source.fetch_small(&sig_url, source::SIGNATURE_CAP)?;
-        let signature = String::from_utf8(signature).map_err(|_| VerifyError::MalformedSignature)?;
-        let sums = self.source.fetch_small(&sums_url, source::SUMS_CAP)?;
+        let (signature, _) = self.source.fetch_small(&sig_url, source::SIGNATURE_CAP)?;
+        let signature =
+            String::from_utf8(signature).map_err(|_| VerifyError::MalformedSignature)?;
+        let (sums, sums_from) = self.source.fetch_small(&sums_url, source::SUMS_CAP)?;
         let verified = verify::verify_sums(&sums, &signature, &self.ctx.trust, version)?;
+        // "latest" redirected to a tag: the signed version must be that tag's,
+        // or an older release is being replayed under a newer name.
+        if let Some(tagged) = source::tag_version_in(&sums_from) {
+            if &tagged != verified.version() {
+                return Err(VerifyError::WrongVersion {
+                    expected: tagged,
+                    found: verified.version().clone(),
+                }
+                .into());
+            }
+        }
         Ok(Resolved { sums: verified })
     }
 
@@ -269,7 +298,12 @@ impl<'a> Updater<'a> {
 
     /// Which verified release `want` means under `pin`, before any download.
     /// Returns `None` when a pin holds where we are.
-    fn target_for(&self, want: &Want, pin: Option<&Pin>, highest: &Version) -> Result<Option<Resolved>, UpdateError> {
+    fn target_for(
+        &self,
+        want: &Want,
+        pin: Option<&Pin>,
+        highest: &Version,
+    ) -> Result<Option<Resolved>, UpdateError> {
         match (want, pin) {
             (Want::Exact(v), Some(pin)) if !pin.matches(v) => Err(UpdateError::OutsidePin {
                 requested: v.to_string(),
@@ -287,7 +321,12 @@ impl<'a> Updater<'a> {
                 let best = self.highest_listed(*prerelease, &|v| pin.matches(v))?;
                 match best {
                     None => Err(UpdateError::NoMatch(pin.to_string())),
-                    Some(v) if v <= self.ctx.current_version && pin.matches(&self.ctx.current_version) => Ok(None),
+                    Some(v)
+                        if v <= self.ctx.current_version
+                            && pin.matches(&self.ctx.current_version) =>
+                    {
+                        Ok(None)
+                    }
                     Some(v) => Ok(Some(self.resolve(Some(&v))?)),
                 }
             }
@@ -307,7 +346,12 @@ impl<'a> Updater<'a> {
     }
 
     /// `pane self update [VERSION]`.
-    pub fn update(&self, want: &Want, dry_run: bool, events: &mut dyn Events) -> Result<Outcome, UpdateError> {
+    pub fn update(
+        &self,
+        want: &Want,
+        dry_run: bool,
+        events: &mut dyn Events,
+    ) -> Result<Outcome, UpdateError> {
         let _lock = self.lock("update", events)?;
         let receipt = self.managed_receipt(events)?;
         let pin = receipt.pin.as_deref().map(Pin::parse).transpose()?;
@@ -336,7 +380,12 @@ impl<'a> Updater<'a> {
     }
 
     /// `pane self pin <VERSION|REQ>`.
-    pub fn pin(&self, requirement: &str, prerelease: bool, events: &mut dyn Events) -> Result<Outcome, UpdateError> {
+    pub fn pin(
+        &self,
+        requirement: &str,
+        prerelease: bool,
+        events: &mut dyn Events,
+    ) -> Result<Outcome, UpdateError> {
         let pin = Pin::parse(requirement)?;
         let _lock = self.lock("pin", events)?;
         let receipt = self.managed_receipt(events)?;
@@ -386,7 +435,10 @@ impl<'a> Updater<'a> {
         let _lock = self.lock("rollback", events)?;
         let receipt = self.managed_receipt(events)?;
         let previous = receipt.previous.clone().ok_or(UpdateError::NoPrevious)?;
-        let kept = receipt.kept_version(&previous).cloned().ok_or(UpdateError::NoPrevious)?;
+        let kept = receipt
+            .kept_version(&previous)
+            .cloned()
+            .ok_or(UpdateError::NoPrevious)?;
         let kept_binary = install::check_kept(&self.ctx.data_dir, &kept)?;
         let staged = install::stage_copy(&kept_binary, &receipt.install_dir)?;
         install::smoke_test(&staged.path, &previous)?;
@@ -415,7 +467,11 @@ impl<'a> Updater<'a> {
         let name = self.ctx.archive_name(&version);
         let expected = resolved.sums.expected(&name)?;
         let archive = self.download_archive(&version, &name, &expected, events)?;
-        let staged = install::stage_from_archive(&archive.0, &self.ctx.archive_top(&version), &receipt.install_dir)?;
+        let staged = install::stage_from_archive(
+            &archive.0,
+            &self.ctx.archive_top(&version),
+            &receipt.install_dir,
+        )?;
         drop(archive);
         install::smoke_test(&staged.path, &version)?;
 
@@ -455,7 +511,12 @@ impl<'a> Updater<'a> {
 
     /// Journals the change in the receipt, swaps, then writes the final
     /// receipt. A failure before the swap restores the receipt as it was.
-    fn swap_with_receipt(&self, before: &Receipt, after: Receipt, staged: install::Staged) -> Result<(), UpdateError> {
+    fn swap_with_receipt(
+        &self,
+        before: &Receipt,
+        after: Receipt,
+        staged: install::Staged,
+    ) -> Result<(), UpdateError> {
         let path = self.ctx.receipt_path();
         let mut journal = before.clone();
         journal.pending = Some(Pending {
@@ -499,8 +560,13 @@ impl<'a> Updater<'a> {
             file,
             hasher: verify::StreamingSha256::default(),
         };
-        self.source
-            .download(&url, source::ARCHIVE_CAP, &mut writer, events.downloading(), name)?;
+        self.source.download(
+            &url,
+            source::ARCHIVE_CAP,
+            &mut writer,
+            events.downloading(),
+            name,
+        )?;
         let actual = std::mem::take(&mut writer.hasher).finish();
         verify::check_digest(name, expected, &actual)?;
         failpoint::hit("downloaded");
@@ -508,16 +574,21 @@ impl<'a> Updater<'a> {
     }
 
     fn lock(&self, what: &str, events: &mut dyn Events) -> Result<lock::UpdateLock, UpdateError> {
-        let lock = lock::acquire(&self.ctx.lock_path(), self.ctx.lock_wait, what, &mut |holder| {
-            events.waiting_for_lock(holder)
-        })?;
+        let lock = lock::acquire(
+            &self.ctx.lock_path(),
+            self.ctx.lock_wait,
+            what,
+            &mut |holder| events.waiting_for_lock(holder),
+        )?;
         Ok(lock)
     }
 
     /// The receipt of an installation pane manages, after crash recovery.
     /// Refuses installations other tools manage.
     fn managed_receipt(&self, events: &mut dyn Events) -> Result<Receipt, UpdateError> {
-        if let Some(owner) = platform::foreign_owner(&self.ctx.current_exe, self.ctx.cargo_home.as_deref()) {
+        if let Some(owner) =
+            platform::foreign_owner(&self.ctx.current_exe, self.ctx.cargo_home.as_deref())
+        {
             return Err(UpdateError::Foreign(owner));
         }
         let path = self.ctx.receipt_path();
@@ -528,10 +599,17 @@ impl<'a> Updater<'a> {
 
 /// Under the lock: finish or drop a swap that a crash interrupted, and remove
 /// temp files of interrupted runs.
-pub fn recover(ctx: &Context, receipt: Receipt, events: &mut dyn Events) -> Result<Receipt, UpdateError> {
+pub fn recover(
+    ctx: &Context,
+    receipt: Receipt,
+    events: &mut dyn Events,
+) -> Result<Receipt, UpdateError> {
     for dir in [ctx.data_dir.clone(), receipt.install_dir.clone()] {
         if platform::clean_temp_files(&dir) > 0 {
-            events.recovered(&format!("removed leftovers of an interrupted run in {}", dir.display()));
+            events.recovered(&format!(
+                "removed leftovers of an interrupted run in {}",
+                dir.display()
+            ));
         }
     }
     if let Ok(entries) = fs::read_dir(ctx.data_dir.join("versions")) {
@@ -543,12 +621,20 @@ pub fn recover(ctx: &Context, receipt: Receipt, events: &mut dyn Events) -> Resu
         return Ok(receipt);
     };
     let installed = install::swap_target(&receipt.install_path());
-    let actual = verify::sha256_file(&installed).map(|d| verify::hex(&d)).ok();
+    let actual = verify::sha256_file(&installed)
+        .map(|d| verify::hex(&d))
+        .ok();
     let next = if actual.as_deref() == Some(pending.sha256.as_str()) {
-        events.recovered(&format!("finished the interrupted change to {}", pending.after.version));
+        events.recovered(&format!(
+            "finished the interrupted change to {}",
+            pending.after.version
+        ));
         *pending.after
     } else {
-        events.recovered(&format!("dropped the interrupted change to {}", pending.after.version));
+        events.recovered(&format!(
+            "dropped the interrupted change to {}",
+            pending.after.version
+        ));
         Receipt {
             pending: None,
             ..receipt
@@ -615,9 +701,18 @@ mod tests {
 
     #[test]
     fn pins() {
-        assert_eq!(Pin::parse("1.2.0").unwrap(), Pin::Exact(Version::new(1, 2, 0)));
-        assert_eq!(Pin::parse("v1.2.0").unwrap(), Pin::Exact(Version::new(1, 2, 0)));
-        assert_eq!(Pin::parse("=1.2.0").unwrap(), Pin::Exact(Version::new(1, 2, 0)));
+        assert_eq!(
+            Pin::parse("1.2.0").unwrap(),
+            Pin::Exact(Version::new(1, 2, 0))
+        );
+        assert_eq!(
+            Pin::parse("v1.2.0").unwrap(),
+            Pin::Exact(Version::new(1, 2, 0))
+        );
+        assert_eq!(
+            Pin::parse("=1.2.0").unwrap(),
+            Pin::Exact(Version::new(1, 2, 0))
+        );
         let req = Pin::parse("~1.2").unwrap();
         assert!(req.matches(&Version::new(1, 2, 9)));
         assert!(!req.matches(&Version::new(1, 3, 0)));

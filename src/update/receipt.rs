@@ -167,7 +167,10 @@ pub fn save(path: &Path, receipt: &Receipt) -> Result<(), ReceiptError> {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
-    let temp = crate::platform::temp_path_in(dir, path.file_name().and_then(|n| n.to_str()).unwrap_or("file"));
+    let temp = crate::platform::temp_path_in(
+        dir,
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
+    );
     let result = (|| {
         let mut file = fs::File::create(&temp)?;
         file.write_all(bytes)?;
@@ -214,9 +217,18 @@ mod tests {
         let receipt = sample();
         let bytes = serde_json::to_vec(&receipt).unwrap();
         assert_eq!(parse(&bytes, path).unwrap(), receipt);
-        assert!(matches!(parse(b"", path), Err(ReceiptError::Corrupt { .. })));
-        assert!(matches!(parse(b"{", path), Err(ReceiptError::Corrupt { .. })));
-        assert!(matches!(parse(b"[]", path), Err(ReceiptError::Corrupt { .. })));
+        assert!(matches!(
+            parse(b"", path),
+            Err(ReceiptError::Corrupt { .. })
+        ));
+        assert!(matches!(
+            parse(b"{", path),
+            Err(ReceiptError::Corrupt { .. })
+        ));
+        assert!(matches!(
+            parse(b"[]", path),
+            Err(ReceiptError::Corrupt { .. })
+        ));
         assert!(matches!(
             parse(br#"{"schema":99,"whatever":1}"#, path),
             Err(ReceiptError::FutureSchema { found: 99, .. })

@@ -163,15 +163,16 @@ impl Source {
         }
     }
 
-    /// Fetches a small file whole, refusing more than `cap` bytes.
-    pub fn fetch_small(&self, url: &str, cap: u64) -> Result<Vec<u8>, FetchError> {
+    /// Fetches a small file whole, refusing more than `cap` bytes. Returns
+    /// the bytes and the URL they finally came from, after redirects.
+    pub fn fetch_small(&self, url: &str, cap: u64) -> Result<(Vec<u8>, String), FetchError> {
         let mut body = Vec::new();
-        self.download(url, cap, &mut body, &mut NoProgress, "")?;
-        Ok(body)
+        let final_url = self.download(url, cap, &mut body, &mut NoProgress, "")?.1;
+        Ok((body, final_url))
     }
 
     /// Streams `url` into `out`, refusing more than `cap` bytes. Returns the
-    /// number of bytes written.
+    /// number of bytes written and the final URL.
     pub fn download(
         &self,
         url: &str,
@@ -179,7 +180,7 @@ impl Source {
         out: &mut dyn Write,
         progress: &mut dyn Progress,
         name: &str,
-    ) -> Result<u64, FetchError> {
+    ) -> Result<(u64, String), FetchError> {
         let mut response = self.get(url, false)?;
         let final_url = response.url().to_string();
         let expected = response.content_length();
@@ -203,7 +204,7 @@ impl Source {
                 });
             }
         }
-        Ok(received)
+        Ok((received, final_url))
     }
 
     /// Every release the API lists, newest first as the server orders them;
@@ -221,7 +222,13 @@ impl Source {
                 .filter_map(|v| v.to_str().ok())
                 .any(|v| v.contains("rel=\"next\""));
             let mut body = Vec::new();
-            copy_capped(&mut response, &mut body, API_PAGE_CAP, &mut NoProgress, &url)?;
+            copy_capped(
+                &mut response,
+                &mut body,
+                API_PAGE_CAP,
+                &mut NoProgress,
+                &url,
+            )?;
             let items = parse_listing(&body).ok_or(FetchError::BadListing { url: url.clone() })?;
             let empty = items.is_empty();
             releases.extend(items);
@@ -325,6 +332,14 @@ fn is_loopback(url: &Url) -> bool {
         Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
         None => false,
     }
+}
+
+/// The version in a `…/download/v<version>/…` URL, if there is one: where a
+/// "latest" redirect led. A hint only, used to refuse, never to trust.
+pub fn tag_version_in(url: &str) -> Option<Version> {
+    let path = Url::parse(url).ok()?.path().to_string();
+    let rest = &path[path.find("/download/v")? + "/download/v".len()..];
+    Version::parse(rest.split('/').next()?).ok()
 }
 
 fn classify(error: reqwest::Error, url: &str) -> FetchError {
@@ -456,6 +471,19 @@ mod tests {
     }
 
     #[test]
+    fn tag_versions() {
+        assert_eq!(
+            tag_version_in("http://127.0.0.1:1/o/r/releases/download/v1.2.0/SHA256SUMS"),
+            Some(Version::new(1, 2, 0))
+        );
+        assert_eq!(
+            tag_version_in("http://127.0.0.1:1/o/r/releases/latest/download/SHA256SUMS"),
+            None
+        );
+        assert_eq!(tag_version_in("http://127.0.0.1:1/download/vnext/x"), None);
+    }
+
+    #[test]
     fn listing_table() {
         let body = br#"[{"tag_name":"v1.2.0","prerelease":false},
                         {"tag_name":"v1.3.0-beta.1","prerelease":false},
@@ -464,7 +492,10 @@ mod tests {
         let releases = parse_listing(body).unwrap();
         assert_eq!(releases.len(), 2);
         assert!(!releases[0].prerelease);
-        assert!(releases[1].prerelease, "a semver pre-release is a pre-release");
+        assert!(
+            releases[1].prerelease,
+            "a semver pre-release is a pre-release"
+        );
         assert!(parse_listing(b"{}").is_none());
         assert!(parse_listing(b"[{\"name\":1}]").is_none());
         assert!(parse_listing(b"\xff").is_none());

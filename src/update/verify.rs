@@ -403,9 +403,10 @@ mod tests {
             .unwrap();
         assert_eq!(ok.version, Version::new(1, 2, 0));
         assert_eq!(ok.timestamp, Some(5));
-        let with_prefix =
-            parse_trusted_comment("trusted comment: file:SHA256SUMS\tversion:1.0.0\tproduct:pane\tx:y")
-                .unwrap();
+        let with_prefix = parse_trusted_comment(
+            "trusted comment: file:SHA256SUMS\tversion:1.0.0\tproduct:pane\tx:y",
+        )
+        .unwrap();
         assert_eq!(with_prefix.product, "pane");
         for bad in [
             "",
@@ -445,7 +446,10 @@ mod tests {
             key_name: "k".into(),
             entries: parse_sums(format!("{H}  a\n{H}  a\n{H}  b\n").as_bytes()).unwrap(),
         };
-        assert_eq!(sums.expected("a"), Err(VerifyError::DuplicateInSums("a".into())));
+        assert_eq!(
+            sums.expected("a"),
+            Err(VerifyError::DuplicateInSums("a".into()))
+        );
         assert!(sums.expected("b").is_ok());
         assert_eq!(sums.expected("c"), Err(VerifyError::NotInSums("c".into())));
     }

@@ -1,0 +1,270 @@
+//! The test world: a temporary HOME with its own XDG dirs, a test key made
+//! now, a real release server on loopback, and real pane binaries stamped
+//! with chosen versions (all from the xtask fixtures, the same code that
+//! makes releases).
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use xtask::fixtures::{build_pane, Release, ReleaseDir, TestKey};
+use xtask::server::Server;
+
+pub struct World {
+    pub tmp: tempfile::TempDir,
+    pub home: PathBuf,
+    pub data_dir: PathBuf,
+    pub bin_dir: PathBuf,
+    pub root: PathBuf,
+    pub key: TestKey,
+    pub server: Option<Server>,
+    pub extra_env: Vec<(String, String)>,
+}
+
+impl World {
+    pub fn new() -> World {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let home = tmp.path().join("home");
+        let root = tmp.path().join("releases");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&root).unwrap();
+        let key = TestKey::generate();
+        let server = Server::start(&root).expect("release server");
+        World {
+            data_dir: home.join(".local/share/pane"),
+            bin_dir: home.join(".local/bin"),
+            home,
+            root,
+            key,
+            server: Some(server),
+            tmp,
+            extra_env: Vec::new(),
+        }
+    }
+
+    /// A world with releases of `versions` published and the first installed.
+    pub fn installed(versions: &[&str]) -> World {
+        let world = World::new();
+        for v in versions {
+            world.publish(v);
+        }
+        world.install(versions[0]);
+        world
+    }
+
+    pub fn server(&self) -> &Server {
+        self.server.as_ref().expect("server running")
+    }
+
+    pub fn publish(&self, version: &str) -> ReleaseDir {
+        Release::new(version).write(&self.root, &self.key)
+    }
+
+    pub fn install_path(&self) -> PathBuf {
+        self.bin_dir.join("pane")
+    }
+
+    pub fn receipt_path(&self) -> PathBuf {
+        self.data_dir.join("install-receipt.json")
+    }
+
+    pub fn receipt(&self) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(self.receipt_path()).expect("receipt"))
+            .expect("receipt JSON")
+    }
+
+    /// A command running `exe` with only this world's environment.
+    pub fn command(&self, exe: &Path) -> Command {
+        let mut command = Command::new(exe);
+        command
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("HOME", &self.home)
+            .env("XDG_DATA_HOME", self.home.join(".local/share"))
+            .env("XDG_CONFIG_HOME", self.home.join(".config"))
+            .env("XDG_CACHE_HOME", self.home.join(".cache"))
+            .env("PANE_TEST_PUBKEY", self.key.public_key_line())
+            .env("PANE_NO_UPDATE_CHECK", "1")
+            .env("PANE_HTTP_TIMEOUT", "3")
+            .env("PANE_LOCK_TIMEOUT", "60")
+            .current_dir(&self.home);
+        if let Some(server) = &self.server {
+            command
+                .env("PANE_RELEASES_URL", server.releases_url())
+                .env("PANE_RELEASES_API_URL", server.api_url());
+        }
+        for (k, v) in &self.extra_env {
+            command.env(k, v);
+        }
+        command
+    }
+
+    /// Runs the installed pane.
+    pub fn pane(&self, args: &[&str]) -> Run {
+        self.run(&self.install_path(), args, &[])
+    }
+
+    pub fn pane_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.run(&self.install_path(), args, env)
+    }
+
+    pub fn run(&self, exe: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut command = self.command(exe);
+        command.args(args);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        Run::from(command.output().expect("run pane"))
+    }
+
+    /// Installs a fixture pane of `version` the way a manual download does.
+    pub fn install(&self, version: &str) {
+        let exe = build_pane(version);
+        self.run(&exe, &["self", "install", "--no-modify-path"], &[])
+            .success();
+        assert_eq!(self.installed_version(), version);
+    }
+
+    pub fn installed_version(&self) -> String {
+        let run = self.pane(&["--version"]).success();
+        run.stdout
+            .trim()
+            .strip_prefix("pane ")
+            .expect("pane <version>")
+            .to_string()
+    }
+
+    /// Every file under HOME (bar the lock file) with a digest of its bytes.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut files = BTreeMap::new();
+        collect(&self.home, &self.home, &mut files);
+        files.remove(Path::new(".local/share/pane/update.lock"));
+        Snapshot(files)
+    }
+
+    pub fn stop_server(&mut self) {
+        self.server = None;
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot(pub BTreeMap<PathBuf, String>);
+
+impl Snapshot {
+    /// Asserts nothing changed, naming what did.
+    pub fn assert_same(&self, after: &Snapshot) {
+        if self != after {
+            let mut report = String::new();
+            for (path, digest) in &self.0 {
+                match after.0.get(path) {
+                    None => report += &format!("  removed: {}\n", path.display()),
+                    Some(d) if d != digest => report += &format!("  changed: {}\n", path.display()),
+                    _ => {}
+                }
+            }
+            for path in after.0.keys().filter(|p| !self.0.contains_key(*p)) {
+                report += &format!("  added:   {}\n", path.display());
+            }
+            panic!("the installation changed:\n{report}");
+        }
+    }
+}
+
+fn collect(base: &Path, dir: &Path, files: &mut BTreeMap<PathBuf, String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        let rel = path.strip_prefix(base).unwrap().to_path_buf();
+        if meta.is_dir() {
+            collect(base, &path, files);
+        } else if meta.file_type().is_symlink() {
+            files.insert(
+                rel,
+                format!("link:{}", std::fs::read_link(&path).unwrap().display()),
+            );
+        } else {
+            let digest = xtask::checksums::sha256_file(&path).unwrap();
+            files.insert(rel, digest);
+        }
+    }
+}
+
+/// A finished process, with its output as text.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub signal: Option<i32>,
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Run {
+        use std::os::unix::process::ExitStatusExt;
+        Run {
+            code: output.status.code(),
+            signal: output.status.signal(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    pub fn success(self) -> Run {
+        assert_eq!(self.code, Some(0), "expected success:\n{self}");
+        self
+    }
+
+    pub fn code(self, code: i32) -> Run {
+        assert_eq!(self.code, Some(code), "expected exit {code}:\n{self}");
+        self
+    }
+
+    /// A clean failure: exit 1, no panic, and `needle` in stderr.
+    pub fn fails_with(self, needle: &str) -> Run {
+        assert_eq!(self.code, Some(1), "expected exit 1:\n{self}");
+        assert!(!self.stderr.contains("panicked"), "panicked:\n{self}");
+        assert!(
+            self.stderr.to_lowercase().contains(&needle.to_lowercase()),
+            "stderr lacks {needle:?}:\n{self}"
+        );
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{self}"))
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {:?} signal {:?}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.signal, self.stdout, self.stderr
+        )
+    }
+}
+
+/// No `.pane-tmp-*` file anywhere under `dir`.
+pub fn assert_no_temp_files(dir: &Path) {
+    let mut files = BTreeMap::new();
+    collect(dir, dir, &mut files);
+    let leftovers: Vec<_> = files
+        .keys()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(".pane-tmp-"))
+        })
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "temp files left behind: {leftovers:?}"
+    );
+}

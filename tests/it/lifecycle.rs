@@ -1,0 +1,186 @@
+//! The whole life cycle with real pane binaries of several versions.
+
+use crate::common::{assert_no_temp_files, World};
+use xtask::server::Server;
+
+#[test]
+fn install_update_pin_rollback_uninstall() {
+    let mut world = World::installed(&["1.0.0", "1.1.0", "1.2.0"]);
+    world.publish("1.3.0-beta.1");
+
+    // status after install
+    let status = world.pane(&["self", "status", "--json"]).success().json();
+    assert_eq!(status["version"], "1.0.0");
+    assert_eq!(status["installed_by"], "self install");
+    assert_eq!(status["pin"], serde_json::Value::Null);
+
+    // check: an update is available → exit 10
+    let check = world.pane(&["self", "check", "--json"]).code(10).json();
+    assert_eq!(check["latest"], "1.2.0");
+    assert_eq!(check["update_available"], true);
+
+    // dry run changes nothing
+    let before = world.snapshot();
+    world.pane(&["self", "update", "--dry-run"]).success();
+    before.assert_same(&world.snapshot());
+
+    // update to latest (never a pre-release unless asked)
+    let run = world.pane(&["self", "update"]).success();
+    assert!(run.stderr.contains("1.0.0 → 1.2.0"), "{run}");
+    assert_eq!(world.installed_version(), "1.2.0");
+    let receipt = world.receipt();
+    assert_eq!(receipt["highest_verified"], "1.2.0");
+    assert_eq!(receipt["previous"], "1.0.0");
+    assert!(world.data_dir.join("versions/1.0.0/pane").is_file());
+    assert!(world.data_dir.join("versions/1.2.0/pane").is_file());
+
+    // no-op when current, and nothing touched
+    let before = world.snapshot();
+    let run = world.pane(&["self", "update", "--json"]).success();
+    assert_eq!(run.json()["status"], "up-to-date");
+    before.assert_same(&world.snapshot());
+
+    // explicit downgrade
+    world.pane(&["self", "update", "1.1.0"]).success();
+    assert_eq!(world.installed_version(), "1.1.0");
+
+    // pin holds
+    world.pane(&["self", "pin", "1.1.0"]).success();
+    let run = world.pane(&["self", "update", "--json"]).success();
+    assert_eq!(run.json()["status"], "held-by-pin");
+    assert_eq!(world.installed_version(), "1.1.0");
+    world
+        .pane(&["self", "update", "1.2.0"])
+        .fails_with("outside the pin")
+        .fails_with("pane self unpin");
+    world.pane(&["self", "check"]).success();
+
+    // requirement pin: highest matching ~1.0, then follows new 1.0.x releases
+    world.pane(&["self", "pin", "~1.0"]).success();
+    assert_eq!(world.installed_version(), "1.0.0");
+    world.publish("1.0.1");
+    world.pane(&["self", "update"]).success();
+    assert_eq!(world.installed_version(), "1.0.1");
+    assert_eq!(world.receipt()["pin"], "~1.0");
+
+    // unpin: update follows the latest release again
+    world.pane(&["self", "unpin"]).success();
+    world.pane(&["self", "update"]).success();
+    assert_eq!(world.installed_version(), "1.2.0");
+
+    // pre-releases only on request
+    world.pane(&["self", "update", "--prerelease"]).success();
+    assert_eq!(world.installed_version(), "1.3.0-beta.1");
+    world.pane(&["self", "update", "1.2.0"]).success();
+
+    // rollback with the server stopped: offline, back to the previous, pinned
+    world.stop_server();
+    let run = world.pane(&["self", "rollback", "--json"]).success();
+    assert_eq!(run.json()["version"], "1.3.0-beta.1");
+    assert_eq!(world.installed_version(), "1.3.0-beta.1");
+    assert_eq!(world.receipt()["pin"], "1.3.0-beta.1");
+    // and again: rollback toggles back
+    world.pane(&["self", "rollback"]).success();
+    assert_eq!(world.installed_version(), "1.2.0");
+    world.pane(&["self", "check"]).fails_with("could not fetch");
+
+    // list/status/check with a server again
+    world.server = Some(Server::start(&world.root).unwrap());
+    let list = world
+        .pane(&["self", "list", "--json", "--prerelease"])
+        .success()
+        .json();
+    let releases = list["releases"].as_array().unwrap();
+    let find = |v: &str| {
+        releases
+            .iter()
+            .find(|r| r["version"] == v)
+            .unwrap_or_else(|| panic!("{v} not listed"))
+    };
+    assert_eq!(find("1.2.0")["installed"], true);
+    assert_eq!(find("1.2.0")["pinned"], true);
+    assert_eq!(find("1.3.0-beta.1")["prerelease"], true);
+    assert_eq!(find("1.3.0-beta.1")["kept"], true);
+    assert_eq!(find("1.0.0")["installed"], false);
+    let list = world.pane(&["self", "list"]).success();
+    assert!(list.stdout.contains("installed, pinned, kept"), "{list}");
+    let status = world.pane(&["self", "status"]).success();
+    assert!(status.stdout.contains("pin:           1.2.0"), "{status}");
+    world.pane(&["self", "unpin"]).success();
+    world.pane(&["self", "check"]).success();
+
+    // uninstall removes everything pane made
+    world.pane(&["self", "uninstall", "--yes"]).success();
+    assert!(!world.install_path().exists());
+    assert!(
+        !world.data_dir.exists(),
+        "data dir left: {:?}",
+        std::fs::read_dir(&world.data_dir).map(|d| d.count())
+    );
+    assert_no_temp_files(&world.home);
+}
+
+#[test]
+fn version_and_usage_exit_codes() {
+    let world = World::installed(&["1.0.0"]);
+    let run = world.pane(&["--version"]).success();
+    assert_eq!(run.stdout, "pane 1.0.0\n");
+    world.pane(&["self", "frobnicate"]).code(2);
+    world.pane(&["self", "update", "--bogus"]).code(2);
+    world.pane(&["self", "pin", "not-a-version"]).code(2);
+    let run = world.pane(&["completions", "bash"]).success();
+    assert!(run.stdout.contains("pane"), "{run}");
+}
+
+#[test]
+fn installs_managed_by_other_tools_are_refused_with_their_command() {
+    let world = World::new();
+    world.publish("1.0.0");
+    let exe = xtask::fixtures::build_pane("1.0.0");
+    for (dir, command) in [
+        ("opt/homebrew/bin", "brew upgrade pane"),
+        (".cargo/bin", "cargo install pane --force"),
+    ] {
+        let dir = world.home.join(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let copy = dir.join("pane");
+        std::fs::copy(&exe, &copy).unwrap();
+        let before = world.snapshot();
+        for args in [
+            &["self", "update"][..],
+            &["self", "pin", "1.0.0"],
+            &["self", "rollback"],
+        ] {
+            world.run(&copy, args, &[]).fails_with(command);
+        }
+        before.assert_same(&world.snapshot());
+    }
+}
+
+#[test]
+fn racing_updaters_install_once() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            let mut command = world.command(&world.install_path());
+            command.args(["self", "update", "--json"]);
+            command
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            command.spawn().unwrap()
+        })
+        .collect();
+    let mut updated = 0;
+    for child in children {
+        let run = crate::common::Run::from(child.wait_with_output().unwrap()).success();
+        match run.json()["status"].as_str().unwrap() {
+            "updated" => updated += 1,
+            "up-to-date" => {}
+            other => panic!("unexpected {other}:\n{run}"),
+        }
+    }
+    assert_eq!(updated, 1, "exactly one install");
+    assert_eq!(world.installed_version(), "1.1.0");
+    assert_eq!(world.receipt()["version"], "1.1.0");
+    assert_no_temp_files(&world.home);
+}

@@ -1,0 +1,7 @@
+//! pane's integration tests: one binary, driving the real pane against a real
+//! release server on loopback.
+
+mod common;
+mod failpoints;
+mod hostile;
+mod lifecycle;
