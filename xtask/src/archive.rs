@@ -328,7 +328,7 @@ impl RawTarGz {
             // Level 1: the bombs are zeros, which any level squeezes ~1000:1,
             // and fast matters more here than the last few kilobytes.
             let result = (|| -> io::Result<()> {
-                let mut tar = tar::Builder::new(gzip(BufWriter::new(file), 1));
+                let mut tar = tar::Builder::new(gzip(BufWriter::new(file), 9));
                 for entry in &self.entries {
                     self.append(&mut tar, entry)?;
                 }

@@ -49,7 +49,6 @@ pub fn load_secret_key(path: &Path, password: Option<&str>) -> Result<SecretKey>
             ))
         })?;
     let encrypted = bytes[2..4] != [0, 0];
-    let key_box = SecretKeyBox::from_string(&text).expect("infallible");
     let key = if encrypted {
         let Some(password) = password else {
             crate::bail!(
@@ -57,11 +56,47 @@ pub fn load_secret_key(path: &Path, password: Option<&str>) -> Result<SecretKey>
                 path.display()
             );
         };
+        let key_box = SecretKeyBox::from_string(&text).expect("infallible");
         SecretKey::from_box(key_box, Some(password.to_string()))
     } else {
-        SecretKey::from_unencrypted_box(key_box)
+        // Stock `minisign -G -W` leaves the checksum of an unencrypted key
+        // zeroed, which the crate's `from_unencrypted_box` calls corrupted;
+        // read the fields directly and check the key pair below instead.
+        SecretKey::from_bytes(&bytes)
     };
-    key.with_context(|| format!("cannot load the secret key {}", path.display()))
+    let key = key.with_context(|| format!("cannot load the secret key {}", path.display()))?;
+    check_key_pair(&key)
+        .with_context(|| format!("cannot load the secret key {}", path.display()))?;
+    Ok(key)
+}
+
+/// The parts of a decrypted secret key, by `SecretKey::to_bytes` layout:
+/// sig_alg(2) kdf_alg(2) chk_alg(2) salt(32) opslimit(8) memlimit(8)
+/// keynum(8) secret(64: seed then public key) chk(32).
+struct KeyParts {
+    keynum: [u8; 8],
+    seed: [u8; 32],
+    public: [u8; 32],
+}
+
+fn key_parts(key: &SecretKey) -> Result<KeyParts> {
+    let bytes = key.to_bytes();
+    if bytes.len() < 126 {
+        crate::bail!("the secret key is truncated");
+    }
+    Ok(KeyParts {
+        keynum: bytes[54..62].try_into().expect("8 bytes"),
+        seed: bytes[62..94].try_into().expect("32 bytes"),
+        public: bytes[94..126].try_into().expect("32 bytes"),
+    })
+}
+
+/// The Ed25519 seed must give the public key stored beside it: catches a
+/// corrupted key file before anything is signed with it.
+fn check_key_pair(key: &SecretKey) -> Result<ring::signature::Ed25519KeyPair> {
+    let parts = key_parts(key)?;
+    ring::signature::Ed25519KeyPair::from_seed_and_public_key(&parts.seed, &parts.public)
+        .map_err(|_| crate::Error::msg("the key is corrupted (its halves do not match)"))
 }
 
 /// Loads a minisign public key, from a two-line `.pub` file's text or from the
@@ -299,19 +334,11 @@ pub fn legacy_signature_text(
     data: &[u8],
     trusted_comment: &str,
 ) -> Result<String> {
-    // SecretKey::to_bytes layout: sig_alg(2) kdf_alg(2) chk_alg(2) salt(32)
-    // opslimit(8) memlimit(8) keynum(8) secret(64: seed then public) chk(32).
-    let bytes = key.to_bytes();
-    let keynum = &bytes[54..62];
-    let seed = &bytes[62..94];
-    let public = &bytes[94..126];
-    let pair =
-        ring::signature::Ed25519KeyPair::from_seed_and_public_key(seed, public).map_err(|e| {
-            crate::Error::msg(format!("the secret key is not a valid Ed25519 key: {e}"))
-        })?;
+    let keynum = key_parts(key)?.keynum;
+    let pair = check_key_pair(key)?;
     let signature = pair.sign(data);
     let mut signature_bytes = b"Ed".to_vec();
-    signature_bytes.extend_from_slice(keynum);
+    signature_bytes.extend_from_slice(&keynum);
     signature_bytes.extend_from_slice(signature.as_ref());
     let mut global_input = signature.as_ref().to_vec();
     global_input.extend_from_slice(trusted_comment.as_bytes());
