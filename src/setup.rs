@@ -85,6 +85,7 @@ pub fn install(
             installed_by: request.installed_by.clone(),
             pin: None,
             highest_verified: version.clone(),
+            highest_verified_stable: None,
             previous: None,
             kept: Vec::new(),
             profile_edits: old
@@ -110,7 +111,7 @@ pub fn install(
     }
     next.version = version.clone();
     next.install_dir = install_dir.clone();
-    next.highest_verified = next.highest_verified.clone().max(version.clone());
+    next.record_verified(&version);
     next.pending = None;
     if !already {
         next.installed_by = request.installed_by.clone();

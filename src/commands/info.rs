@@ -155,44 +155,35 @@ pub fn check(ctx: &Context, ui: &Ui, prerelease: bool) -> CommandResult {
     let receipt = update::read_receipt(ctx)?;
     let current = receipt
         .as_ref()
-        .map(|r| r.version.clone())
-        .unwrap_or_else(|| ctx.current_version.clone());
+        .map_or_else(|| ctx.current_version.clone(), |r| r.version.clone());
     let pin = receipt.as_ref().and_then(|r| r.pin.clone());
     let updater = Updater::new(ctx)?;
-    let latest = if prerelease {
-        updater
-            .list()?
-            .into_iter()
-            .map(|r| r.version)
-            .max()
-            .ok_or_else(|| update::UpdateError::NoMatch("any release".into()))?
-    } else {
-        updater.resolve(None)?.version().clone()
-    };
-    notice::write_cache(&ctx.data_dir, &latest);
-    let within_pin = match pin.as_deref().map(Pin::parse).transpose()? {
-        Some(pin) => pin.matches(&latest),
-        None => true,
-    };
-    let available = latest > current && within_pin;
+    // The same decision `update` makes, pin and downgrade protection included.
+    let available = updater.available(receipt.as_ref(), prerelease)?;
+    if let Some(version) = &available {
+        notice::write_cache(&ctx.data_dir, version);
+    } else if pin.is_none() {
+        notice::write_cache(&ctx.data_dir, &current);
+    }
     if ui.json {
         ui.json(&json!({
             "current": current.to_string(),
-            "latest": latest.to_string(),
+            "available": available.as_ref().map(ToString::to_string),
             "pin": pin,
-            "update_available": available,
+            "update_available": available.is_some(),
         }));
-    } else if available {
-        println!("pane {latest} is available (you have {current}): run `pane self update`");
-    } else if latest > current {
-        println!(
-            "pane {latest} is available, but the pin {} holds {current}",
-            pin.unwrap_or_default()
-        );
     } else {
-        println!("pane {current} is up to date (latest: {latest})");
+        match (&available, &pin) {
+            (Some(version), _) => {
+                println!("pane {version} is available (you have {current}): run `pane self update`")
+            }
+            (None, Some(pin)) => {
+                println!("pane {current} is held by the pin {pin}: no update within it")
+            }
+            (None, None) => println!("pane {current} is up to date"),
+        }
     }
-    Ok(if available {
+    Ok(if available.is_some() {
         ExitCode::from(EXIT_UPDATE_AVAILABLE)
     } else {
         ExitCode::SUCCESS

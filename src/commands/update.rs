@@ -49,6 +49,10 @@ fn show(ui: &Ui, outcome: &Outcome) {
             format!("pane {version} is up to date"),
             json!({"status": "up-to-date", "version": version.to_string()}),
         ),
+        Outcome::Ahead { version, latest } => (
+            format!("pane {version} is newer than the latest release {latest}; nothing to do (`pane self update {latest}` to go back)"),
+            json!({"status": "up-to-date", "version": version.to_string(), "latest": latest.to_string()}),
+        ),
         Outcome::HeldByPin { version, pin } => (
             format!("pane {version} is held by the pin {pin} (`pane self unpin` to follow new releases)"),
             json!({"status": "held-by-pin", "version": version.to_string(), "pin": pin}),

@@ -93,7 +93,7 @@ pub enum UpdateError {
     NotInstalled(PathBuf),
     #[error("{requested} is outside the pin {pin}")]
     OutsidePin { requested: String, pin: String },
-    #[error("the server offers {offered} as the latest release, but {highest} was already verified; refusing to go down")]
+    #[error("the server offers {offered} as the latest release, but {highest} was already verified; refusing to go down (an old release replayed?)")]
     Downgrade { offered: Version, highest: Version },
     #[error("no release matches {0}")]
     NoMatch(String),
@@ -206,6 +206,11 @@ pub enum Outcome {
     UpToDate {
         version: Version,
     },
+    /// Newer than the latest release; going down takes an explicit version.
+    Ahead {
+        version: Version,
+        latest: Version,
+    },
     HeldByPin {
         version: Version,
         pin: String,
@@ -302,7 +307,7 @@ impl<'a> Updater<'a> {
         &self,
         want: &Want,
         pin: Option<&Pin>,
-        highest: &Version,
+        floor: &Version,
     ) -> Result<Option<Resolved>, UpdateError> {
         match (want, pin) {
             (Want::Exact(v), Some(pin)) if !pin.matches(v) => Err(UpdateError::OutsidePin {
@@ -332,17 +337,34 @@ impl<'a> Updater<'a> {
             }
             (Want::Latest { prerelease: false }, None) => {
                 let resolved = self.resolve(None)?;
-                guard_downgrade(resolved.version(), highest)?;
+                guard_downgrade(resolved.version(), floor)?;
                 Ok(Some(resolved))
             }
             (Want::Latest { prerelease: true }, None) => {
                 let best = self
                     .highest_listed(true, &|_| true)?
                     .ok_or_else(|| UpdateError::NoMatch("any release".into()))?;
-                guard_downgrade(&best, highest)?;
+                guard_downgrade(&best, floor)?;
                 Ok(Some(self.resolve(Some(&best))?))
             }
         }
+    }
+
+    /// The version `update` would install now, without locking or changing
+    /// anything; `None` when it would stay (up to date or held by the pin).
+    pub fn available(
+        &self,
+        receipt: Option<&Receipt>,
+        prerelease: bool,
+    ) -> Result<Option<Version>, UpdateError> {
+        let pin = receipt
+            .and_then(|r| r.pin.as_deref())
+            .map(Pin::parse)
+            .transpose()?;
+        let current = receipt.map_or(&self.ctx.current_version, |r| &r.version);
+        let floor = receipt.map_or_else(|| current.clone(), |r| r.downgrade_floor(prerelease));
+        let target = self.target_for(&Want::Latest { prerelease }, pin.as_ref(), &floor)?;
+        Ok(target.map(|t| t.version().clone()).filter(|v| v > current))
     }
 
     /// `pane self update [VERSION]`.
@@ -356,7 +378,9 @@ impl<'a> Updater<'a> {
         let receipt = self.managed_receipt(events)?;
         let pin = receipt.pin.as_deref().map(Pin::parse).transpose()?;
         let current = receipt.version.clone();
-        let Some(resolved) = self.target_for(want, pin.as_ref(), &receipt.highest_verified)? else {
+        let prerelease = matches!(want, Want::Latest { prerelease: true });
+        let floor = receipt.downgrade_floor(prerelease);
+        let Some(resolved) = self.target_for(want, pin.as_ref(), &floor)? else {
             return Ok(Outcome::HeldByPin {
                 version: current,
                 pin: receipt.pin.clone().unwrap_or_default(),
@@ -370,6 +394,14 @@ impl<'a> Updater<'a> {
                     pin: pin.clone(),
                 },
                 _ => Outcome::UpToDate { version: current },
+            });
+        }
+        if to < current && matches!(want, Want::Latest { .. }) {
+            // Ahead of the latest release (a pre-release tried earlier, say):
+            // going down takes an explicit VERSION.
+            return Ok(Outcome::Ahead {
+                version: current,
+                latest: to,
             });
         }
         if dry_run {
@@ -484,7 +516,7 @@ impl<'a> Updater<'a> {
         let mut next = receipt.clone();
         next.version = version.clone();
         next.previous = Some(receipt.version.clone());
-        next.highest_verified = next.highest_verified.clone().max(version.clone());
+        next.record_verified(&version);
         next.kept = vec![incoming, outgoing];
         next.pin = pin;
         next.updated_at = platform::now_unix();

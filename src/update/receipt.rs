@@ -29,6 +29,11 @@ pub struct Receipt {
     pub pin: Option<String>,
     /// Downgrade protection: `update` without a version never goes below this.
     pub highest_verified: Version,
+    /// The same among releases that are not pre-releases: the floor for
+    /// `update` without `--prerelease`, so trying a beta does not make the
+    /// stable channel refuse every stable release below it.
+    #[serde(default)]
+    pub highest_verified_stable: Option<Version>,
     /// The version `rollback` returns to.
     #[serde(default)]
     pub previous: Option<Version>,
@@ -103,6 +108,30 @@ impl ReceiptError {
 impl Receipt {
     pub fn kept_version(&self, version: &Version) -> Option<&KeptVersion> {
         self.kept.iter().find(|k| &k.version == version)
+    }
+
+    /// Records that `version` was verified and installed.
+    pub fn record_verified(&mut self, version: &Version) {
+        self.highest_verified = self.highest_verified.clone().max(version.clone());
+        if version.pre.is_empty() {
+            let stable = self
+                .highest_verified_stable
+                .clone()
+                .unwrap_or(Version::new(0, 0, 0));
+            self.highest_verified_stable = Some(stable.max(version.clone()));
+        }
+    }
+
+    /// What `update` without a version may not go below.
+    pub fn downgrade_floor(&self, prerelease: bool) -> Version {
+        if prerelease {
+            return self.highest_verified.clone();
+        }
+        match &self.highest_verified_stable {
+            Some(stable) => stable.clone(),
+            None if self.highest_verified.pre.is_empty() => self.highest_verified.clone(),
+            None => Version::new(0, 0, 0),
+        }
     }
 
     pub fn install_path(&self) -> PathBuf {
@@ -190,6 +219,24 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn downgrade_floors() {
+        let mut receipt = sample();
+        receipt.highest_verified = Version::new(1, 0, 0);
+        receipt.record_verified(&Version::parse("1.3.0-beta.1").unwrap());
+        assert_eq!(
+            receipt.downgrade_floor(true),
+            Version::parse("1.3.0-beta.1").unwrap()
+        );
+        assert_eq!(receipt.downgrade_floor(false), Version::new(0, 0, 0));
+        receipt.record_verified(&Version::new(1, 2, 0));
+        assert_eq!(receipt.downgrade_floor(false), Version::new(1, 2, 0));
+        assert_eq!(
+            receipt.downgrade_floor(true),
+            Version::parse("1.3.0-beta.1").unwrap()
+        );
+    }
+
     fn sample() -> Receipt {
         Receipt {
             schema: SCHEMA,
@@ -199,6 +246,7 @@ mod tests {
             installed_by: "install.sh".into(),
             pin: Some("~1.2".into()),
             highest_verified: Version::new(1, 3, 0),
+            highest_verified_stable: None,
             previous: Some(Version::new(1, 1, 0)),
             kept: vec![KeptVersion {
                 version: Version::new(1, 2, 0),

@@ -264,16 +264,7 @@ impl Source {
                         url: current.to_string(),
                         status: status.as_u16(),
                     })?;
-                let next = current.join(location).map_err(|_| FetchError::BadUrl {
-                    url: location.to_string(),
-                })?;
-                if current.scheme() == "https" && next.scheme() != "https" {
-                    return Err(FetchError::InsecureRedirect {
-                        from: current.to_string(),
-                        to: next.to_string(),
-                    });
-                }
-                current = parse_allowed(next.as_str())?;
+                current = follow_redirect(&current, location)?;
                 continue;
             }
             return match status {
@@ -323,6 +314,21 @@ pub fn parse_allowed(url: &str) -> Result<Url, FetchError> {
             url: url.to_string(),
         }),
     }
+}
+
+/// Where a redirect from `current` to `location` leads, if it may be followed:
+/// never from https down to http, and only to a URL the transport rule allows.
+pub fn follow_redirect(current: &Url, location: &str) -> Result<Url, FetchError> {
+    let next = current.join(location).map_err(|_| FetchError::BadUrl {
+        url: location.to_string(),
+    })?;
+    if current.scheme() == "https" && next.scheme() != "https" {
+        return Err(FetchError::InsecureRedirect {
+            from: current.to_string(),
+            to: next.to_string(),
+        });
+    }
+    parse_allowed(next.as_str())
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -468,6 +474,28 @@ mod tests {
         ] {
             assert!(parse_allowed(bad).is_err(), "{bad} allowed");
         }
+    }
+
+    #[test]
+    fn redirect_rule() {
+        let https = Url::parse("https://github.com/o/r/releases/latest/download/x").unwrap();
+        let loopback = Url::parse("http://127.0.0.1:8/o/r/releases/latest/download/x").unwrap();
+        assert!(follow_redirect(&https, "https://objects.githubusercontent.com/x").is_ok());
+        assert!(follow_redirect(&https, "/o/r/releases/download/v1.0.0/x").is_ok());
+        assert!(matches!(
+            follow_redirect(&https, "http://127.0.0.1/x"),
+            Err(FetchError::InsecureRedirect { .. })
+        ));
+        assert!(matches!(
+            follow_redirect(&https, "http://evil.example/x"),
+            Err(FetchError::InsecureRedirect { .. })
+        ));
+        assert!(follow_redirect(&loopback, "/o/r/releases/download/v1.0.0/x").is_ok());
+        assert!(matches!(
+            follow_redirect(&loopback, "http://evil.example/x"),
+            Err(FetchError::Insecure { .. })
+        ));
+        assert!(follow_redirect(&loopback, "file:///etc/passwd").is_err());
     }
 
     #[test]

@@ -16,7 +16,7 @@ fn install_update_pin_rollback_uninstall() {
 
     // check: an update is available → exit 10
     let check = world.pane(&["self", "check", "--json"]).code(10).json();
-    assert_eq!(check["latest"], "1.2.0");
+    assert_eq!(check["available"], "1.2.0");
     assert_eq!(check["update_available"], true);
 
     // dry run changes nothing
@@ -59,6 +59,8 @@ fn install_update_pin_rollback_uninstall() {
     world.pane(&["self", "pin", "~1.0"]).success();
     assert_eq!(world.installed_version(), "1.0.0");
     world.publish("1.0.1");
+    let check = world.pane(&["self", "check", "--json"]).code(10).json();
+    assert_eq!(check["available"], "1.0.1", "check stays within the pin");
     world.pane(&["self", "update"]).success();
     assert_eq!(world.installed_version(), "1.0.1");
     assert_eq!(world.receipt()["pin"], "~1.0");
@@ -71,6 +73,13 @@ fn install_update_pin_rollback_uninstall() {
     // pre-releases only on request
     world.pane(&["self", "update", "--prerelease"]).success();
     assert_eq!(world.installed_version(), "1.3.0-beta.1");
+    // the stable channel does not pull a beta tester back down
+    let run = world.pane(&["self", "update"]).success();
+    assert!(
+        run.stderr.contains("newer than the latest release 1.2.0"),
+        "{run}"
+    );
+    assert_eq!(world.installed_version(), "1.3.0-beta.1");
     world.pane(&["self", "update", "1.2.0"]).success();
 
     // rollback with the server stopped: offline, back to the previous, pinned
@@ -82,7 +91,7 @@ fn install_update_pin_rollback_uninstall() {
     // and again: rollback toggles back
     world.pane(&["self", "rollback"]).success();
     assert_eq!(world.installed_version(), "1.2.0");
-    world.pane(&["self", "check"]).fails_with("could not fetch");
+    world.pane(&["self", "list"]).fails_with("could not fetch");
 
     // list/status/check with a server again
     world.server = Some(Server::start(&world.root).unwrap());
