@@ -10,9 +10,11 @@
 //! - [`server`] — a local release server with fault injection
 //! - [`dist`] — build and package a release binary
 //! - [`fixtures`] — keys, stamped binaries and release directories for tests
+//! - [`demo`] — `cargo xtask demo`: the whole life cycle in a throwaway home
 
 pub mod archive;
 pub mod checksums;
+pub mod demo;
 pub mod dist;
 mod error;
 pub mod fixtures;

@@ -79,6 +79,9 @@ enum Command {
         #[arg(long, value_name = "PATH_SUFFIX=KIND[:ARG]")]
         fault: Vec<String>,
     },
+    /// Build pane at three versions, serve them signed on 127.0.0.1, and run
+    /// install.sh and the `pane self` commands in a throwaway HOME
+    Demo,
 }
 
 fn main() -> ExitCode {
@@ -97,6 +100,7 @@ fn run(cli: Cli) -> Result<()> {
         .ok()
         .filter(|p| !p.is_empty());
     match cli.command {
+        Command::Demo => xtask::demo::run()?,
         Command::Dist {
             target,
             version,

@@ -924,8 +924,28 @@ fn dist_is_reproducible() {
         assert!(output.status.success(), "{}", stderr(&output));
     }
     let name = archive_name("3.2.1", host_target());
-    let a = std::fs::read(first.path().join(&name)).unwrap();
-    assert_eq!(a, std::fs::read(second.path().join(&name)).unwrap());
+    let (a, b) = (first.path().join(&name), second.path().join(&name));
+    if checksums::sha256_file(&a).unwrap() != checksums::sha256_file(&b).unwrap() {
+        // Say which half is not reproducible: the build or the packaging.
+        let unpack = |archive: &Path| {
+            let out = tempfile::tempdir().unwrap();
+            run(Command::new("tar")
+                .arg("-xzf")
+                .arg(archive)
+                .arg("-C")
+                .arg(out.path()));
+            std::fs::read(
+                out.path()
+                    .join(format!("pane-3.2.1-{}/pane", host_target())),
+            )
+            .unwrap()
+        };
+        assert!(
+            unpack(&a) == unpack(&b),
+            "the two `dist` runs built different binaries: did pane's sources change during the test?"
+        );
+        panic!("the same binary packaged twice gave different archives");
+    }
     assert_eq!(listing(first.path()), std::slice::from_ref(&name));
     let out = tempfile::tempdir().unwrap();
     run(Command::new("tar")
