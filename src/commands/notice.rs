@@ -100,12 +100,17 @@ pub fn maybe_show(env: &Env, build: &Build) {
         cache.attempted_at = now;
         save_cache(&data_dir, &cache);
         if let Ok(exe) = std::env::current_exe() {
-            let _ = std::process::Command::new(exe)
+            let mut command = std::process::Command::new(exe);
+            command
                 .args(["self", "background-check"])
                 .stdin(std::process::Stdio::null())
                 .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn();
+                .stderr(std::process::Stdio::null());
+            // Its own process group: the terminal's hangup when this shell
+            // session ends must not kill the check half-way.
+            #[cfg(unix)]
+            std::os::unix::process::CommandExt::process_group(&mut command, 0);
+            let _ = command.spawn();
         }
     }
 }

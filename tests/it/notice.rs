@@ -1,0 +1,116 @@
+//! The update notice: once a day, on a terminal only, never in CI, never
+//! with PANE_NO_UPDATE_CHECK, never from `pane self …`, and no network wait.
+//! A terminal is a real pty from util-linux `script`.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::common::{Run, World};
+use xtask::server::Fault;
+
+/// Runs the installed pane with `args` on a pty (`script -qec`), with the
+/// notice enabled (the harness disables it by default).
+fn on_terminal(world: &World, args: &str, env: &[(&str, &str)]) -> Run {
+    let mut command = world.command(Path::new("script"));
+    command
+        .env_remove("PANE_NO_UPDATE_CHECK")
+        .env("TERM", "dumb");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let line = format!("{} {args}", world.install_path().display());
+    command.args(["-qec", &line, "/dev/null"]);
+    Run::from(command.output().expect("script (util-linux) runs"))
+}
+
+fn off_terminal(world: &World, args: &[&str]) -> Run {
+    let mut command: Command = world.command(&world.install_path());
+    command.env_remove("PANE_NO_UPDATE_CHECK").args(args);
+    Run::from(command.output().unwrap())
+}
+
+const NOTICE: &str = "pane 1.1.0 is available";
+
+fn wait_for_cache(world: &World) {
+    let cache = world.data_dir.join("update-check.json");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let checked = std::fs::read(&cache)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .is_some_and(|v| v["latest"] == "1.1.0");
+        if checked {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the background check never wrote {}", cache.display());
+}
+
+fn reset_notified(world: &World) {
+    let path = world.data_dir.join("update-check.json");
+    let mut cache: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    cache["notified_at"] = 0.into();
+    std::fs::write(&path, serde_json::to_vec(&cache).unwrap()).unwrap();
+}
+
+#[test]
+fn notice_once_a_day_on_a_terminal_only() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+
+    // Off a terminal nothing is checked or shown.
+    let run = off_terminal(&world, &[]).success();
+    assert!(!run.stderr.contains(NOTICE), "{run}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !world.data_dir.join("update-check.json").exists(),
+        "checked off a terminal"
+    );
+
+    // First run on a terminal: nothing known yet, a background check starts.
+    let run = on_terminal(&world, "", &[]).success();
+    assert!(!run.stdout.contains(NOTICE), "{run}");
+    wait_for_cache(&world);
+
+    // The next run shows it, once.
+    let run = on_terminal(&world, "", &[]).success();
+    assert!(run.stdout.contains(NOTICE), "no notice:\n{run}");
+    assert!(run.stdout.contains("pane self update"), "{run}");
+    let run = on_terminal(&world, "", &[]).success();
+    assert!(!run.stdout.contains(NOTICE), "shown twice in a day:\n{run}");
+
+    // Never in CI, with PANE_NO_UPDATE_CHECK, from `pane self …`, or off a terminal.
+    for (args, env) in [
+        ("", &[("CI", "true")][..]),
+        ("", &[("PANE_NO_UPDATE_CHECK", "1")]),
+        ("self status", &[]),
+    ] {
+        reset_notified(&world);
+        let run = on_terminal(&world, args, env).success();
+        assert!(!run.stdout.contains(NOTICE), "{args:?} {env:?}:\n{run}");
+    }
+    reset_notified(&world);
+    let run = off_terminal(&world, &[]).success();
+    assert!(!run.stderr.contains(NOTICE), "{run}");
+
+    // And once a day means again after a day.
+    reset_notified(&world);
+    let run = on_terminal(&world, "", &[]).success();
+    assert!(run.stdout.contains(NOTICE), "{run}");
+}
+
+#[test]
+fn a_stalled_server_adds_no_wait() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    world.server().set_fault("SHA256SUMS.minisig", Fault::Stall);
+    // The background check stalls (its own deadline ends it); the command
+    // itself returns at once. The bound is generous: the stall is endless.
+    let started = Instant::now();
+    on_terminal(&world, "", &[]).success();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "waited on the network"
+    );
+}
