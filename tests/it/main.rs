@@ -5,3 +5,4 @@ mod common;
 mod failpoints;
 mod hostile;
 mod lifecycle;
+mod notice;
