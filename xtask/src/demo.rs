@@ -68,6 +68,7 @@ pub fn run() -> Result<()> {
         );
         binaries.push((version, binary));
     }
+    let t = Instant::now();
     let install_sh = crate::workspace::root().join("install.sh");
     let install_sh_bytes = std::fs::read(&install_sh)
         .with_context(|| format!("cannot read {}", install_sh.display()))?;
@@ -83,9 +84,10 @@ pub fn run() -> Result<()> {
         key.key_id_hex()
     );
     println!(
-        "  releases    v{FIRST}, v{MIDDLE}, v{LATEST} for {} in {}",
+        "  releases    v{FIRST}, v{MIDDLE}, v{LATEST} for {} in {} (packaged and signed in {})",
         host_target(),
-        sandbox.releases.display()
+        sandbox.releases.display(),
+        seconds(t.elapsed())
     );
     let server = Server::start(&sandbox.releases)?;
     println!("  server      {}", server.releases_url());
@@ -116,7 +118,7 @@ pub fn run() -> Result<()> {
     println!("── summary {}", "─".repeat(60));
     for (n, result) in demo.results.iter().enumerate() {
         println!(
-            "  {} {}. {:<34} {}",
+            "  {} {}. {:<36} {}",
             mark(result.ok),
             n + 1,
             result.title,
@@ -322,7 +324,7 @@ impl Demo<'_> {
         self.pane_step(
             "check for an update",
             &["self", "check"],
-            11,
+            10,
             Box::new(|outcome, demo| {
                 if !outcome.output.contains(LATEST) {
                     return Err(format!("the output does not name {LATEST}"));
