@@ -99,6 +99,8 @@ pub enum UpdateError {
     NoMatch(String),
     #[error("{0:?} is neither a version (1.2.0) nor a version requirement (~1.2)")]
     BadRequirement(String),
+    #[error("cannot tell where to install: no home directory")]
+    NoHome,
     #[error("there is no previous version to roll back to")]
     NoPrevious,
     #[error("could not {action} {path}")]
@@ -137,6 +139,7 @@ impl UpdateError {
             )),
             UpdateError::NoMatch(_) => Some("see `pane self list` for the releases there are".into()),
             UpdateError::BadRequirement(_) => None,
+            UpdateError::NoHome => Some("pass --install-dir DIR, or set HOME".into()),
             UpdateError::NoPrevious => Some("install another version with `pane self update <VERSION>`".into()),
             UpdateError::Io { source, path, .. } => install::io_hint(source, path),
         }

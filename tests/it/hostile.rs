@@ -161,41 +161,25 @@ fn older_release_replayed_as_latest() {
     assert_eq!(world.installed_version(), "1.1.0");
 }
 
+/// Copies v1.0.0's genuine files under v1.1.0, renamed to 1.1.0's names.
+fn replay_1_0_0_as_1_1_0(w: &World) {
+    let fake = w.root.join("v1.1.0");
+    std::fs::create_dir_all(&fake).unwrap();
+    for entry in std::fs::read_dir(w.root.join("v1.0.0")).unwrap().flatten() {
+        let name = entry
+            .file_name()
+            .to_string_lossy()
+            .replace("1.0.0", "1.1.0");
+        std::fs::copy(entry.path(), fake.join(name)).unwrap();
+    }
+}
+
 #[test]
 fn older_release_served_under_a_newer_tag() {
-    refused(
-        |w| {
-            let old = w.root.join("v1.0.0");
-            let fake = w.root.join("v1.1.0");
-            std::fs::create_dir_all(&fake).unwrap();
-            for entry in std::fs::read_dir(&old).unwrap().flatten() {
-                let name = entry
-                    .file_name()
-                    .to_string_lossy()
-                    .replace("1.0.0", "1.1.0");
-                std::fs::copy(entry.path(), fake.join(name)).unwrap();
-            }
-        },
-        &["self", "update", "1.1.0"],
-        "is version 1.0.0, but 1.1.0 was requested",
-    );
+    let needle = "is version 1.0.0, but 1.1.0 was requested";
+    refused(replay_1_0_0_as_1_1_0, &["self", "update", "1.1.0"], needle);
     // and as "latest", which redirects to the v1.1.0 tag
-    update(
-        |w| {
-            // v1.0.0's genuine files, copied under v1.1.0 with 1.1.0's names.
-            let old = w.root.join("v1.0.0");
-            let fake = w.root.join("v1.1.0");
-            std::fs::create_dir_all(&fake).unwrap();
-            for entry in std::fs::read_dir(&old).unwrap().flatten() {
-                let name = entry
-                    .file_name()
-                    .to_string_lossy()
-                    .replace("1.0.0", "1.1.0");
-                std::fs::copy(entry.path(), fake.join(name)).unwrap();
-            }
-        },
-        "is version 1.0.0, but 1.1.0 was requested",
-    );
+    update(replay_1_0_0_as_1_1_0, needle);
 }
 
 #[test]
