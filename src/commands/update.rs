@@ -49,6 +49,10 @@ fn show(ui: &Ui, outcome: &Outcome) {
             format!("pane {version} is up to date"),
             json!({"status": "up-to-date", "version": version.to_string()}),
         ),
+        Outcome::RolledBack { from, to } => (
+            format!("rolled back pane {from} → {to}, pinned to {to} (`pane self unpin` to follow new releases; `pane self rollback` again returns to {from})"),
+            json!({"status": "rolled-back", "from": from.to_string(), "to": to.to_string(), "version": to.to_string(), "pin": to.to_string()}),
+        ),
         Outcome::Ahead { version, latest } => (
             format!("pane {version} is newer than the latest release {latest}; nothing to do (`pane self update {latest}` to go back)"),
             json!({"status": "up-to-date", "version": version.to_string(), "latest": latest.to_string()}),

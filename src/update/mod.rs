@@ -209,6 +209,11 @@ pub enum Outcome {
     UpToDate {
         version: Version,
     },
+    /// `rollback` swapped back to the previous version and pinned it.
+    RolledBack {
+        from: Version,
+        to: Version,
+    },
     /// Newer than the latest release; going down takes an explicit version.
     Ahead {
         version: Version,
@@ -483,10 +488,9 @@ impl<'a> Updater<'a> {
         next.pin = Some(previous.to_string());
         next.updated_at = platform::now_unix();
         self.swap_with_receipt(&receipt, next, staged)?;
-        Ok(Outcome::Pinned {
-            pin: previous.to_string(),
-            version: previous,
-            changed_from: Some(receipt.version),
+        Ok(Outcome::RolledBack {
+            from: receipt.version,
+            to: previous,
         })
     }
 

@@ -268,3 +268,19 @@ pub fn assert_no_temp_files(dir: &Path) {
         "temp files left behind: {leftovers:?}"
     );
 }
+
+/// Runs the installed pane with `args` on a pty (util-linux `script -qec`),
+/// with the update notice enabled (the harness disables it by default).
+/// What pane wrote to the terminal comes back as `stdout`.
+pub fn on_terminal(world: &World, args: &str, env: &[(&str, &str)]) -> Run {
+    let mut command = world.command(Path::new("script"));
+    command
+        .env_remove("PANE_NO_UPDATE_CHECK")
+        .env("TERM", "xterm");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let line = format!("{} {args}", world.install_path().display());
+    command.args(["-qec", &line, "/dev/null"]);
+    Run::from(command.output().expect("script (util-linux) runs"))
+}

@@ -1,6 +1,8 @@
 //! The whole life cycle with real pane binaries of several versions.
 
-use crate::common::{assert_no_temp_files, World};
+use crate::common::{assert_no_temp_files, on_terminal, World};
+use xtask::fixtures::Release;
+use xtask::server::Fault;
 use xtask::server::Server;
 
 #[test]
@@ -192,4 +194,57 @@ fn racing_updaters_install_once() {
     assert_eq!(world.installed_version(), "1.1.0");
     assert_eq!(world.receipt()["version"], "1.1.0");
     assert_no_temp_files(&world.home);
+}
+
+#[test]
+fn progress_bar_on_a_terminal_only() {
+    let world = World::new();
+    world.publish("1.0.0");
+    world.publish("1.1.0");
+    Release::new("1.2.0")
+        .padding(4 << 20)
+        .write(&world.root, &world.key);
+    world.install("1.0.0");
+    // Slow enough for the bar to draw a few times.
+    world.server().set_fault(
+        ".tar.gz",
+        Fault::Throttle {
+            bytes_per_sec: 4 << 20,
+        },
+    );
+    let run = on_terminal(
+        &world,
+        "self update 1.1.0",
+        &[("PANE_NO_UPDATE_CHECK", "1")],
+    )
+    .success();
+    assert!(
+        run.stdout.contains("downloading pane-1.1.0-"),
+        "no bar on a terminal:\n{run}"
+    );
+    assert!(run.stdout.contains("MiB"), "no byte counts:\n{run}");
+    let run = world.pane(&["self", "update", "1.2.0"]).success();
+    assert!(
+        !run.stderr.contains("downloading"),
+        "a bar off a terminal:\n{run}"
+    );
+    assert!(
+        !run.stderr.contains('\x1b'),
+        "escape codes off a terminal:\n{run}"
+    );
+    // NO_COLOR on a terminal: words, no colour codes.
+    let run = on_terminal(
+        &world,
+        "self update 1.1.0",
+        &[("PANE_NO_UPDATE_CHECK", "1"), ("NO_COLOR", "1")],
+    )
+    .success();
+    assert!(
+        !run.stdout.contains("\x1b[1;32m"),
+        "colour despite NO_COLOR:\n{run}"
+    );
+    assert!(
+        run.stdout.contains("downgraded pane 1.2.0 → 1.1.0"),
+        "{run}"
+    );
 }

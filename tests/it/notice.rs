@@ -2,27 +2,11 @@
 //! with PANE_NO_UPDATE_CHECK, never from `pane self …`, and no network wait.
 //! A terminal is a real pty from util-linux `script`.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::common::{Run, World};
+use crate::common::{on_terminal, Run, World};
 use xtask::server::Fault;
-
-/// Runs the installed pane with `args` on a pty (`script -qec`), with the
-/// notice enabled (the harness disables it by default).
-fn on_terminal(world: &World, args: &str, env: &[(&str, &str)]) -> Run {
-    let mut command = world.command(Path::new("script"));
-    command
-        .env_remove("PANE_NO_UPDATE_CHECK")
-        .env("TERM", "dumb");
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let line = format!("{} {args}", world.install_path().display());
-    command.args(["-qec", &line, "/dev/null"]);
-    Run::from(command.output().expect("script (util-linux) runs"))
-}
 
 fn off_terminal(world: &World, args: &[&str]) -> Run {
     let mut command: Command = world.command(&world.install_path());
