@@ -248,3 +248,55 @@ fn progress_bar_on_a_terminal_only() {
         "{run}"
     );
 }
+
+/// The release workflow's steps, run locally through `cargo xtask` (dist,
+/// checksums, sign, serve's layout), make a release `pane self update` takes.
+#[test]
+fn release_made_by_the_xtask_pipeline_is_accepted() {
+    let world = World::installed(&["1.0.0"]);
+    let dist = world.tmp.path().join("dist");
+    let xtask = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["run", "--quiet", "--package", "xtask", "--"])
+            .args(args)
+            .env_remove("MINISIGN_PASSWORD")
+            .output()
+            .unwrap();
+        let run = crate::common::Run::from(output);
+        assert_eq!(run.code, Some(0), "cargo xtask {args:?}:\n{run}");
+    };
+    let dist_text = dist.to_str().unwrap();
+    // `fastrelease` is the release profile without LTO: the same code, quicker.
+    xtask(&[
+        "dist",
+        "--version",
+        "1.1.0",
+        "--profile",
+        "fastrelease",
+        "--out",
+        dist_text,
+    ]);
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/install.sh"),
+        dist.join("install.sh"),
+    )
+    .unwrap();
+    xtask(&["checksums", dist_text]);
+    xtask(&[
+        "sign",
+        dist_text,
+        "--key",
+        world.key.secret_key_path().to_str().unwrap(),
+    ]);
+    let sums = std::fs::read_to_string(dist.join("SHA256SUMS")).unwrap();
+    assert!(
+        sums.contains("  install.sh\n"),
+        "install.sh is listed:\n{sums}"
+    );
+    std::fs::rename(&dist, world.root.join("v1.1.0")).unwrap();
+
+    let run = world.pane(&["self", "update", "--json"]).success();
+    assert_eq!(run.json()["status"], "updated");
+    assert_eq!(world.installed_version(), "1.1.0");
+}
