@@ -41,7 +41,7 @@ pub fn list(ctx: &Context, ui: &Ui, prerelease: bool) -> CommandResult {
         return Ok(ExitCode::SUCCESS);
     }
     if rows.is_empty() {
-        println!("no releases found");
+        outln!("no releases found");
     }
     for row in &rows {
         let mut marks = Vec::new();
@@ -57,9 +57,9 @@ pub fn list(ctx: &Context, ui: &Ui, prerelease: bool) -> CommandResult {
         }
         let version = row["version"].as_str().unwrap_or_default();
         if marks.is_empty() {
-            println!("{version}");
+            outln!("{version}");
         } else {
-            println!("{version:<20} {}", marks.join(", "));
+            outln!("{version:<20} {}", marks.join(", "));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -107,44 +107,44 @@ pub fn status(ctx: &Context, ui: &Ui) -> CommandResult {
     }
     match &receipt {
         None => {
-            println!(
+            outln!(
                 "pane {} (not managed by pane's installer)",
                 ctx.current_version
             );
-            println!("binary:        {}", ctx.current_exe.display());
+            outln!("binary:        {}", ctx.current_exe.display());
             match foreign {
-                Some(owner) => println!(
+                Some(owner) => outln!(
                     "installed by:  {} (update with `{}`)",
                     owner.name(),
                     owner.update_command()
                 ),
-                None => println!("to manage it:  pane self install"),
+                None => outln!("to manage it:  pane self install"),
             }
         }
         Some(r) => {
-            println!("pane {} ({})", r.version, r.target);
-            println!("binary:        {}", r.install_path().display());
-            println!("installed by:  {}", r.installed_by);
-            println!("pin:           {}", r.pin.as_deref().unwrap_or("none"));
-            println!(
+            outln!("pane {} ({})", r.version, r.target);
+            outln!("binary:        {}", r.install_path().display());
+            outln!("installed by:  {}", r.installed_by);
+            outln!("pin:           {}", r.pin.as_deref().unwrap_or("none"));
+            outln!(
                 "previous:      {}",
                 r.previous
                     .as_ref()
                     .map_or("none".into(), ToString::to_string)
             );
             let kept: Vec<String> = r.kept.iter().map(|k| k.version.to_string()).collect();
-            println!("kept:          {}", kept.join(", "));
-            println!("highest verified: {}", r.highest_verified);
+            outln!("kept:          {}", kept.join(", "));
+            outln!("highest verified: {}", r.highest_verified);
             match &last {
-                Some(c) => println!(
+                Some(c) => outln!(
                     "last check:    {} (latest {})",
                     notice::ago(c.checked_at),
                     c.latest
                 ),
-                None => println!("last check:    never"),
+                None => outln!("last check:    never"),
             }
             if r.pending.is_some() {
-                println!("note:          an interrupted change will be finished by the next `pane self` command");
+                outln!("note:          an interrupted change will be finished by the next `pane self` command");
             }
         }
     }
@@ -175,12 +175,12 @@ pub fn check(ctx: &Context, ui: &Ui, prerelease: bool) -> CommandResult {
     } else {
         match (&available, &pin) {
             (Some(version), _) => {
-                println!("pane {version} is available (you have {current}): run `pane self update`")
+                outln!("pane {version} is available (you have {current}): run `pane self update`")
             }
             (None, Some(pin)) => {
-                println!("pane {current} is held by the pin {pin}: no update within it")
+                outln!("pane {current} is held by the pin {pin}: no update within it")
             }
-            (None, None) => println!("pane {current} is up to date"),
+            (None, None) => outln!("pane {current} is up to date"),
         }
     }
     Ok(if available.is_some() {

@@ -3,12 +3,6 @@
 //! 0 done (also "already up to date" and "held by pin"), 1 failure, 2 bad
 //! usage, 10 from `check` when an update is available.
 
-mod info;
-mod install;
-pub mod notice;
-mod update;
-mod verify;
-
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
@@ -17,13 +11,31 @@ use crate::env::{Build, Env};
 use crate::update::source::Progress;
 use crate::update::{Events, UpdateError};
 
+/// Writes a line of results to stdout. A closed pipe (`pane self list | head
+/// -1`) is not an error worth a panic: the reader has what it wanted.
+pub fn out(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
+/// `println!` that tolerates a closed stdout.
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::commands::out(&format!($($arg)*)) };
+}
+
+mod info;
+mod install;
+pub mod notice;
+mod update;
+mod verify;
+
 pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_UPDATE_AVAILABLE: u8 = 10;
 
 pub fn run(cli: Cli, build: &Build) -> ExitCode {
     if cli.version {
-        println!("pane {}", build.version);
+        out(&format!("pane {}", build.version));
         return ExitCode::SUCCESS;
     }
     let env = Env::from_process();
@@ -37,7 +49,10 @@ pub fn run(cli: Cli, build: &Build) -> ExitCode {
         Some(Command::Completions { shell }) => {
             use clap::CommandFactory;
             let mut command = Cli::command();
-            clap_complete::generate(shell, &mut command, "pane", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "pane", &mut script);
+            use std::io::Write;
+            let _ = std::io::stdout().lock().write_all(&script);
             ExitCode::SUCCESS
         }
         Some(Command::SelfCmd(command)) => run_self(command, &env, build),
@@ -160,10 +175,7 @@ impl Ui {
 
     /// Prints a JSON document on stdout.
     pub fn json(&self, value: &serde_json::Value) {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(value).expect("JSON always serializes")
-        );
+        out(&serde_json::to_string_pretty(value).expect("JSON always serializes"));
     }
 
     fn error(&self, message: &str, causes: &[String], hint: Option<&str>) {

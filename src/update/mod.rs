@@ -612,7 +612,18 @@ impl<'a> Updater<'a> {
         Ok(temp)
     }
 
+    /// Takes the update lock for `what`, after checking (read-only) that
+    /// this is an installation pane manages, so a refusal creates nothing.
     fn lock(&self, what: &str, events: &mut dyn Events) -> Result<lock::UpdateLock, UpdateError> {
+        if let Some(owner) =
+            platform::foreign_owner(&self.ctx.current_exe, self.ctx.cargo_home.as_deref())
+        {
+            return Err(UpdateError::Foreign(owner));
+        }
+        let path = self.ctx.receipt_path();
+        if !path.exists() {
+            return Err(UpdateError::NotInstalled(path));
+        }
         let lock = lock::acquire(
             &self.ctx.lock_path(),
             self.ctx.lock_wait,
@@ -622,14 +633,8 @@ impl<'a> Updater<'a> {
         Ok(lock)
     }
 
-    /// The receipt of an installation pane manages, after crash recovery.
-    /// Refuses installations other tools manage.
+    /// Under the lock: the receipt, after crash recovery.
     fn managed_receipt(&self, events: &mut dyn Events) -> Result<Receipt, UpdateError> {
-        if let Some(owner) =
-            platform::foreign_owner(&self.ctx.current_exe, self.ctx.cargo_home.as_deref())
-        {
-            return Err(UpdateError::Foreign(owner));
-        }
         let path = self.ctx.receipt_path();
         let receipt = receipt::load(&path)?.ok_or(UpdateError::NotInstalled(path))?;
         recover(self.ctx, receipt, events)

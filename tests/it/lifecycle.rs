@@ -141,6 +141,18 @@ fn version_and_usage_exit_codes() {
     world.pane(&["self", "pin", "not-a-version"]).code(2);
     let run = world.pane(&["completions", "bash"]).success();
     assert!(run.stdout.contains("pane"), "{run}");
+    // A reader that stops early is no reason to panic.
+    for args in ["completions bash", "self status --json", "--version"] {
+        // The reader (`true`) is gone before pane writes: EPIPE for sure.
+        let line = format!(
+            "{{ sleep 1; {} {args}; }} | true",
+            world.install_path().display()
+        );
+        let run = world
+            .run(std::path::Path::new("sh"), &["-c", &line], &[])
+            .success();
+        assert!(!run.stderr.contains("panicked"), "{args}:\n{run}");
+    }
 }
 
 #[test]
