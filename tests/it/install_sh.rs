@@ -1,0 +1,1362 @@
+//! `install.sh` against a real release server (`xtask::server`) and real pane binaries, under
+//! dash, BusyBox sh and bash. Each run gets its own HOME, XDG dirs and TMPDIR in a temporary
+//! directory (never the real HOME), trusts a key made at test time, and installs the build for
+//! the host's triple (`PANE_TARGET`).
+//!
+//! The invariant every refusal is checked against: a non-zero exit, a `pane-install: error:`
+//! that says what went wrong, no file under the sandbox's HOME or XDG dirs, and no temporary
+//! directory left behind.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fs;
+use std::io::Write as _;
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use xtask::fixtures::{host_target, Release, TestKey};
+use xtask::server::{Fault, Server};
+
+/// The shells install.sh must run under, as argv prefixes.
+const SHELLS: &[&[&str]] = &[&["dash"], &["busybox", "sh"], &["bash"]];
+
+/// A PATH with the usual system tools and nothing from the developer's own set-up.
+const SYSTEM_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn install_sh() -> PathBuf {
+    repo_root().join("install.sh")
+}
+
+fn shell_name(shell: &[&str]) -> String {
+    shell.join(" ")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+
+/// Releases 1.0.0 and 1.1.0 of real pane builds, signed with a test key, written once per test
+/// process and shared read-only; each test starts its own server over them.
+struct Shared {
+    key: TestKey,
+    root: PathBuf,
+}
+
+fn shared() -> &'static Shared {
+    static SHARED: OnceLock<Shared> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        let key = TestKey::generate();
+        let root = fixtures_dir("releases");
+        Release::new("1.0.0").write(&root, &key);
+        Release::new("1.1.0").write(&root, &key);
+        Shared { key, root }
+    })
+}
+
+/// A stand-in for pane: a small script that records how it was called (`$PANE_RECORD`) and
+/// exits with `$PANE_RECORD_EXIT`. For the tests about what install.sh does up to and at the
+/// hand-over, which need no real binary (nor a build of one).
+const STAND_IN: &str = "#!/bin/sh\n\
+    if [ \"${1:-}\" = --version ]; then echo 'pane (stand-in)'; exit 0; fi\n\
+    {\n\
+    printf 'PANE_INSTALLER=%s\\n' \"$PANE_INSTALLER\"\n\
+    for arg in \"$@\"; do printf 'arg=%s\\n' \"$arg\"; done\n\
+    } >\"${PANE_RECORD:-/dev/null}\"\n\
+    exit \"${PANE_RECORD_EXIT:-0}\"\n";
+
+/// Signed releases of the stand-in, in a directory of their own (tests may change them).
+struct Fake {
+    key: TestKey,
+    root: tempfile::TempDir,
+    binary: PathBuf,
+    _binary_dir: tempfile::TempDir,
+}
+
+impl Fake {
+    fn new(versions: &[&str]) -> Fake {
+        let key = TestKey::generate();
+        let root = tempfile::Builder::new()
+            .prefix("pane-releases-")
+            .tempdir()
+            .unwrap();
+        let binary_dir = tempfile::tempdir().unwrap();
+        let binary = binary_dir.path().join("pane");
+        fs::write(&binary, STAND_IN).unwrap();
+        fs::set_permissions(&binary, fs::Permissions::from_mode(0o755)).unwrap();
+        let fake = Fake {
+            key,
+            root,
+            binary,
+            _binary_dir: binary_dir,
+        };
+        for version in versions {
+            fake.release(version).write(fake.root.path(), &fake.key);
+        }
+        fake
+    }
+
+    /// A release of the stand-in, to adjust before writing.
+    fn release(&self, version: &str) -> Release {
+        Release::new(version).binary(&self.binary)
+    }
+
+    fn root(&self) -> &Path {
+        self.root.path()
+    }
+
+    fn key_line(&self) -> String {
+        self.key.public_key_line()
+    }
+}
+
+/// What the stand-in recorded: `PANE_INSTALLER=…` then one `arg=…` line per argument.
+fn recorded(installer: &str, args: &[&str]) -> String {
+    let mut text = format!("PANE_INSTALLER={installer}\n");
+    for arg in args {
+        text.push_str(&format!("arg={arg}\n"));
+    }
+    text
+}
+
+/// A fresh directory under cargo's per-target scratch dir for data that outlives one test
+/// (statics are never dropped); old ones from earlier runs are cleared first.
+fn fixtures_dir(what: &str) -> PathBuf {
+    let parent = Path::new(env!("CARGO_TARGET_TMPDIR")).join("install-sh");
+    fs::create_dir_all(&parent).unwrap();
+    let prefix = format!("{what}-");
+    if let Ok(entries) = fs::read_dir(&parent) {
+        for entry in entries.flatten() {
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() > 6 * 3600);
+            if old && entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    tempfile::Builder::new()
+        .prefix(&prefix)
+        .tempdir_in(&parent)
+        .unwrap()
+        .keep()
+}
+
+fn start_server(root: &Path) -> Server {
+    Server::start(root).expect("start the release server")
+}
+
+/// A throwaway user: HOME, XDG dirs and TMPDIR inside one temporary directory.
+struct Sandbox {
+    dir: tempfile::TempDir,
+    env: BTreeMap<String, OsString>,
+}
+
+impl Sandbox {
+    fn new(server: &Server, key_line: &str) -> Sandbox {
+        let dir = tempfile::Builder::new()
+            .prefix("pane-install-sh-")
+            .tempdir()
+            .unwrap();
+        for sub in ["home", "config", "data", "state", "cache", "tmp"] {
+            fs::create_dir(dir.path().join(sub)).unwrap();
+        }
+        let p = |sub: &str| dir.path().join(sub).into_os_string();
+        let mut env = BTreeMap::new();
+        env.insert("PATH".into(), SYSTEM_PATH.into());
+        env.insert("HOME".into(), p("home"));
+        env.insert("XDG_CONFIG_HOME".into(), p("config"));
+        env.insert("XDG_DATA_HOME".into(), p("data"));
+        env.insert("XDG_STATE_HOME".into(), p("state"));
+        env.insert("XDG_CACHE_HOME".into(), p("cache"));
+        env.insert("TMPDIR".into(), p("tmp"));
+        env.insert("PANE_RELEASES_URL".into(), server.releases_url().into());
+        env.insert("PANE_RELEASES_API_URL".into(), server.api_url().into());
+        env.insert("PANE_TARGET".into(), host_target().into());
+        env.insert("PANE_INSTALL_PUBKEY".into(), key_line.into());
+        env.insert("PANE_TEST_PUBKEY".into(), key_line.into());
+        env.insert("PANE_NO_UPDATE_CHECK".into(), "1".into());
+        Sandbox { dir, env }
+    }
+
+    fn path(&self, sub: &str) -> PathBuf {
+        self.dir.path().join(sub)
+    }
+
+    fn home(&self) -> PathBuf {
+        self.path("home")
+    }
+
+    fn set(&mut self, name: &str, value: impl Into<OsString>) -> &mut Self {
+        self.env.insert(name.into(), value.into());
+        self
+    }
+
+    fn unset(&mut self, name: &str) -> &mut Self {
+        self.env.remove(name);
+        self
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut command = Command::new(program);
+        command
+            .env_clear()
+            .envs(&self.env)
+            .current_dir(self.dir.path());
+        command
+    }
+
+    /// `sh install.sh ARGS`
+    fn run(&self, shell: &[&str], args: &[&str]) -> Output {
+        let mut command = self.command(shell[0]);
+        command
+            .args(&shell[1..])
+            .arg(install_sh())
+            .args(args)
+            .stdin(Stdio::null());
+        let output = command.output().expect("run the shell");
+        self.assert_no_temp_left(shell);
+        output
+    }
+
+    /// `... | sh -s -- ARGS`: the script on standard input, as `curl | sh` runs it.
+    fn run_piped(&self, shell: &[&str], script: &[u8], args: &[&str]) -> Output {
+        let mut command = self.command(shell[0]);
+        command
+            .args(&shell[1..])
+            .arg("-s")
+            .arg("--")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("run the shell");
+        let mut stdin = child.stdin.take().unwrap();
+        // The shell may stop reading early (a syntax error); a broken pipe is fine then.
+        let _ = stdin.write_all(script);
+        drop(stdin);
+        let output = child.wait_with_output().unwrap();
+        self.assert_no_temp_left(shell);
+        output
+    }
+
+    fn assert_no_temp_left(&self, shell: &[&str]) {
+        let left: Vec<_> = fs::read_dir(self.path("tmp"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert!(
+            left.is_empty(),
+            "{}: install.sh left temporary files: {left:?}",
+            shell_name(shell)
+        );
+    }
+
+    /// Every file and directory of the user's (HOME and XDG dirs).
+    fn user_files(&self) -> Tree {
+        let mut tree = Tree::new();
+        for sub in ["home", "config", "data", "state", "cache"] {
+            walk(&self.path(sub), &self.dir.path().join(sub), &mut tree);
+        }
+        tree
+    }
+
+    fn installed_version(&self, binary: &Path) -> String {
+        let output = self
+            .command(binary.to_str().unwrap())
+            .arg("--version")
+            .output()
+            .unwrap_or_else(|e| panic!("run {}: {e}", binary.display()));
+        assert!(output.status.success(), "{}", describe(&output));
+        String::from_utf8(output.stdout).unwrap().trim().to_string()
+    }
+}
+
+/// Path (relative to the sandbox) → what is there: kind, contents or link target, mode, mtime.
+type Tree = BTreeMap<PathBuf, (String, Vec<u8>, u32, i64, i64)>;
+
+fn walk(base: &Path, path: &Path, tree: &mut Tree) {
+    let Ok(metadata) = fs::symlink_metadata(path) else {
+        return;
+    };
+    let relative = path
+        .strip_prefix(base.parent().unwrap())
+        .unwrap()
+        .to_path_buf();
+    let (kind, contents) = if metadata.file_type().is_symlink() {
+        (
+            "link",
+            fs::read_link(path)
+                .unwrap()
+                .into_os_string()
+                .into_encoded_bytes(),
+        )
+    } else if metadata.is_dir() {
+        ("dir", Vec::new())
+    } else {
+        ("file", fs::read(path).unwrap())
+    };
+    let (mtime, mtime_ns) = if metadata.is_dir() {
+        // A directory's mtime moves when a temp file comes and goes in it.
+        (0, 0)
+    } else {
+        (metadata.mtime(), metadata.mtime_nsec())
+    };
+    tree.insert(
+        relative,
+        (
+            kind.to_string(),
+            contents,
+            metadata.permissions().mode(),
+            mtime,
+            mtime_ns,
+        ),
+    );
+    if metadata.is_dir() {
+        let mut children: Vec<_> = fs::read_dir(path).unwrap().flatten().collect();
+        children.sort_by_key(|e| e.file_name());
+        for child in children {
+            walk(base, &child.path(), tree);
+        }
+    }
+}
+
+/// The top directories alone: what a sandbox holds before anything is installed.
+fn is_empty_user(tree: &Tree) -> bool {
+    tree.values().all(|(kind, ..)| kind == "dir") && tree.len() == 5
+}
+
+fn describe(output: &Output) -> String {
+    format!(
+        "exit status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[track_caller]
+fn assert_success(shell: &[&str], output: &Output) {
+    assert!(
+        output.status.success(),
+        "{}: install.sh failed\n{}",
+        shell_name(shell),
+        describe(output)
+    );
+}
+
+/// The refusal invariant: exit 1, the named error, and nothing of the user's changed.
+#[track_caller]
+fn assert_refused(shell: &[&str], sandbox: &Sandbox, output: &Output, expected: &[&str]) {
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}: expected a refusal\n{}",
+        shell_name(shell),
+        describe(output)
+    );
+    let err = stderr(output);
+    assert!(
+        err.contains("pane-install: error:"),
+        "{}: no error line\n{err}",
+        shell_name(shell)
+    );
+    for needle in expected {
+        assert!(
+            err.contains(needle),
+            "{}: stderr lacks {needle:?}\n{err}",
+            shell_name(shell)
+        );
+    }
+    let files = sandbox.user_files();
+    assert!(
+        is_empty_user(&files),
+        "{}: a refused install left files: {:?}",
+        shell_name(shell),
+        files.keys().collect::<Vec<_>>()
+    );
+}
+
+fn receipt_text(sandbox: &Sandbox) -> String {
+    let path = sandbox.path("data/pane/install-receipt.json");
+    fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Installs that succeed
+
+#[test]
+fn fresh_install_of_the_latest_release_under_each_shell() {
+    let fixture = shared();
+    let server = start_server(&fixture.root);
+    for shell in SHELLS {
+        let sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        let output = sandbox.run(shell, &["--yes"]);
+        assert_success(shell, &output);
+        let err = stderr(&output);
+        assert!(
+            err.contains("pane-install: trusting the public key from PANE_INSTALL_PUBKEY"),
+            "{err}"
+        );
+        assert!(
+            err.contains("verified the signature of SHA256SUMS for pane 1.1.0"),
+            "{err}"
+        );
+        let binary = sandbox.home().join(".local/bin/pane");
+        assert_eq!(sandbox.installed_version(&binary), "pane 1.1.0");
+        assert!(receipt_text(&sandbox).contains("install.sh"));
+
+        // The profile now puts the install dir on PATH for a new login shell.
+        let profile = fs::read_to_string(sandbox.home().join(".profile")).unwrap();
+        assert_eq!(profile, ". \"$HOME/.local/bin/env\"\n");
+        let found = sandbox
+            .command(shell[0])
+            .args(&shell[1..])
+            .arg("-c")
+            .arg(". \"$HOME/.profile\"; command -v pane")
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&found.stdout).trim(),
+            binary.to_str().unwrap(),
+            "{}",
+            describe(&found)
+        );
+    }
+}
+
+#[test]
+fn the_script_piped_into_sh_installs_too() {
+    let fixture = shared();
+    let server = start_server(&fixture.root);
+    let script = fs::read(install_sh()).unwrap();
+    for shell in SHELLS {
+        let sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        let output = sandbox.run_piped(shell, &script, &["--version", "1.0.0", "--yes"]);
+        assert_success(shell, &output);
+        assert_eq!(
+            sandbox.installed_version(&sandbox.home().join(".local/bin/pane")),
+            "pane 1.0.0"
+        );
+    }
+}
+
+#[test]
+fn a_pinned_version_from_the_flag_or_the_environment() {
+    let fixture = shared();
+    let server = start_server(&fixture.root);
+    for shell in SHELLS {
+        let sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        let output = sandbox.run(shell, &["--version", "1.0.0", "--yes"]);
+        assert_success(shell, &output);
+        assert!(stderr(&output).contains("installing pane 1.0.0"));
+        assert_eq!(
+            sandbox.installed_version(&sandbox.home().join(".local/bin/pane")),
+            "pane 1.0.0"
+        );
+
+        // PANE_VERSION, with the tag's "v", does the same.
+        let mut sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        sandbox.set("PANE_VERSION", "v1.0.0");
+        let output = sandbox.run(shell, &[]);
+        assert_success(shell, &output);
+        assert_eq!(
+            sandbox.installed_version(&sandbox.home().join(".local/bin/pane")),
+            "pane 1.0.0"
+        );
+    }
+    // Only the files of that version were asked for: no "latest", no API.
+    let paths: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| r.path_only().to_string())
+        .collect();
+    assert!(
+        paths.iter().all(|p| p.contains("/download/v1.0.0/")),
+        "{paths:#?}"
+    );
+}
+
+#[test]
+fn a_custom_install_dir_from_the_flag_or_the_environment() {
+    let fixture = shared();
+    let server = start_server(&fixture.root);
+    for shell in SHELLS {
+        let sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        // Outside HOME and with a space: the profile line names it in full, quoted.
+        let dir = sandbox.path("opt/my tools/bin");
+        let output = sandbox.run(shell, &["--install-dir", dir.to_str().unwrap(), "--yes"]);
+        assert_success(shell, &output);
+        assert_eq!(sandbox.installed_version(&dir.join("pane")), "pane 1.1.0");
+        assert!(!sandbox.home().join(".local/bin/pane").exists());
+        let profile = fs::read_to_string(sandbox.home().join(".profile")).unwrap();
+        assert_eq!(profile, format!(". \"{}/env\"\n", dir.display()));
+
+        let mut sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        let dir = sandbox.home().join("bin");
+        sandbox.set("PANE_INSTALL_DIR", &dir);
+        sandbox.set("PANE_NO_MODIFY_PATH", "1");
+        let output = sandbox.run(shell, &[]);
+        assert_success(shell, &output);
+        assert_eq!(sandbox.installed_version(&dir.join("pane")), "pane 1.1.0");
+        // PANE_NO_MODIFY_PATH: no profile, no env file.
+        assert!(!sandbox.home().join(".profile").exists());
+        assert!(!dir.join("env").exists());
+    }
+}
+
+#[test]
+fn running_it_again_changes_nothing() {
+    let fixture = shared();
+    let server = start_server(&fixture.root);
+    for shell in SHELLS {
+        let sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        fs::write(sandbox.home().join(".bashrc"), "alias ll='ls -l'\n").unwrap();
+        assert_success(shell, &sandbox.run(shell, &["--yes"]));
+        let before = sandbox.user_files();
+        let output = sandbox.run(shell, &["--yes"]);
+        assert_success(shell, &output);
+        let after = sandbox.user_files();
+        // The update lock is pane's own bookkeeping (it records who holds it), not the user's.
+        let lock = PathBuf::from("data/pane/update.lock");
+        let changed: Vec<_> = after
+            .iter()
+            .filter(|(path, _)| **path != lock)
+            .filter(|(path, entry)| before.get(*path) != Some(entry))
+            .map(|(path, _)| path)
+            .chain(before.keys().filter(|path| !after.contains_key(*path)))
+            .collect();
+        assert!(
+            changed.is_empty(),
+            "{}: the second run changed {changed:?}\n{}",
+            shell_name(shell),
+            describe(&output)
+        );
+        let bashrc = fs::read_to_string(sandbox.home().join(".bashrc")).unwrap();
+        assert_eq!(bashrc, "alias ll='ls -l'\n. \"$HOME/.local/bin/env\"\n");
+    }
+}
+
+#[test]
+fn works_when_home_is_unset() {
+    // HOME comes from the password database then, which is the real home of whoever runs the
+    // tests: the install goes to --install-dir, the receipt to XDG_DATA_HOME, and no profile is
+    // touched, so nothing outside the sandbox is written.
+    let fixture = shared();
+    let server = start_server(&fixture.root);
+    for shell in SHELLS {
+        let mut sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        sandbox.unset("HOME");
+        let dir = sandbox.path("bin");
+        let output = sandbox.run(
+            shell,
+            &[
+                "--install-dir",
+                dir.to_str().unwrap(),
+                "--no-modify-path",
+                "--yes",
+            ],
+        );
+        assert_success(shell, &output);
+        assert_eq!(sandbox.installed_version(&dir.join("pane")), "pane 1.1.0");
+        assert!(receipt_text(&sandbox).contains("install.sh"));
+    }
+}
+
+#[test]
+fn curl_or_wget() {
+    let fake = Fake::new(&["1.0.0"]);
+    let server = start_server(fake.root());
+    // GNU wget and BusyBox wget, with curl out of sight.
+    let gnu_wget = which("wget");
+    let busybox = which("busybox");
+    for (name, wget) in [("GNU wget", gnu_wget), ("BusyBox wget", busybox)] {
+        let bin = tools_dir(&["curl", "wget"]);
+        std::os::unix::fs::symlink(&wget, bin.path().join("wget")).unwrap();
+        for shell in SHELLS {
+            let mut sandbox = Sandbox::new(&server, &fake.key_line());
+            sandbox.set("PATH", bin.path());
+            sandbox.set("PANE_RECORD", sandbox.path("record"));
+            let output = sandbox.run(shell, &["--version", "1.0.0", "--yes"]);
+            assert!(output.status.success(), "{name}: {}", describe(&output));
+            assert_eq!(
+                fs::read_to_string(sandbox.path("record")).unwrap(),
+                recorded("install.sh", &["self", "install", "--yes"])
+            );
+        }
+    }
+    // And neither: a clear error.
+    let bin = tools_dir(&["curl", "wget"]);
+    for shell in SHELLS {
+        let mut sandbox = Sandbox::new(&server, &fake.key_line());
+        sandbox.set("PATH", bin.path());
+        let output = sandbox.run(shell, &["--yes"]);
+        assert_refused(shell, &sandbox, &output, &["neither curl nor wget"]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The hand-over to `pane self install`
+
+#[test]
+fn hands_over_to_the_verified_binary_with_the_options_given() {
+    let fake = Fake::new(&["2.0.0"]);
+    let server = start_server(fake.root());
+    // (arguments, environment, the command line pane gets)
+    let cases: &[(&[&str], &[(&str, &str)], &[&str])] = &[
+        (&[], &[], &["self", "install"]),
+        (&["--yes"], &[], &["self", "install", "--yes"]),
+        (&["-y"], &[], &["self", "install", "--yes"]),
+        (
+            &["--install-dir", "/x y/bin", "--no-modify-path", "--yes"],
+            &[],
+            &[
+                "self",
+                "install",
+                "--install-dir",
+                "/x y/bin",
+                "--no-modify-path",
+                "--yes",
+            ],
+        ),
+        (
+            &["--install-dir=/a"],
+            &[],
+            &["self", "install", "--install-dir", "/a"],
+        ),
+        (
+            &[],
+            &[("PANE_INSTALL_DIR", "/b"), ("PANE_NO_MODIFY_PATH", "1")],
+            &["self", "install", "--install-dir", "/b", "--no-modify-path"],
+        ),
+        (&[], &[("PANE_NO_MODIFY_PATH", "0")], &["self", "install"]),
+        (
+            &["--install-dir", "/c"],
+            &[("PANE_INSTALL_DIR", "/b")],
+            &["self", "install", "--install-dir", "/c"],
+        ),
+    ];
+    for shell in SHELLS {
+        for (args, env, expected) in cases {
+            let mut sandbox = Sandbox::new(&server, &fake.key_line());
+            let record = sandbox.path("record");
+            sandbox.set("PANE_RECORD", &record);
+            for (name, value) in *env {
+                sandbox.set(name, *value);
+            }
+            let output = sandbox.run(shell, args);
+            assert_success(shell, &output);
+            assert_eq!(
+                fs::read_to_string(&record).unwrap(),
+                recorded("install.sh", expected),
+                "{} {args:?} {env:?}",
+                shell_name(shell)
+            );
+        }
+        // pane's own failure is the script's failure.
+        let mut sandbox = Sandbox::new(&server, &fake.key_line());
+        sandbox.set("PANE_RECORD", sandbox.path("record"));
+        sandbox.set("PANE_RECORD_EXIT", "3");
+        let output = sandbox.run(shell, &[]);
+        assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+        assert!(stderr(&output).contains("pane self install failed (exit status 3)"));
+    }
+}
+
+#[test]
+fn usage_and_bad_arguments() {
+    let fixture = Fake::new(&["1.0.0", "1.1.0"]);
+    let server = start_server(fixture.root());
+    for shell in SHELLS {
+        let sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        let output = sandbox.run(shell, &["--help"]);
+        assert_success(shell, &output);
+        let help = String::from_utf8_lossy(&output.stdout);
+        for option in [
+            "--version",
+            "--install-dir",
+            "--no-modify-path",
+            "--yes",
+            "PANE_RELEASES_URL",
+            "PANE_REQUIRE_SIGNATURE",
+        ] {
+            assert!(help.contains(option), "{help}");
+        }
+        for (args, message) in [
+            (&["--frobnicate"][..], "unknown option: --frobnicate"),
+            (&["--version"][..], "--version needs a value"),
+            (&["--install-dir"][..], "--install-dir needs a value"),
+            (&["--version", "latest"][..], "not a version: latest"),
+            (&["--version", "1.2"][..], "not a version: 1.2"),
+            (&["--version", "1.2.0/../x"][..], "not a version"),
+        ] {
+            let output = sandbox.run(shell, args);
+            assert_eq!(
+                output.status.code(),
+                Some(2),
+                "{args:?}: {}",
+                describe(&output)
+            );
+            assert!(stderr(&output).contains(message), "{}", describe(&output));
+        }
+        assert!(is_empty_user(&sandbox.user_files()));
+    }
+    assert!(server.requests().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refusals
+
+#[test]
+fn an_untrusted_key_is_refused() {
+    let fixture = Fake::new(&["1.0.0", "1.1.0"]);
+    let server = start_server(fixture.root());
+    let stranger = TestKey::generate();
+    for shell in SHELLS {
+        let sandbox = Sandbox::new(&server, &stranger.public_key_line());
+        let output = sandbox.run(shell, &["--yes"]);
+        assert_refused(
+            shell,
+            &sandbox,
+            &output,
+            &[
+                "does not verify under any trusted public key",
+                "Nothing was installed",
+            ],
+        );
+    }
+    // The keys embedded in the script do not know the test key either.
+    for shell in SHELLS {
+        let mut sandbox = Sandbox::new(&server, "");
+        sandbox.unset("PANE_INSTALL_PUBKEY");
+        let output = sandbox.run(shell, &["--yes"]);
+        assert_refused(shell, &sandbox, &output, &["does not verify"]);
+        assert!(!stderr(&output).contains("PANE_INSTALL_PUBKEY"));
+    }
+    // It stopped before the archive.
+    assert!(server
+        .requests()
+        .iter()
+        .all(|r| !r.path_only().ends_with(".tar.gz")));
+}
+
+#[test]
+fn a_tampered_archive_is_refused_and_nothing_installed() {
+    let key = TestKey::generate();
+    let root = tempfile::tempdir().unwrap();
+    let release = Release::new("1.0.0").write(root.path(), &key);
+    let server = start_server(root.path());
+    for shell in SHELLS {
+        // One flipped byte on the way.
+        server.set_fault(release.archive_name(), Fault::CorruptByte { offset: 1000 });
+        let sandbox = Sandbox::new(&server, &key.public_key_line());
+        let output = sandbox.run(shell, &["--yes"]);
+        assert_refused(
+            shell,
+            &sandbox,
+            &output,
+            &[
+                "checksum mismatch for",
+                &release.archive_sha256(),
+                "Nothing was installed",
+            ],
+        );
+        server.clear_faults();
+    }
+    // And an archive replaced on the server after signing.
+    let mut bytes = fs::read(&release.archive).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x55;
+    fs::write(&release.archive, bytes).unwrap();
+    for shell in SHELLS {
+        let sandbox = Sandbox::new(&server, &key.public_key_line());
+        let output = sandbox.run(shell, &["--version", "1.0.0"]);
+        assert_refused(shell, &sandbox, &output, &["checksum mismatch for"]);
+    }
+}
+
+#[test]
+fn signed_releases_that_are_wrong_in_one_way_are_refused() {
+    let fake = Fake::new(&[]);
+    let (key, root) = (&fake.key, &fake.root);
+    let target = host_target();
+    let name = |v: &str| format!("pane-{v}-{target}.tar.gz");
+    // A release signed for another version.
+    fake.release("2.0.0")
+        .trusted_comment("product:pane\tversion:2.0.1\tfile:SHA256SUMS")
+        .write(root.path(), key);
+    // For another product, another file, or with a key twice.
+    fake.release("2.1.0")
+        .trusted_comment("product:other\tversion:2.1.0\tfile:SHA256SUMS")
+        .write(root.path(), key);
+    fake.release("2.2.0")
+        .trusted_comment("product:pane\tversion:2.2.0\tfile:other")
+        .write(root.path(), key);
+    fake.release("2.3.0")
+        .trusted_comment("product:pane\tversion:2.3.0\tfile:SHA256SUMS\tversion:2.3.0")
+        .write(root.path(), key);
+    // A legacy (non-prehashed) signature.
+    fake.release("2.4.0")
+        .legacy_signature()
+        .write(root.path(), key);
+    // No line, or two lines, for the archive.
+    fake.release("2.5.0")
+        .sums(format!("{}  {}\n", "0".repeat(64), name("9.9.9")))
+        .write(root.path(), key);
+    let twice = fake.release("2.6.0").write(root.path(), key);
+    let line = format!("{}  {}\n", twice.archive_sha256(), twice.archive_name());
+    fake.release("2.6.0")
+        .sums(format!("{line}{line}"))
+        .write(root.path(), key);
+    // Not signed at all.
+    fake.release("2.7.0").unsigned().write(root.path(), key);
+    let server = start_server(root.path());
+    let cases = [
+        (
+            "2.0.0",
+            "asked for version 2.0.0 but the release is signed as version 2.0.1",
+        ),
+        ("2.1.0", "is not for pane's SHA256SUMS"),
+        ("2.2.0", "is not for pane's SHA256SUMS"),
+        ("2.3.0", "names version more than once"),
+        ("2.4.0", "legacy"),
+        ("2.5.0", "SHA256SUMS has no line for"),
+        ("2.6.0", "SHA256SUMS has 2 lines for"),
+        ("2.7.0", "could not download"),
+    ];
+    for shell in SHELLS {
+        for (version, message) in cases {
+            let sandbox = Sandbox::new(&server, &key.public_key_line());
+            let output = sandbox.run(shell, &["--version", version]);
+            assert_refused(shell, &sandbox, &output, &[message]);
+        }
+    }
+}
+
+#[test]
+fn an_impossible_install_dir_is_a_clear_error() {
+    let fixture = Fake::new(&["1.0.0", "1.1.0"]);
+    let server = start_server(fixture.root());
+    for shell in SHELLS {
+        let sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        let file = sandbox.path("a-file");
+        fs::write(&file, "not a directory").unwrap();
+        let dir = file.join("bin");
+        let output = sandbox.run(shell, &["--install-dir", dir.to_str().unwrap()]);
+        assert_refused(
+            shell,
+            &sandbox,
+            &output,
+            &[
+                &format!("cannot install into {}", dir.display()),
+                "--install-dir",
+            ],
+        );
+        // Found before anything was downloaded.
+        assert!(server.requests().is_empty());
+    }
+    // A directory this user may not write to; only meaningful when not root (root may write
+    // anywhere), so then a directory without the search bit stands in.
+    if is_root() {
+        eprintln!(
+            "note: running as root, who may write anywhere: the unwritable-directory case \
+             cannot be made here; the not-a-directory case above stands for it"
+        );
+    } else {
+        for shell in SHELLS {
+            let sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+            let locked = sandbox.path("locked");
+            fs::create_dir(&locked).unwrap();
+            fs::set_permissions(&locked, fs::Permissions::from_mode(0o555)).unwrap();
+            let dir = locked.join("bin");
+            let output = sandbox.run(shell, &["--install-dir", dir.to_str().unwrap()]);
+            assert_refused(
+                shell,
+                &sandbox,
+                &output,
+                &["is not writable", "never uses sudo", "--install-dir"],
+            );
+        }
+    }
+}
+
+fn is_root() -> bool {
+    let output = Command::new("id").arg("-u").output().unwrap();
+    String::from_utf8_lossy(&output.stdout).trim() == "0"
+}
+
+#[test]
+fn plain_http_is_refused_unless_the_host_is_loopback() {
+    let fixture = Fake::new(&["1.0.0", "1.1.0"]);
+    let server = start_server(fixture.root());
+    let refused = [
+        ("http://example.com/pane/releases", "refusing plain http"),
+        ("http://127.0.0.1.example.com/r", "refusing plain http"),
+        ("http://localhost.example.com/r", "refusing plain http"),
+        ("http://localhost@example.com/r", "refusing plain http"),
+        ("http://127.0.0.1@example.com/r", "refusing plain http"),
+        ("http://[::2]/r", "refusing plain http"),
+        ("http://10.0.0.1/r", "refusing plain http"),
+        ("http://127.0.0.1:80x/r", "refusing plain http"),
+        ("ftp://127.0.0.1/r", "must be an https:// URL"),
+        ("file:///tmp/r", "must be an https:// URL"),
+        ("https://exa mple.com/r", "spaces or control characters"),
+    ];
+    for shell in SHELLS {
+        for (url, message) in refused {
+            let mut sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+            sandbox.set("PANE_RELEASES_URL", url);
+            let output = sandbox.run(shell, &["--yes"]);
+            assert_refused(shell, &sandbox, &output, &[message]);
+        }
+        // Loopback by name works as well as by address.
+        let mut sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        let url = server.releases_url().replace("127.0.0.1", "localhost");
+        sandbox.set("PANE_RELEASES_URL", url);
+        assert_success(shell, &sandbox.run(shell, &["--version", "1.0.0"]));
+    }
+}
+
+#[test]
+fn a_download_that_fails_says_which_and_installs_nothing() {
+    let fixture = Fake::new(&["1.0.0", "1.1.0"]);
+    let server = start_server(fixture.root());
+    for shell in SHELLS {
+        let sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        let output = sandbox.run(shell, &["--version", "9.9.9"]);
+        assert_refused(
+            shell,
+            &sandbox,
+            &output,
+            &[
+                "could not download",
+                "/download/v9.9.9/SHA256SUMS.minisig",
+                "Is 9.9.9 a released version",
+            ],
+        );
+        // A server that keeps failing (curl retries, then gives up).
+        server.set_fault("*.tar.gz", Fault::Status(500));
+        let sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        let output = sandbox.run(shell, &["--version", "1.0.0"]);
+        assert_refused(shell, &sandbox, &output, &["could not download"]);
+        server.clear_faults();
+        // A signature file larger than any real one.
+        server.set_fault("SHA256SUMS.minisig", Fault::Endless);
+        let sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        let output = sandbox.run(shell, &["--version", "1.0.0"]);
+        assert_refused(shell, &sandbox, &output, &["could not download"]);
+        server.clear_faults();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signature checking without minisign
+
+/// A directory of symlinks to every program on the system PATH except `hidden`.
+fn tools_dir(hidden: &[&str]) -> tempfile::TempDir {
+    let bin = tempfile::Builder::new()
+        .prefix("pane-tools-")
+        .tempdir()
+        .unwrap();
+    for dir in SYSTEM_PATH.split(':') {
+        let Ok(entries) = fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if hidden.iter().any(|h| name == OsString::from(h)) {
+                continue;
+            }
+            let link = bin.path().join(&name);
+            if !link.exists() && fs::symlink_metadata(&link).is_err() {
+                let _ = std::os::unix::fs::symlink(entry.path(), link);
+            }
+        }
+    }
+    bin
+}
+
+fn which(program: &str) -> PathBuf {
+    SYSTEM_PATH
+        .split(':')
+        .map(|dir| Path::new(dir).join(program))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| panic!("{program} is needed by this test and is not installed"))
+}
+
+#[test]
+fn the_openssl_path_verifies_and_rejects_when_minisign_is_absent() {
+    which("openssl");
+    let fake = Fake::new(&[]);
+    let (key, root) = (&fake.key, &fake.root);
+    let good = fake.release("1.0.0").write(root.path(), key);
+    // The same release with its signed trusted comment edited (the global signature then fails).
+    let edited = fake.release("1.0.1").write(root.path(), key);
+    let signature = fs::read_to_string(edited.signature_path()).unwrap();
+    let edited_signature = signature.replace("version:1.0.1", "version:1.0.1\tnote:x");
+    assert_ne!(signature, edited_signature);
+    fs::write(edited.signature_path(), edited_signature).unwrap();
+    // SHA256SUMS changed after signing.
+    let altered = fake.release("1.0.2").write(root.path(), key);
+    let mut sums = fs::read(altered.sums_path()).unwrap();
+    sums.extend_from_slice(b"\n");
+    fs::write(altered.sums_path(), sums).unwrap();
+    // Legacy signature.
+    fake.release("1.0.3")
+        .legacy_signature()
+        .write(root.path(), key);
+    let server = start_server(root.path());
+    let stranger = TestKey::generate();
+
+    let bin = tools_dir(&["minisign"]);
+    for shell in SHELLS {
+        let run = |key_line: &str, version: &str| {
+            let mut sandbox = Sandbox::new(&server, key_line);
+            sandbox.set("PATH", bin.path());
+            sandbox.set("PANE_REQUIRE_SIGNATURE", "1");
+            sandbox.set("PANE_RECORD", sandbox.path("record"));
+            let output = sandbox.run(shell, &["--version", version, "--yes"]);
+            (sandbox, output)
+        };
+        let (sandbox, output) = run(&key.public_key_line(), &good.version);
+        assert_success(shell, &output);
+        assert!(stderr(&output).contains("verified the signature of SHA256SUMS for pane 1.0.0"));
+        assert!(!stderr(&output).contains("NOT checked"));
+        assert_eq!(
+            fs::read_to_string(sandbox.path("record")).unwrap(),
+            recorded("install.sh", &["self", "install", "--yes"])
+        );
+        for (key_line, version, message) in [
+            (stranger.public_key_line(), "1.0.0", "does not verify"),
+            (key.public_key_line(), "1.0.1", "does not verify"),
+            (key.public_key_line(), "1.0.2", "does not verify"),
+            (key.public_key_line(), "1.0.3", "legacy"),
+        ] {
+            let (sandbox, output) = run(&key_line, version);
+            assert_refused(shell, &sandbox, &output, &[message]);
+        }
+    }
+
+    // With minisign present the same releases get the same verdicts.
+    for shell in SHELLS {
+        for (version, ok) in [("1.0.0", true), ("1.0.1", false), ("1.0.2", false)] {
+            let sandbox = Sandbox::new(&server, &key.public_key_line());
+            let output = sandbox.run(shell, &["--version", version, "--yes"]);
+            assert_eq!(
+                output.status.success(),
+                ok,
+                "{version}: {}",
+                describe(&output)
+            );
+        }
+    }
+}
+
+#[test]
+fn without_minisign_or_openssl_it_warns_or_with_require_signature_refuses() {
+    let fixture = Fake::new(&["1.0.0", "1.1.0"]);
+    let server = start_server(fixture.root());
+    let bin = tools_dir(&["minisign", "openssl"]);
+    for shell in SHELLS {
+        let mut sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        sandbox.set("PATH", bin.path());
+        let output = sandbox.run(shell, &["--yes"]);
+        assert_success(shell, &output);
+        let err = stderr(&output);
+        assert!(
+            err.contains("warning: the signature of SHA256SUMS was NOT checked"),
+            "{err}"
+        );
+        assert!(err.contains("verified the SHA-256"), "{err}");
+
+        let mut sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        sandbox.set("PATH", bin.path());
+        sandbox.set("PANE_REQUIRE_SIGNATURE", "1");
+        let output = sandbox.run(shell, &["--yes"]);
+        assert_refused(shell, &sandbox, &output, &["PANE_REQUIRE_SIGNATURE"]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A download cut short runs nothing
+
+#[test]
+fn every_truncation_of_the_script_does_nothing() {
+    let fixture = Fake::new(&["1.0.0", "1.1.0"]);
+    let server = start_server(fixture.root());
+    let script = fs::read(install_sh()).unwrap();
+    // Every line boundary, every cut just before a newline, and every byte of the last lines
+    // (where a cut could leave a bare `main`).
+    let mut cuts: Vec<usize> = Vec::new();
+    for (index, byte) in script.iter().enumerate() {
+        if *byte == b'\n' {
+            cuts.push(index);
+            cuts.push(index + 1);
+        }
+    }
+    let tail_start = script.len().saturating_sub(120);
+    cuts.extend(tail_start..script.len());
+    cuts.push(0);
+    // All but the final newline is the whole script: that one runs, as it should.
+    assert!(script.ends_with(b"; }\n"));
+    cuts.retain(|&n| n < script.len() - 1);
+    cuts.sort_unstable();
+    cuts.dedup();
+    for shell in SHELLS {
+        let sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        for &n in &cuts {
+            let output = sandbox.run_piped(shell, &script[..n], &["--yes"]);
+            assert!(
+                !stderr(&output).contains("pane-install:") && output.stdout.is_empty(),
+                "{}: the first {n} bytes did something\n{}",
+                shell_name(shell),
+                describe(&output)
+            );
+            assert!(
+                server.requests().is_empty(),
+                "{}: the first {n} bytes downloaded something",
+                shell_name(shell)
+            );
+            assert!(is_empty_user(&sandbox.user_files()));
+        }
+        // The whole script does run.
+        let output = sandbox.run_piped(shell, &script, &["--help"]);
+        assert_success(shell, &output);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The script itself
+
+/// `keys/*.pub` minus the ids in `keys/revoked`, as the install.sh block.
+fn expected_key_block() -> String {
+    key_block(&repo_root().join("keys"))
+}
+
+/// The `*.pub` keys of `keys_dir` minus the ids in its `revoked`, as the install.sh block.
+fn key_block(keys_dir: &Path) -> String {
+    let revoked: Vec<String> = fs::read_to_string(keys_dir.join("revoked"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            l.split('#')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_uppercase()
+        })
+        .filter(|l| !l.is_empty())
+        .collect();
+    let mut paths: Vec<PathBuf> = fs::read_dir(keys_dir)
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    paths.retain(|p| p.extension().is_some_and(|e| e == "pub"));
+    paths.sort();
+    let mut body = String::new();
+    for path in &paths {
+        let text = fs::read_to_string(path).unwrap();
+        let line = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with("untrusted comment:"))
+            .unwrap_or_else(|| panic!("{} holds no key line", path.display()));
+        let raw = base64_decode(line);
+        assert!(
+            raw.len() == 42 && &raw[..2] == b"Ed",
+            "{} is not a minisign public key",
+            path.display()
+        );
+        let mut id = [0u8; 8];
+        id.copy_from_slice(&raw[2..10]);
+        let id = format!("{:016X}", u64::from_le_bytes(id));
+        if revoked.contains(&id) {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy();
+        body.push_str(&format!("    # keys/{name}, key id {id}\n"));
+        body.push_str(&format!("    echo '{line}'\n"));
+    }
+    if body.is_empty() {
+        body.push_str("    :\n");
+    }
+    format!("# BEGIN EMBEDDED KEYS\nembedded_keys() {{\n{body}}}\n# END EMBEDDED KEYS\n")
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap_or_else(|e| panic!("{text:?} is not base64: {e}"))
+}
+
+#[test]
+fn the_embedded_keys_are_those_of_keys_dir() {
+    let script = fs::read_to_string(install_sh()).unwrap();
+    let start = script
+        .find("# BEGIN EMBEDDED KEYS\n")
+        .expect("install.sh has a # BEGIN EMBEDDED KEYS line");
+    let end = script
+        .find("# END EMBEDDED KEYS\n")
+        .expect("install.sh has a # END EMBEDDED KEYS line")
+        + "# END EMBEDDED KEYS\n".len();
+    let expected = expected_key_block();
+    if script[start..end] != expected {
+        if std::env::var_os("PANE_BLESS").is_some() {
+            let updated = format!("{}{expected}{}", &script[..start], &script[end..]);
+            fs::write(install_sh(), updated).unwrap();
+            eprintln!("note: rewrote the embedded keys of install.sh from keys/");
+        } else {
+            panic!(
+                "install.sh's embedded keys differ from keys/ (minus keys/revoked); run \
+                 `PANE_BLESS=1 cargo test install_sh::the_embedded_keys` to rewrite them.\n\
+                 --- install.sh\n{}--- expected\n{expected}",
+                &script[start..end]
+            );
+        }
+    }
+    assert!(
+        expected.contains("echo 'RW"),
+        "keys/ holds no usable public key, so install.sh could verify nothing"
+    );
+}
+
+/// install.sh with its key block made from `keys_dir`.
+fn script_with_keys_of(keys_dir: &Path) -> Vec<u8> {
+    let script = fs::read_to_string(install_sh()).unwrap();
+    let start = script.find("# BEGIN EMBEDDED KEYS\n").unwrap();
+    let end = script.find("# END EMBEDDED KEYS\n").unwrap() + "# END EMBEDDED KEYS\n".len();
+    format!(
+        "{}{}{}",
+        &script[..start],
+        key_block(keys_dir),
+        &script[end..]
+    )
+    .into_bytes()
+}
+
+#[test]
+fn the_embedded_keys_are_what_it_trusts_and_revoked_ones_are_left_out() {
+    let active = TestKey::generate();
+    let retired = TestKey::generate();
+    let keys_dir = tempfile::tempdir().unwrap();
+    fs::write(keys_dir.path().join("active.pub"), active.pub_file()).unwrap();
+    fs::write(keys_dir.path().join("retired.pub"), retired.pub_file()).unwrap();
+    fs::write(
+        keys_dir.path().join("revoked"),
+        format!("# retired\n{}  # rotated\n", retired.key_id_hex()),
+    )
+    .unwrap();
+    let block = key_block(keys_dir.path());
+    assert!(block.contains(&active.public_key_line()), "{block}");
+    assert!(!block.contains(&retired.public_key_line()), "{block}");
+    let script = script_with_keys_of(keys_dir.path());
+
+    let fake = Fake::new(&[]);
+    fake.release("1.0.0").write(fake.root(), &active);
+    fake.release("1.1.0").write(fake.root(), &retired);
+    let server = start_server(fake.root());
+    for shell in SHELLS {
+        for (version, ok) in [("1.0.0", true), ("1.1.0", false)] {
+            let mut sandbox = Sandbox::new(&server, "");
+            sandbox.unset("PANE_INSTALL_PUBKEY");
+            let output = sandbox.run_piped(shell, &script, &["--version", version]);
+            assert!(!stderr(&output).contains("PANE_INSTALL_PUBKEY"));
+            if ok {
+                assert_success(shell, &output);
+            } else {
+                assert_refused(shell, &sandbox, &output, &["does not verify"]);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_default_releases_url_is_cargo_tomls_repository() {
+    let manifest = fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
+    let repository = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("repository = "))
+        .expect("Cargo.toml names a repository")
+        .trim()
+        .trim_matches('"');
+    let script = fs::read_to_string(install_sh()).unwrap();
+    assert!(
+        script.contains(&format!("_repo={repository}\n")),
+        "install.sh's _repo is not {repository}"
+    );
+    // Every releases URL (the default, the usage examples) is the repository's.
+    for (index, _) in script.match_indices("https://github.com/") {
+        let url = script[index..]
+            .split(|c: char| c.is_whitespace() || c == '\'' || c == '"')
+            .next()
+            .unwrap();
+        if url.contains("/releases") {
+            assert!(
+                url.starts_with(repository),
+                "install.sh names another repository's releases: {url}"
+            );
+        }
+    }
+}
+
+#[test]
+fn shellcheck_finds_nothing() {
+    let output = Command::new("shellcheck")
+        .args(["-s", "sh"])
+        .arg(install_sh())
+        .output()
+        .expect("shellcheck is needed by this test (apt-get install shellcheck)");
+    assert!(output.status.success(), "{}", describe(&output));
+}
+
+#[test]
+fn every_line_of_code_is_inside_a_function() {
+    // Top level holds only comments, blank lines, function definitions and the final call.
+    let script = fs::read_to_string(install_sh()).unwrap();
+    let mut depth = 0usize;
+    let mut heredoc: Option<String> = None;
+    let lines: Vec<&str> = script.lines().collect();
+    for (number, line) in lines.iter().enumerate() {
+        if let Some(end) = &heredoc {
+            if line.trim() == end {
+                heredoc = None;
+            }
+            continue;
+        }
+        if let Some(position) = line.find("<<'") {
+            let end = line[position + 3..].split('\'').next().unwrap();
+            heredoc = Some(end.to_string());
+        }
+        let trimmed = line.trim();
+        if depth == 0 {
+            let allowed = trimmed.is_empty()
+                || trimmed.starts_with('#')
+                || trimmed.ends_with("() {")
+                || (number == lines.len() - 1 && trimmed == "{ main \"$@\"; }");
+            assert!(
+                allowed,
+                "install.sh:{}: code outside a function: {line}",
+                number + 1
+            );
+        }
+        if trimmed.ends_with("() {") {
+            depth += 1;
+        } else if *line == "}" {
+            depth = depth.checked_sub(1).expect("unbalanced braces");
+        }
+    }
+    assert_eq!(depth, 0);
+    assert_eq!(lines.last(), Some(&"{ main \"$@\"; }"));
+}
