@@ -550,6 +550,51 @@ fn running_it_again_changes_nothing() {
 }
 
 #[test]
+fn install_sh_then_pane_self_uninstall_leaves_the_home_as_it_was() {
+    let fixture = shared();
+    let server = start_server(&fixture.root);
+    for shell in SHELLS {
+        let sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        fs::write(sandbox.home().join(".profile"), "export EDITOR=vi").unwrap();
+        fs::write(sandbox.home().join(".bashrc"), "alias ll='ls -l'\n").unwrap();
+        let before = sandbox.user_files();
+        assert_success(shell, &sandbox.run(shell, &["--yes"]));
+        let output = sandbox
+            .command(sandbox.home().join(".local/bin/pane").to_str().unwrap())
+            .args(["self", "uninstall", "--yes"])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", describe(&output));
+        let mut after = sandbox.user_files();
+        // The install dir was made for the binary; an empty one may stay.
+        for dir in ["home/.local/bin", "home/.local"] {
+            let path = PathBuf::from(dir);
+            let empty = after
+                .keys()
+                .filter(|p| p.starts_with(&path) && **p != path)
+                .all(|p| p == Path::new("home/.local/bin"));
+            if empty {
+                after.remove(&path);
+            }
+        }
+        let without_time = |tree: &Tree| -> BTreeMap<PathBuf, (String, Vec<u8>, u32)> {
+            tree.iter()
+                .map(|(path, (kind, contents, mode, ..))| {
+                    (path.clone(), (kind.clone(), contents.clone(), *mode))
+                })
+                .collect()
+        };
+        assert_eq!(
+            without_time(&after),
+            without_time(&before),
+            "{}: uninstall did not restore the home\n{}",
+            shell_name(shell),
+            describe(&output)
+        );
+    }
+}
+
+#[test]
 fn works_when_home_is_unset() {
     // HOME comes from the password database then, which is the real home of whoever runs the
     // tests: the install goes to --install-dir, the receipt to XDG_DATA_HOME, and no profile is
@@ -610,12 +655,14 @@ fn curl_or_wget() {
 // ---------------------------------------------------------------------------------------------
 // The hand-over to `pane self install`
 
+/// (arguments, environment, the command line pane gets)
+type HandOverCase<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a [&'a str]);
+
 #[test]
 fn hands_over_to_the_verified_binary_with_the_options_given() {
     let fake = Fake::new(&["2.0.0"]);
     let server = start_server(fake.root());
-    // (arguments, environment, the command line pane gets)
-    let cases: &[(&[&str], &[(&str, &str)], &[&str])] = &[
+    let cases: &[HandOverCase] = &[
         (&[], &[], &["self", "install"]),
         (&["--yes"], &[], &["self", "install", "--yes"]),
         (&["-y"], &[], &["self", "install", "--yes"]),
@@ -976,7 +1023,7 @@ fn tools_dir(hidden: &[&str]) -> tempfile::TempDir {
         };
         for entry in entries.flatten() {
             let name = entry.file_name();
-            if hidden.iter().any(|h| name == OsString::from(h)) {
+            if hidden.iter().any(|h| name == *h) {
                 continue;
             }
             let link = bin.path().join(&name);
