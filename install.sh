@@ -315,8 +315,10 @@ load_keys() {
     if [ -n "${PANE_INSTALL_PUBKEY:-}" ]; then
         say "trusting the public key from PANE_INSTALL_PUBKEY instead of the keys embedded in this script"
         _keys=$PANE_INSTALL_PUBKEY
+        _trust_source="the key in PANE_INSTALL_PUBKEY"
     else
         _keys=$(embedded_keys)
+        _trust_source="one of the keys embedded in this script"
     fi
     for _key in $_keys; do
         # The key starts with the algorithm "Ed", which base64 spells RW[Q-T]; 42 bytes make 56
@@ -354,9 +356,10 @@ verify_signature() {
     _sums=$1
     _sig=$2
     _checked=1
-    if [ "$(wc -l <"$_sig" | tr -d ' ')" -lt 4 ] && [ "$(sed -n 4p "$_sig")" = "" ]; then
-        die "SHA256SUMS.minisig is not a minisign signature"
-    fi
+    case "$(sed -n 1p "$_sig")" in
+        "untrusted comment: "*) ;;
+        *) die "SHA256SUMS.minisig is not a minisign signature" ;;
+    esac
     _sig_line=$(sed -n 2p "$_sig")
     _comment_line=$(sed -n 3p "$_sig")
     _global_line=$(sed -n 4p "$_sig")
@@ -373,8 +376,11 @@ verify_signature() {
     esac
     # minisign ignores a trailing carriage return on the comment line; so does this.
     _comment=$(printf '%s' "${_comment_line#trusted comment: }" | tr -d '\r')
-    case "$_sig_line$_global_line" in
+    case "$_sig_line" in
         *[!A-Za-z0-9+/=]*) die "SHA256SUMS.minisig is not a minisign signature" ;;
+    esac
+    case "$_global_line" in
+        '' | *[!A-Za-z0-9+/=]*) die "SHA256SUMS.minisig is not a minisign signature" ;;
     esac
 
     if has minisign; then
@@ -395,6 +401,44 @@ verify_signature() {
     fi
     _checked=0
     return 0
+}
+
+# key_id_of LINE: the key id in a minisign key or signature line (base64), as minisign prints
+# it (16 uppercase hex digits: the 8 bytes after the algorithm, little-endian); nothing when no
+# base64 decoder is at hand. Only for messages: verification compares the raw bytes.
+key_id_of() {
+    if has openssl; then
+        _hex=$(printf '%s' "$1" | openssl base64 -d -A 2>/dev/null | od -An -v -tx1 | tr -d ' \n')
+    elif has base64; then
+        _hex=$(printf '%s\n' "$1" | base64 -d 2>/dev/null | od -An -v -tx1 | tr -d ' \n')
+    else
+        return 0
+    fi
+    [ "${#_hex}" -ge 20 ] || return 0
+    _hex=${_hex#????}
+    _id=""
+    _i=0
+    while [ "$_i" -lt 8 ]; do
+        _id=${_hex%"${_hex#??}"}$_id
+        _hex=${_hex#??}
+        _i=$((_i + 1))
+    done
+    printf '%s' "$_id" | tr 'abcdef' 'ABCDEF'
+}
+
+# Says why the signature did not verify under any trusted key, and stops.
+refuse_signature() {
+    _sig_id=$(key_id_of "$_sig_line")
+    _known=0
+    for _key in $_keys; do
+        if [ -n "$_sig_id" ] && [ "$(key_id_of "$_key")" = "$_sig_id" ]; then
+            _known=1
+        fi
+    done
+    if [ -n "$_sig_id" ] && [ "$_known" = 0 ]; then
+        die "the signature of SHA256SUMS does not verify: it was made by key $_sig_id, which is not $_trust_source. This release is not genuine, or this script is older than the key that signed it. Nothing was installed."
+    fi
+    die "the signature of SHA256SUMS does not verify${_sig_id:+ under key $_sig_id}: SHA256SUMS or its signature was altered. Nothing was installed."
 }
 
 b64decode() {
@@ -622,7 +666,7 @@ main() {
     fetch "$_release/SHA256SUMS" "$_tmp/SHA256SUMS" 65536
 
     if ! verify_signature "$_tmp/SHA256SUMS" "$_tmp/SHA256SUMS.minisig"; then
-        die "the signature of SHA256SUMS does not verify under any trusted public key: this release is not genuine (or was signed with a key this script does not know). Nothing was installed."
+        refuse_signature
     fi
     if [ "$_checked" = 0 ]; then
         if truthy "${PANE_REQUIRE_SIGNATURE:-}"; then
@@ -657,6 +701,9 @@ main() {
     fi
     PANE_INSTALLER=install.sh "$_binary" "$@"
     _status=$?
+    if [ "$_status" -eq 126 ]; then
+        die "cannot run $_binary: is $(dirname "$_tmp") mounted noexec? Set TMPDIR to a directory where programs may run, and try again"
+    fi
     if [ "$_status" -ne 0 ]; then
         die "pane self install failed (exit status $_status)"
     fi

@@ -719,6 +719,11 @@ fn hands_over_to_the_verified_binary_with_the_options_given() {
         let output = sandbox.run(shell, &[]);
         assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
         assert!(stderr(&output).contains("pane self install failed (exit status 3)"));
+        // 126: the shell could not run it (a noexec temporary directory).
+        sandbox.set("PANE_RECORD_EXIT", "126");
+        let output = sandbox.run(shell, &[]);
+        assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+        assert!(stderr(&output).contains("mounted noexec? Set TMPDIR"));
     }
 }
 
@@ -779,7 +784,11 @@ fn an_untrusted_key_is_refused() {
             &sandbox,
             &output,
             &[
-                "does not verify under any trusted public key",
+                &format!(
+                    "does not verify: it was made by key {}, which is not the key in \
+                     PANE_INSTALL_PUBKEY",
+                    fixture.key.key_id_hex()
+                ),
                 "Nothing was installed",
             ],
         );
@@ -789,7 +798,12 @@ fn an_untrusted_key_is_refused() {
         let mut sandbox = Sandbox::new(&server, "");
         sandbox.unset("PANE_INSTALL_PUBKEY");
         let output = sandbox.run(shell, &["--yes"]);
-        assert_refused(shell, &sandbox, &output, &["does not verify"]);
+        assert_refused(
+            shell,
+            &sandbox,
+            &output,
+            &["which is not one of the keys embedded in this script"],
+        );
         assert!(!stderr(&output).contains("PANE_INSTALL_PUBKEY"));
     }
     // It stopped before the archive.
@@ -1086,9 +1100,21 @@ fn the_openssl_path_verifies_and_rejects_when_minisign_is_absent() {
             recorded("install.sh", &["self", "install", "--yes"])
         );
         for (key_line, version, message) in [
-            (stranger.public_key_line(), "1.0.0", "does not verify"),
-            (key.public_key_line(), "1.0.1", "does not verify"),
-            (key.public_key_line(), "1.0.2", "does not verify"),
+            (
+                stranger.public_key_line(),
+                "1.0.0",
+                "which is not the key in",
+            ),
+            (
+                key.public_key_line(),
+                "1.0.1",
+                "or its signature was altered",
+            ),
+            (
+                key.public_key_line(),
+                "1.0.2",
+                "or its signature was altered",
+            ),
             (key.public_key_line(), "1.0.3", "legacy"),
         ] {
             let (sandbox, output) = run(&key_line, version);
