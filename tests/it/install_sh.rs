@@ -728,6 +728,98 @@ fn hands_over_to_the_verified_binary_with_the_options_given() {
 }
 
 #[test]
+fn a_pre_release_only_on_request() {
+    let fake = Fake::new(&["2.0.0", "2.1.0-beta.1"]);
+    let server = start_server(fake.root());
+    for shell in SHELLS {
+        let sandbox = Sandbox::new(&server, &fake.key_line());
+        let output = sandbox.run(shell, &["--version", "2.1.0-beta.1"]);
+        assert_success(shell, &output);
+        assert!(
+            stderr(&output).contains("verified the signature of SHA256SUMS for pane 2.1.0-beta.1")
+        );
+        let sandbox = Sandbox::new(&server, &fake.key_line());
+        let output = sandbox.run(shell, &[]);
+        assert_success(shell, &output);
+        assert!(stderr(&output).contains("verified the signature of SHA256SUMS for pane 2.0.0"));
+    }
+}
+
+#[test]
+fn the_platform_decides_the_target() {
+    // uname and sysctl stand-ins answer from the environment; no PANE_TARGET.
+    let bin = tools_dir(&["uname", "sysctl"]);
+    for (name, script) in [
+        (
+            "uname",
+            "#!/bin/sh\ncase \"$1\" in -s) echo \"$FAKE_OS\" ;; -m) echo \"$FAKE_ARCH\" ;; *) echo \"$FAKE_OS\" ;; esac\n",
+        ),
+        (
+            "sysctl",
+            "#!/bin/sh\n[ -n \"$FAKE_TRANSLATED\" ] || exit 1\n[ \"$1 $2\" = '-n sysctl.proc_translated' ] && echo \"$FAKE_TRANSLATED\"\n",
+        ),
+    ] {
+        let path = bin.path().join(name);
+        fs::write(&path, script).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let fake = Fake::new(&["1.0.0"]);
+    let server = start_server(fake.root());
+    // (uname -s, uname -m, sysctl.proc_translated, target or None for unsupported)
+    let cases = [
+        ("Linux", "x86_64", "", Some("x86_64-unknown-linux-musl")),
+        ("Linux", "amd64", "", Some("x86_64-unknown-linux-musl")),
+        ("Linux", "aarch64", "", Some("aarch64-unknown-linux-musl")),
+        ("Linux", "arm64", "", Some("aarch64-unknown-linux-musl")),
+        ("Darwin", "arm64", "", Some("aarch64-apple-darwin")),
+        ("Darwin", "x86_64", "", Some("x86_64-apple-darwin")),
+        ("Darwin", "x86_64", "0", Some("x86_64-apple-darwin")),
+        // Rosetta 2: an x86_64 shell on Apple silicon gets the native build.
+        ("Darwin", "x86_64", "1", Some("aarch64-apple-darwin")),
+        // Only macOS has Rosetta.
+        ("Linux", "x86_64", "1", Some("x86_64-unknown-linux-musl")),
+        ("FreeBSD", "amd64", "", None),
+        ("Linux", "i686", "", None),
+        ("Linux", "armv7l", "", None),
+        ("MINGW64_NT-10.0", "x86_64", "", None),
+    ];
+    for shell in SHELLS {
+        for (os, arch, translated, target) in cases {
+            let mut sandbox = Sandbox::new(&server, &fake.key_line());
+            sandbox.unset("PANE_TARGET");
+            sandbox.set("PATH", bin.path());
+            sandbox.set("FAKE_OS", os);
+            sandbox.set("FAKE_ARCH", arch);
+            sandbox.set("FAKE_TRANSLATED", translated);
+            let output = sandbox.run(shell, &["--version", "1.0.0"]);
+            match target {
+                // The release has only the host's build, so the script says what it looked for.
+                Some(target) => assert_refused(
+                    shell,
+                    &sandbox,
+                    &output,
+                    &[&format!(
+                        "SHA256SUMS has no line for pane-1.0.0-{target}.tar.gz: this release has no build for {target}"
+                    )],
+                ),
+                None => {
+                    assert_refused(
+                        shell,
+                        &sandbox,
+                        &output,
+                        &[
+                            &format!("there is no prebuilt pane for this platform ({os} {arch})"),
+                            "Manual download",
+                            &server.releases_url(),
+                        ],
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn usage_and_bad_arguments() {
     let fixture = Fake::new(&["1.0.0", "1.1.0"]);
     let server = start_server(fixture.root());
