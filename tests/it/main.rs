@@ -4,5 +4,7 @@
 mod common;
 mod failpoints;
 mod hostile;
+mod install_sh;
 mod lifecycle;
 mod notice;
+mod profile;
