@@ -136,7 +136,7 @@ fn fixtures_dir(what: &str) -> PathBuf {
                 .and_then(|m| m.modified())
                 .ok()
                 .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age.as_secs() > 6 * 3600);
+                .is_some_and(|age| age.as_secs() > 3600);
             if old && entry.file_name().to_string_lossy().starts_with(&prefix) {
                 let _ = fs::remove_dir_all(entry.path());
             }
