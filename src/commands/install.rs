@@ -32,14 +32,22 @@ pub fn install(ctx: &Context, ui: &Ui, env: &Env, args: InstallArgs) -> CommandR
     } else {
         install_dir
     };
-    let home = env.home.clone().unwrap_or_else(|| install_dir.clone());
+    let mut modify_path = !args.no_modify_path && !env_flag_no_modify_path();
+    if modify_path && env.home.is_none() {
+        ui.warn(&format!(
+            "no home directory, so no shell profile to edit: add {} to PATH yourself",
+            install_dir.display()
+        ));
+        modify_path = false;
+    }
+    let home = env.home.clone().unwrap_or_default();
     let request = InstallRequest {
         install_dir: install_dir.clone(),
         installed_by: env
             .installer
             .clone()
             .unwrap_or_else(|| "self install".into()),
-        modify_path: !args.no_modify_path && !env_flag_no_modify_path(),
+        modify_path,
         path_context: PathContext {
             home,
             install_dir,
