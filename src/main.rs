@@ -3,6 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    pane::platform::ignore_file_size_signal();
     // The version is stamped here rather than in the library so that a
     // different PANE_BUILD_VERSION relinks only this file.
     let build = pane::env::Build {

@@ -43,6 +43,36 @@ pub fn clean_temp_files(dir: &Path) -> usize {
     removed
 }
 
+/// Lets a write past the file size limit (`ulimit -f`) fail with EFBIG,
+/// which pane reports with a hint, instead of SIGXFSZ killing the process
+/// without a word (its default action) in the middle of an update.
+pub fn ignore_file_size_signal() {
+    // SIGXFSZ is 25 and SIG_IGN is 1 on these targets. libc's `signal` is
+    // declared here rather than adding the libc crate for one call.
+    #[cfg(any(
+        target_os = "macos",
+        all(
+            target_os = "linux",
+            any(
+                target_arch = "x86_64",
+                target_arch = "aarch64",
+                target_arch = "x86",
+                target_arch = "arm"
+            )
+        )
+    ))]
+    {
+        extern "C" {
+            fn signal(signum: i32, handler: usize) -> usize;
+        }
+        // SAFETY: SIG_IGN installs no handler code, and this runs once at
+        // start-up, before any thread exists.
+        unsafe {
+            signal(25, 1);
+        }
+    }
+}
+
 /// fsync a directory so a rename in it survives a power cut.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     #[cfg(unix)]

@@ -123,6 +123,14 @@ pub fn extract_from(
             written = Some(n);
         }
     }
+    // The tar end marker comes before the end of the gzip stream: read on to
+    // its end, so that its CRC-32 and length are checked too and a damaged
+    // stream is refused rather than unpacked to other bytes.
+    let mut rest = archive.into_inner().take(cap.saturating_sub(unpacked) + 1);
+    let trailing = std::io::copy(&mut rest, &mut std::io::sink()).map_err(ArchiveError::Corrupt)?;
+    if unpacked.saturating_add(trailing) > cap {
+        return Err(ArchiveError::TooLarge { cap });
+    }
     written.ok_or(ArchiveError::NoBinary(wanted))
 }
 

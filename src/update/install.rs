@@ -80,6 +80,11 @@ pub fn io_hint(error: &io::Error, path: &Path) -> Option<String> {
             "no permission to write {}: fix its permissions or reinstall with `pane self install --install-dir DIR`",
             path.display()
         )),
+        // The binary or its directory was removed behind pane's back.
+        Some(2) => Some(format!(
+            "{} is missing: run `pane self install` with any pane binary (a fresh download will do) to repair the installation",
+            path.display()
+        )),
         _ => None,
     }
 }

@@ -34,7 +34,14 @@ impl LockError {
 
 /// Held while the update runs; released on drop (or by the kernel on exit).
 pub struct UpdateLock {
-    _file: File,
+    file: File,
+}
+
+impl Drop for UpdateLock {
+    fn drop(&mut self) {
+        // Leave no record of a holder that is gone (best effort).
+        let _ = self.file.set_len(0);
+    }
 }
 
 /// Takes the lock, waiting up to `wait` for another holder to finish.
@@ -91,17 +98,21 @@ pub fn acquire(
         crate::platform::now_unix()
     );
     let _ = file.flush();
-    Ok(UpdateLock { _file: file })
+    Ok(UpdateLock { file })
 }
 
 fn read_holder(file: &mut File) -> String {
-    let mut text = String::new();
-    let _ = file.seek(SeekFrom::Start(0));
-    let _ = file.take(256).read_to_string(&mut text);
-    let text = text.trim();
-    if text.is_empty() {
-        "another process".to_string()
-    } else {
-        text.to_string()
+    // The holder writes its record right after taking the lock: an empty
+    // file is a record about to be written, so look again for a moment.
+    for _ in 0..20 {
+        let mut text = String::new();
+        let _ = file.seek(SeekFrom::Start(0));
+        let _ = file.take(256).read_to_string(&mut text);
+        let text = text.trim();
+        if !text.is_empty() {
+            return text.to_string();
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
+    "another process".to_string()
 }

@@ -100,7 +100,9 @@ impl ReceiptError {
             ReceiptError::FutureSchema { .. } => Some(
                 "a newer pane manages this installation; run that one, or `pane self install` to take over".into(),
             ),
-            _ => None,
+            ReceiptError::Read { path, source } | ReceiptError::Write { path, source } => {
+                super::install::io_hint(source, path)
+            }
         }
     }
 }
@@ -178,7 +180,17 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Receipt, ReceiptError> {
     if schema != u64::from(SCHEMA) {
         return Err(corrupt(format!("unknown schema {schema}")));
     }
-    serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))
+    let receipt: Receipt = serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
+    // Recovery may make the journaled receipt the receipt: it must be one
+    // this pane understands, and not journal a change of its own.
+    if let Some(pending) = &receipt.pending {
+        if pending.after.schema != SCHEMA || pending.after.pending.is_some() {
+            return Err(corrupt(
+                "its journaled change is not a receipt of this schema".into(),
+            ));
+        }
+    }
+    Ok(receipt)
 }
 
 /// Writes the receipt atomically.

@@ -82,6 +82,10 @@ impl FetchError {
             FetchError::Insecure { .. } | FetchError::InsecureRedirect { .. } => {
                 Some("use an https:// mirror in PANE_RELEASES_URL".into())
             }
+            // No space left, a file size limit: the data dir's disk.
+            FetchError::Write { source, .. } => {
+                super::install::io_hint(source, std::path::Path::new(""))
+            }
             _ => None,
         }
     }

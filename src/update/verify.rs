@@ -273,9 +273,12 @@ pub fn parse_trusted_comment(text: &str) -> Result<TrustedComment, VerifyError> 
     let file = required("file")?.to_string();
     let timestamp = match fields.get("timestamp") {
         None => None,
+        // Unix seconds: digits only (`parse` alone would take "+5").
         Some(t) => Some(
             t.parse::<u64>()
-                .map_err(|_| malformed(format!("timestamp {t:?} is not a number")))?,
+                .ok()
+                .filter(|_| t.bytes().all(|b| b.is_ascii_digit()))
+                .ok_or_else(|| malformed(format!("timestamp {t:?} is not a number")))?,
         ),
     };
     Ok(TrustedComment {

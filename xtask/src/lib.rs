@@ -11,8 +11,10 @@
 //! - [`dist`] — build and package a release binary
 //! - [`fixtures`] — keys, stamped binaries and release directories for tests
 //! - [`demo`] — `cargo xtask demo`: the whole life cycle in a throwaway home
+//! - [`chaos`] — `cargo xtask chaos`: random kill -9 and racing updaters
 
 pub mod archive;
+pub mod chaos;
 pub mod checksums;
 pub mod demo;
 pub mod dist;

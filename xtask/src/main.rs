@@ -82,6 +82,19 @@ enum Command {
     /// Build pane at three versions, serve them signed on 127.0.0.1, and run
     /// install.sh and the `pane self` commands in a throwaway HOME
     Demo,
+    /// Kill `pane self update` with SIGKILL at random moments, and race
+    /// updaters against each other, checking the installation after each
+    Chaos {
+        /// SIGKILLs to deliver
+        #[arg(long, default_value_t = 200)]
+        kills: u32,
+        /// Racing rounds (one new release each, 8 updaters at once)
+        #[arg(long, default_value_t = 20)]
+        rounds: u32,
+        /// Seed of the kill delays
+        #[arg(long, default_value_t = 0x5eed)]
+        seed: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -94,6 +107,27 @@ fn main() -> ExitCode {
     }
 }
 
+/// `cargo xtask chaos`: progress on stderr, the two summary lines on stdout.
+fn chaos(kills: u32, rounds: u32, seed: u64) -> Result<()> {
+    use xtask::chaos::{kill_chaos, race_chaos, KillOptions, RaceOptions};
+    let mut log = std::io::stderr();
+    let killed = kill_chaos(
+        &KillOptions {
+            kills,
+            seed,
+            ..KillOptions::default()
+        },
+        &mut log,
+    )?;
+    println!("{killed}");
+    let raced = race_chaos(&RaceOptions::rounds(rounds), &mut log)?;
+    println!("{raced}");
+    if killed.failure.is_some() || raced.failure.is_some() {
+        xtask::bail!("the installation did not survive the chaos (see above)");
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<()> {
     // The environment is read here and nowhere else.
     let password = std::env::var("MINISIGN_PASSWORD")
@@ -101,6 +135,11 @@ fn run(cli: Cli) -> Result<()> {
         .filter(|p| !p.is_empty());
     match cli.command {
         Command::Demo => xtask::demo::run()?,
+        Command::Chaos {
+            kills,
+            rounds,
+            seed,
+        } => chaos(kills, rounds, seed)?,
         Command::Dist {
             target,
             version,

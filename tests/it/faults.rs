@@ -1,0 +1,426 @@
+//! The machine gets in the way: a full disk under the download, the staging
+//! and the receipt; a file size limit; the install dir on another filesystem,
+//! behind a symlink, read-only; a `noexec` temp dir; a receipt that points at
+//! a binary that is gone. Every failure exits 1 with a message and a hint a
+//! user can act on, leaves the installation byte-identical with nothing left
+//! behind, and the hint's way out works.
+//!
+//! Small filesystems are real tmpfs mounts where this process may mount (as
+//! root, on Linux); elsewhere those cases say why they are skipped and the
+//! file size limit (`ulimit -f`, needing no privilege) stands in for a full
+//! disk where it can.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::{assert_no_temp_files, Run, World};
+use xtask::fixtures::{build_pane, host_target};
+
+const MIB: u64 = 1 << 20;
+
+/// A tmpfs mounted over a directory for as long as it lives. Declare it
+/// after the `World` whose directory it is in, so it is unmounted first.
+struct Tmpfs {
+    dir: PathBuf,
+}
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` bytes with `options` at `dir`, or says why not.
+    fn mount(dir: &Path, size: u64, options: &str) -> Result<Tmpfs, String> {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        let mut all = format!("size={size},mode=0755");
+        if !options.is_empty() {
+            all = format!("{all},{options}");
+        }
+        run_tool(
+            Command::new("mount")
+                .args(["-t", "tmpfs", "-o", &all, "tmpfs"])
+                .arg(dir),
+        )?;
+        Ok(Tmpfs {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// The tmpfs, or `None` after printing why the case is skipped.
+    fn mount_or_skip(case: &str, dir: &Path, size: u64, options: &str) -> Option<Tmpfs> {
+        match Tmpfs::mount(dir, size, options) {
+            Ok(tmpfs) => Some(tmpfs),
+            Err(why) => {
+                eprintln!("skipped: {case}: cannot mount a tmpfs here ({why})");
+                None
+            }
+        }
+    }
+
+    /// Bytes in use, from statfs.
+    fn used(&self) -> u64 {
+        let out = run_tool(
+            Command::new("stat")
+                .args(["-f", "-c", "%b %f %S"])
+                .arg(&self.dir),
+        )
+        .expect("stat -f");
+        let n: Vec<u64> = out.split_whitespace().map(|v| v.parse().unwrap()).collect();
+        (n[0] - n[1]) * n[2]
+    }
+
+    /// Leaves exactly `free` bytes (rounded up to pages) free.
+    fn leave_free(&self, free: u64) {
+        let size = self.used() + free.div_ceil(4096) * 4096;
+        run_tool(
+            Command::new("mount")
+                .args(["-o", &format!("remount,size={size}")])
+                .arg(&self.dir),
+        )
+        .expect("remount the tmpfs");
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.dir).output();
+    }
+}
+
+/// Runs a system tool; its stdout, or what went wrong.
+fn run_tool(command: &mut Command) -> Result<String, String> {
+    let output = command.output().map_err(|e| e.to_string())?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).trim().to_string())
+    }
+}
+
+fn archive_len(world: &World, version: &str) -> u64 {
+    let name = format!("pane-{version}-{}.tar.gz", host_target());
+    std::fs::metadata(world.root.join(format!("v{version}")).join(name))
+        .unwrap()
+        .len()
+}
+
+fn binary_len(version: &str) -> u64 {
+    std::fs::metadata(build_pane(version)).unwrap().len()
+}
+
+/// A world with 1.0.0 and 1.1.0 published, and a tmpfs of 256 MiB mounted
+/// at `under` (relative to HOME) before 1.0.0 is installed.
+fn world_with_tmpfs(case: &str, under: &str) -> Option<(World, Tmpfs)> {
+    let world = World::new();
+    world.publish("1.0.0");
+    world.publish("1.1.0");
+    let tmpfs = Tmpfs::mount_or_skip(case, &world.home.join(under), 256 * MIB, "")?;
+    world.install("1.0.0");
+    Some((world, tmpfs))
+}
+
+/// The update fails with `needle` and `hint` in its message, and changes
+/// nothing; then `repair` makes room and the update goes through.
+fn fails_cleanly_then_recovers(world: &World, needles: &[&str], repair: impl FnOnce()) {
+    let before = world.snapshot();
+    let mut run = world.pane(&["self", "update"]);
+    eprintln!("{run}");
+    for needle in needles {
+        run = run.fails_with(needle);
+    }
+    before.assert_same(&world.snapshot());
+    assert_no_temp_files(&world.home);
+    assert_eq!(world.installed_version(), "1.0.0");
+    repair();
+    world.pane(&["self", "update"]).success();
+    assert_eq!(world.installed_version(), "1.1.0");
+    assert_no_temp_files(&world.home);
+}
+
+// ------------------------------------------------------------- full disks
+
+#[test]
+fn full_disk_under_the_download() {
+    let Some((world, data)) = world_with_tmpfs("download on a full disk", ".local/share") else {
+        return;
+    };
+    data.leave_free(archive_len(&world, "1.1.0") / 2);
+    fails_cleanly_then_recovers(
+        &world,
+        &[
+            "could not write the download",
+            "no space left",
+            "hint: the disk is full",
+        ],
+        || data.leave_free(256 * MIB),
+    );
+}
+
+#[test]
+fn full_disk_under_the_staging() {
+    let Some((world, bin)) = world_with_tmpfs("staging on a full disk", ".local/bin") else {
+        return;
+    };
+    bin.leave_free(binary_len("1.1.0") / 2);
+    fails_cleanly_then_recovers(
+        &world,
+        &[
+            "could not write the unpacked binary",
+            "hint: the disk is full",
+        ],
+        || bin.leave_free(256 * MIB),
+    );
+}
+
+#[test]
+fn full_disk_under_the_receipt() {
+    let Some((world, data)) = world_with_tmpfs("receipt on a full disk", ".local/share") else {
+        return;
+    };
+    // Room for the lock's record (a page), the download (smaller than the
+    // binary, and gone before keeping starts) and keeping the new binary,
+    // and not one page more: the receipt's journal is the write that fails.
+    data.leave_free(4096 + binary_len("1.1.0"));
+    fails_cleanly_then_recovers(
+        &world,
+        &[
+            "could not write the install receipt",
+            "hint: the disk is full",
+        ],
+        || data.leave_free(256 * MIB),
+    );
+}
+
+/// `ulimit -f` for one run, in the 512-byte blocks of POSIX `sh`.
+fn with_file_size_limit(world: &World, bytes: u64, args: &[&str]) -> Run {
+    let mut command = world.command(Path::new("/bin/sh"));
+    command
+        .arg("-c")
+        .arg(format!("ulimit -f {} && exec \"$0\" \"$@\"", bytes / 512))
+        .arg(world.install_path())
+        .args(args);
+    Run::from(command.output().unwrap())
+}
+
+#[test]
+fn file_size_limit_under_the_download_and_the_staging() {
+    // No privilege needed: this runs everywhere. Without pane ignoring
+    // SIGXFSZ, the kernel would kill it without a word at the limit.
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    let (archive, binary) = (archive_len(&world, "1.1.0"), binary_len("1.1.0"));
+    assert!(archive < binary, "the test needs a binary that compresses");
+    for (limit, needle) in [
+        (archive / 2, "could not write the download"),
+        (
+            (archive + binary) / 2,
+            "could not write the unpacked binary",
+        ),
+    ] {
+        let before = world.snapshot();
+        let run = with_file_size_limit(&world, limit, &["self", "update"]);
+        eprintln!("{run}");
+        assert_eq!(run.signal, None, "killed by a signal:\n{run}");
+        run.fails_with(needle)
+            .fails_with("hint: a file size limit (ulimit -f) stopped the write");
+        before.assert_same(&world.snapshot());
+        assert_no_temp_files(&world.home);
+    }
+    world.pane(&["self", "update"]).success();
+    assert_eq!(world.installed_version(), "1.1.0");
+}
+
+// ------------------------------------------------------------- odd places
+
+#[test]
+fn install_dir_and_data_dir_on_different_filesystems() {
+    for under in [".local/bin", ".local/share"] {
+        let case = format!("{under} on its own filesystem");
+        let Some((world, _tmpfs)) = world_with_tmpfs(&case, under) else {
+            return;
+        };
+        world.pane(&["self", "update"]).success();
+        assert_eq!(world.installed_version(), "1.1.0", "{case}");
+        world.pane(&["self", "rollback"]).success();
+        assert_eq!(world.installed_version(), "1.0.0", "{case}");
+        world.pane(&["self", "unpin"]).success();
+        world.pane(&["self", "update"]).success();
+        assert_eq!(world.installed_version(), "1.1.0", "{case}");
+        assert_no_temp_files(&world.home);
+    }
+}
+
+#[test]
+fn install_path_reached_through_a_symlink() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    // The binary lives elsewhere (a dotfiles manager's doing), on another
+    // filesystem where this machine allows it, so a rename across would fail.
+    let apps = world.home.join("apps/pane");
+    let _tmpfs = Tmpfs::mount(&apps, 128 * MIB, "").ok();
+    std::fs::create_dir_all(&apps).unwrap();
+    let real = apps.join("pane");
+    std::fs::copy(world.install_path(), &real).unwrap();
+    std::fs::remove_file(world.install_path()).unwrap();
+    std::os::unix::fs::symlink(&real, world.install_path()).unwrap();
+
+    for (args, version) in [
+        (&["self", "update"][..], "1.1.0"),
+        (&["self", "rollback"], "1.0.0"),
+    ] {
+        world.pane(args).success();
+        let link = std::fs::symlink_metadata(world.install_path()).unwrap();
+        assert!(link.file_type().is_symlink(), "the link was replaced");
+        assert_eq!(std::fs::read_link(world.install_path()).unwrap(), real);
+        assert_eq!(world.installed_version(), version);
+        let target = world.run(&real, &["--version"], &[]).success();
+        assert_eq!(target.stdout.trim(), format!("pane {version}"));
+        assert_no_temp_files(&world.home);
+    }
+}
+
+/// Undoes a change to the machine when dropped (also when a check panics,
+/// so the temp dir can go). Declare it after the `World`.
+struct Undo(Box<dyn Fn()>);
+
+impl Drop for Undo {
+    fn drop(&mut self) {
+        (self.0)();
+    }
+}
+
+/// Makes `dir` unwritable by whatever works here: permissions for a normal
+/// user, a read-only bind mount or the immutable flag for root. Returns the
+/// undo, or says why nothing worked.
+fn make_read_only(dir: &Path) -> Result<Undo, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let writable = || {
+        let probe = dir.join(".probe");
+        let ok = std::fs::write(&probe, b"").is_ok();
+        let _ = std::fs::remove_file(&probe);
+        ok
+    };
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+    if !writable() {
+        let dir = dir.to_path_buf();
+        return Ok(Undo(Box::new(move || {
+            let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755));
+        })));
+    }
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Root ignores permissions.
+    let bind = run_tool(Command::new("mount").arg("--bind").arg(dir).arg(dir)).and_then(|_| {
+        run_tool(
+            Command::new("mount")
+                .args(["-o", "remount,bind,ro"])
+                .arg(dir),
+        )
+        .inspect_err(|_| drop(Command::new("umount").arg(dir).output()))
+    });
+    if bind.is_ok() && !writable() {
+        let dir = dir.to_path_buf();
+        return Ok(Undo(Box::new(move || {
+            let _ = Command::new("umount").arg(&dir).output();
+        })));
+    }
+    let chattr = run_tool(Command::new("chattr").arg("+i").arg(dir));
+    if chattr.is_ok() && !writable() {
+        let dir = dir.to_path_buf();
+        return Ok(Undo(Box::new(move || {
+            let _ = Command::new("chattr").arg("-i").arg(&dir).output();
+        })));
+    }
+    Err(format!(
+        "0555 does not stop this user, and neither a read-only bind mount ({}) nor chattr +i ({}) worked",
+        bind.err().unwrap_or_default(),
+        chattr.err().unwrap_or_default()
+    ))
+}
+
+#[test]
+fn read_only_install_dir() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    let _undo = match make_read_only(&world.bin_dir) {
+        Ok(undo) => undo,
+        Err(why) => {
+            eprintln!("skipped: read-only install dir: {why}");
+            return;
+        }
+    };
+    let before = world.snapshot();
+    let run = world.pane(&["self", "update"]);
+    eprintln!("{run}");
+    run.fails_with(&world.bin_dir.display().to_string())
+        .fails_with("pane self install --install-dir");
+    before.assert_same(&world.snapshot());
+    assert_no_temp_files(&world.home);
+    // The way out the hint gives: install elsewhere, update from there.
+    let elsewhere = world.home.join("bin");
+    let dir = elsewhere.display().to_string();
+    world
+        .pane(&["self", "install", "--install-dir", &dir, "--no-modify-path"])
+        .success();
+    world
+        .run(&elsewhere.join("pane"), &["self", "update"], &[])
+        .success();
+    let moved = world
+        .run(&elsewhere.join("pane"), &["--version"], &[])
+        .success();
+    assert_eq!(moved.stdout.trim(), "pane 1.1.0");
+}
+
+#[test]
+fn noexec_temp_dir() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    let tmp = world.tmp.path().join("tmp");
+    let Some(_tmpfs) = Tmpfs::mount_or_skip("noexec TMPDIR", &tmp, 64 * MIB, "noexec") else {
+        return;
+    };
+    let tmpdir = tmp.display().to_string();
+    // pane stages in the install dir, so a noexec /tmp cannot stop the
+    // smoke test; nothing is written to TMPDIR at all.
+    world
+        .pane_env(&["self", "update"], &[("TMPDIR", &tmpdir)])
+        .success();
+    assert_eq!(world.installed_version(), "1.1.0");
+    world
+        .pane_env(&["self", "rollback"], &[("TMPDIR", &tmpdir)])
+        .success();
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+}
+
+// -------------------------------------------- a receipt and a missing binary
+
+#[test]
+fn receipt_pointing_at_a_missing_binary() {
+    // The user removed things behind pane's back, and still has the pane
+    // they once downloaded.
+    let downloaded = build_pane("1.0.0");
+    for (case, removed) in [
+        ("the binary", &["pane"][..]),
+        ("the binary and the kept versions", &["pane", "versions"]),
+        ("the install dir", &["bin"]),
+    ] {
+        let world = World::installed(&["1.0.0", "1.1.0"]);
+        for what in removed {
+            match *what {
+                "pane" => std::fs::remove_file(world.install_path()).unwrap(),
+                "versions" => std::fs::remove_dir_all(world.data_dir.join("versions")).unwrap(),
+                _ => std::fs::remove_dir_all(&world.bin_dir).unwrap(),
+            }
+        }
+        world.run(&downloaded, &["self", "status"], &[]).success();
+        if case == "the binary" {
+            // The kept copy is enough: the update puts a binary back.
+            world.run(&downloaded, &["self", "update"], &[]).success();
+        } else {
+            let before = world.snapshot();
+            let run = world.run(&downloaded, &["self", "update"], &[]);
+            eprintln!("removed {case}: {run}");
+            run.fails_with("is missing")
+                .fails_with("run `pane self install`");
+            before.assert_same(&world.snapshot());
+            // The way out the hint gives.
+            world
+                .run(&downloaded, &["self", "install", "--no-modify-path"], &[])
+                .success();
+            world.pane(&["self", "update"]).success();
+        }
+        assert_eq!(world.installed_version(), "1.1.0", "removed {case}");
+        assert_no_temp_files(&world.home);
+    }
+}
