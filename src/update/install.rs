@@ -206,7 +206,7 @@ pub fn smoke_test(binary: &Path, expected: &Version) -> Result<(), InstallError>
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(1)),
             Ok(None) => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -254,9 +254,14 @@ pub fn keep(
 ) -> Result<(KeptVersion, bool), InstallError> {
     let target = kept_path(data_dir, version);
     let dir = target.parent().expect("kept path has a parent");
-    let expected = super::verify::sha256_file(binary).map_err(InstallError::io("read", binary))?;
-    if super::verify::sha256_file(&target).ok() == Some(expected) {
-        return Ok((record(version, &expected), false));
+    // Usually nothing is kept for this version yet, and then there is no
+    // reason to read the binary an extra time.
+    if let Ok(existing) = super::verify::sha256_file(&target) {
+        let expected =
+            super::verify::sha256_file(binary).map_err(InstallError::io("read", binary))?;
+        if existing == expected {
+            return Ok((record(version, &expected), false));
+        }
     }
     fs::create_dir_all(dir).map_err(InstallError::io("create", dir))?;
     let temp = platform::temp_path_in(dir, "kept");
