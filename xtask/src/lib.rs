@@ -10,10 +10,12 @@
 //! - [`server`] — a local release server with fault injection
 //! - [`dist`] — build and package a release binary
 //! - [`fixtures`] — keys, stamped binaries and release directories for tests
+//! - [`bench`] — `cargo xtask bench`: benchmarks against self_update and the floor
 //! - [`demo`] — `cargo xtask demo`: the whole life cycle in a throwaway home
 //! - [`chaos`] — `cargo xtask chaos`: random kill -9 and racing updaters
 
 pub mod archive;
+pub mod bench;
 pub mod chaos;
 pub mod checksums;
 pub mod demo;

@@ -82,6 +82,9 @@ enum Command {
     /// Build pane at three versions, serve them signed on 127.0.0.1, and run
     /// install.sh and the `pane self` commands in a throwaway HOME
     Demo,
+    /// Benchmarks, side by side with the self_update crate and the floor, as
+    /// ratios; a full run writes BENCHMARKS.md
+    Bench(xtask::bench::Options),
     /// Kill `pane self update` with SIGKILL at random moments, and race
     /// updaters against each other, checking the installation after each
     Chaos {
@@ -135,6 +138,7 @@ fn run(cli: Cli) -> Result<()> {
         .filter(|p| !p.is_empty());
     match cli.command {
         Command::Demo => xtask::demo::run()?,
+        Command::Bench(options) => xtask::bench::run(&options)?,
         Command::Chaos {
             kills,
             rounds,
