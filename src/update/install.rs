@@ -283,6 +283,34 @@ pub fn keep(
     }
 }
 
+/// Keeps a staged binary as `versions/<version>/pane`: a hard link to the
+/// staged file when the data dir is on the same filesystem (no second write,
+/// hash or fsync of tens of MiB: the staged file is already synced and its
+/// digest known), else a copy. The kept file may then share its inode with
+/// the installed binary; updates never write a binary in place, and
+/// `rollback` re-checks the recorded SHA-256 before trusting it.
+pub fn keep_staged(
+    data_dir: &Path,
+    version: &Version,
+    staged: &Staged,
+) -> Result<(KeptVersion, bool), InstallError> {
+    let target = kept_path(data_dir, version);
+    let dir = target.parent().expect("kept path has a parent");
+    if super::verify::sha256_file(&target).ok() == Some(staged.sha256) {
+        return Ok((record(version, &staged.sha256), false));
+    }
+    fs::create_dir_all(dir).map_err(InstallError::io("create", dir))?;
+    let temp = platform::temp_path_in(dir, "kept");
+    let linked = fs::hard_link(&staged.path, &temp).is_ok()
+        && fs::rename(&temp, &target).is_ok()
+        && platform::sync_dir(dir).is_ok();
+    if linked {
+        return Ok((record(version, &staged.sha256), true));
+    }
+    let _ = fs::remove_file(&temp);
+    keep(data_dir, version, &staged.path)
+}
+
 fn record(version: &Version, digest: &[u8; 32]) -> KeptVersion {
     KeptVersion {
         version: version.clone(),

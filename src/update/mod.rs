@@ -516,7 +516,7 @@ impl<'a> Updater<'a> {
 
         // Keep the outgoing version (normally kept already) and the new one.
         let outgoing = self.ensure_kept(receipt)?;
-        let (incoming, created) = install::keep(&self.ctx.data_dir, &version, &staged.path)?;
+        let (incoming, created) = install::keep_staged(&self.ctx.data_dir, &version, &staged)?;
         let created_dir = created.then(|| install::kept_path(&self.ctx.data_dir, &version));
         failpoint::hit("kept");
 
@@ -539,8 +539,10 @@ impl<'a> Updater<'a> {
     /// The kept record of the version now installed, copying the installed
     /// binary under `versions/` if it is not kept yet.
     fn ensure_kept(&self, receipt: &Receipt) -> Result<KeptVersion, UpdateError> {
+        // Present is enough here: `rollback` checks the recorded SHA-256
+        // before it trusts the file, so no hash pass over it on every update.
         if let Some(kept) = receipt.kept_version(&receipt.version) {
-            if install::check_kept(&self.ctx.data_dir, kept).is_ok() {
+            if install::kept_path(&self.ctx.data_dir, &kept.version).is_file() {
                 return Ok(kept.clone());
             }
         }
