@@ -22,7 +22,7 @@ use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::error::{Context, Result};
 use crate::fixtures::{build_pane, Release, TestKey};
@@ -365,8 +365,8 @@ pub struct KillReport {
     /// Updates that finished before their kill landed (not counted as kills).
     pub finished_first: u32,
     pub phases: BTreeMap<Phase, u32>,
-    /// How long an unkilled, throttled update took, and when its download ended.
-    pub calibration: (Duration, Duration),
+    /// When the phases of an unkilled, throttled update fell.
+    pub calibration: Timeline,
     pub elapsed: Duration,
     /// What went wrong, if a kill was not survived (the run stops there).
     pub failure: Option<String>,
@@ -382,11 +382,10 @@ impl fmt::Display for KillReport {
             .collect();
         write!(
             f,
-            " (killed while {}; {} finished before their kill; {:.2?} per throttled update, download {:.2?}; {:.0?} in all)",
+            " (killed while {}; {} finished before their kill; a throttled update: {}; {:.0?} in all)",
             if phases.is_empty() { "-".to_string() } else { phases.join(", ") },
             self.finished_first,
-            self.calibration.0,
-            self.calibration.1,
+            self.calibration,
             self.elapsed
         )?;
         if let Some(failure) = &self.failure {
@@ -427,7 +426,6 @@ pub fn kill_chaos(options: &KillOptions, log: &mut dyn Write) -> Result<KillRepo
     sandbox.server.clear_faults();
     sandbox.check_consistent(&options.versions[target], Some(&options.versions[current]))?;
     current = target;
-    let (total, download) = calibration;
 
     let mut report = KillReport {
         calibration,
@@ -439,7 +437,7 @@ pub fn kill_chaos(options: &KillOptions, log: &mut dyn Write) -> Result<KillRepo
         let next = (current + 1) % options.versions.len();
         let to = options.versions[next].clone();
         let attempt = report.kills + report.finished_first;
-        let plan = KillPlan::draw(attempt, &mut rng, total, download);
+        let plan = KillPlan::draw(attempt, &mut rng, &calibration);
         sandbox.server.set_fault(".tar.gz", throttle.clone());
         let outcome = kill_once(&sandbox, &to, &plan);
         sandbox.server.clear_faults();
@@ -493,27 +491,57 @@ pub fn kill_chaos(options: &KillOptions, log: &mut dyn Write) -> Result<KillRepo
     Ok(report)
 }
 
-/// Runs one throttled update to `to` while watching the install dir: returns
-/// how long it took and when the staged binary appeared (the download's end).
-fn calibrate(sandbox: &Sandbox, to: &str) -> Result<(Duration, Duration)> {
+/// When the phases of one update fell, from its start.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timeline {
+    /// The staged file appeared: the download was done.
+    pub downloaded: Duration,
+    /// `versions/<new>/` appeared: unpacking and the smoke test were done.
+    pub keeping: Duration,
+    /// The process exited.
+    pub total: Duration,
+}
+
+impl fmt::Display for Timeline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "downloaded at {:.2?}, keeping at {:.2?}, done at {:.2?}",
+            self.downloaded, self.keeping, self.total
+        )
+    }
+}
+
+/// Runs one throttled update to `to` while watching the files, to learn
+/// when its phases fall.
+fn calibrate(sandbox: &Sandbox, to: &str) -> Result<Timeline> {
     let mut child = spawn_update(sandbox, to)?;
     let started = Instant::now();
-    let mut download = None;
+    let (mut downloaded, mut keeping) = (None, None);
+    let kept_dir = sandbox.data_dir.join("versions").join(to);
     let status = loop {
         if let Some(status) = child.try_wait().context("cannot wait for pane")? {
             break status;
         }
-        if download.is_none() && has_temp(&sandbox.bin_dir, "staged") {
-            download = Some(started.elapsed());
+        if downloaded.is_none() && has_temp(&sandbox.bin_dir, "staged") {
+            downloaded = Some(started.elapsed());
         }
-        std::thread::sleep(Duration::from_millis(2));
+        if keeping.is_none() && kept_dir.exists() {
+            keeping = Some(started.elapsed());
+        }
+        std::thread::sleep(Duration::from_micros(500));
     };
     let total = started.elapsed();
     if !status.success() {
         let run = Run::from(child.wait_with_output().context("cannot wait for pane")?);
         crate::bail!("the calibrating update failed:\n{run}");
     }
-    Ok((total, download.unwrap_or(total / 2)))
+    let downloaded = downloaded.unwrap_or(total / 2);
+    Ok(Timeline {
+        downloaded,
+        keeping: keeping.unwrap_or(downloaded).max(downloaded),
+        total,
+    })
 }
 
 fn spawn_update(sandbox: &Sandbox, to: &str) -> Result<Child> {
@@ -544,7 +572,11 @@ enum Trigger {
     Start,
     /// The staged binary appeared in the install dir: the download is done.
     Staged,
-    /// `versions/<new>/` appeared: keeping has begun.
+    /// The download's temp file is gone and the staged binary is there:
+    /// unpacking is done, the smoke test runs.
+    Unpacked,
+    /// `versions/<new>/` has a file made by this update: keeping has begun.
+    /// (The folder alone may be left from a run killed before it pruned.)
     Keeping,
     /// The receipt journals the change.
     Journaled,
@@ -560,15 +592,22 @@ struct KillPlan {
 
 impl KillPlan {
     /// The triggers in turn (so a few kills already cover every one), each
-    /// with a random delay scaled to what follows it.
-    fn draw(attempt: u32, rng: &mut Rng, total: Duration, download: Duration) -> KillPlan {
-        let after_download = total.saturating_sub(download);
-        let (trigger, span) = match attempt % 5 {
-            0 => (Trigger::Start, total.mul_f64(1.05)),
-            1 => (Trigger::Staged, after_download),
-            2 => (Trigger::Keeping, after_download / 2),
-            3 => (Trigger::Journaled, Duration::from_millis(3)),
-            _ => (Trigger::Swapped, Duration::from_millis(3)),
+    /// with a random delay as long as what follows it. Eight turns against
+    /// the three versions going round, so no trigger stays with one update.
+    fn draw(attempt: u32, rng: &mut Rng, timeline: &Timeline) -> KillPlan {
+        let unpacking_and_smoke = timeline.keeping.saturating_sub(timeline.downloaded);
+        let after_download = timeline.total.saturating_sub(timeline.downloaded);
+        let keeping_on = timeline.total.saturating_sub(timeline.keeping);
+        let (trigger, span) = match attempt % 8 {
+            0 => (Trigger::Start, timeline.total.mul_f64(1.05)),
+            // Before the download: the lock, the signature, the checksums.
+            1 => (Trigger::Start, Duration::from_millis(60)),
+            2 => (Trigger::Staged, unpacking_and_smoke),
+            3 => (Trigger::Unpacked, Duration::from_millis(15)),
+            4 => (Trigger::Keeping, keeping_on),
+            5 => (Trigger::Journaled, Duration::from_micros(1500)),
+            6 => (Trigger::Swapped, Duration::from_micros(1500)),
+            _ => (Trigger::Staged, after_download),
         };
         KillPlan {
             trigger,
@@ -582,6 +621,7 @@ impl fmt::Display for KillPlan {
         let trigger = match self.trigger {
             Trigger::Start => "the start",
             Trigger::Staged => "the download",
+            Trigger::Unpacked => "unpacking",
             Trigger::Keeping => "keeping began",
             Trigger::Journaled => "the journal",
             Trigger::Swapped => "the swap",
@@ -590,13 +630,23 @@ impl fmt::Display for KillPlan {
     }
 }
 
-/// Whether the sign `trigger` waits for is there.
-fn fired(sandbox: &Sandbox, to: &str, trigger: Trigger, inode: u64) -> bool {
+/// Whether the sign `trigger` waits for is there, for an update that
+/// started at `since` with the install path at `inode`.
+fn fired(sandbox: &Sandbox, to: &str, trigger: Trigger, inode: u64, since: SystemTime) -> bool {
     use std::os::unix::fs::MetadataExt;
     match trigger {
         Trigger::Start => true,
         Trigger::Staged => has_temp(&sandbox.bin_dir, "staged"),
-        Trigger::Keeping => sandbox.data_dir.join("versions").join(to).exists(),
+        Trigger::Unpacked => {
+            has_temp(&sandbox.bin_dir, "staged") && !has_temp(&sandbox.data_dir, "download")
+        }
+        Trigger::Keeping => {
+            let kept_dir = sandbox.data_dir.join("versions").join(to);
+            has_temp(&kept_dir, "kept")
+                || std::fs::metadata(kept_dir.join("pane"))
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|modified| modified >= since)
+        }
         Trigger::Journaled => std::fs::read(sandbox.receipt_path())
             .is_ok_and(|bytes| bytes.windows(9).any(|w| w == b"\"pending\"")),
         Trigger::Swapped => {
@@ -615,12 +665,13 @@ fn kill_once(sandbox: &Sandbox, to: &str, plan: &KillPlan) -> Result<Option<Phas
     let inode = std::fs::metadata(sandbox.install_path())
         .context("the installed pane is missing")?
         .ino();
+    let since = SystemTime::now();
     let mut child = spawn_update(sandbox, to)?;
     loop {
         if child.try_wait().context("cannot wait for pane")?.is_some() {
             break;
         }
-        if fired(sandbox, to, plan.trigger, inode) {
+        if fired(sandbox, to, plan.trigger, inode, since) {
             std::thread::sleep(plan.delay);
             // `Child::kill` is SIGKILL on Unix.
             let _ = child.kill();
