@@ -84,6 +84,7 @@ pub fn status(ctx: &Context, ui: &Ui) -> CommandResult {
             "data_dir": ctx.data_dir,
             "last_check": last.as_ref().map(|c| json!({"at": c.checked_at, "latest": c.latest})),
             "interrupted_change": r.pending.is_some(),
+            "binary_missing": !r.install_path().exists(),
         }),
         None => json!({
             "managed": false,
@@ -99,6 +100,7 @@ pub fn status(ctx: &Context, ui: &Ui) -> CommandResult {
             "data_dir": ctx.data_dir,
             "last_check": last.as_ref().map(|c| json!({"at": c.checked_at, "latest": c.latest})),
             "interrupted_change": false,
+            "binary_missing": false,
         }),
     };
     if ui.json {
@@ -145,6 +147,12 @@ pub fn status(ctx: &Context, ui: &Ui) -> CommandResult {
             }
             if r.pending.is_some() {
                 outln!("note:          an interrupted change will be finished by the next `pane self` command");
+            }
+            if !r.install_path().exists() {
+                outln!(
+                    "warning:       {} is missing: `pane self update` puts it back, or run `pane self install` from a pane binary",
+                    r.install_path().display()
+                );
             }
         }
     }

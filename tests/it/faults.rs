@@ -403,7 +403,13 @@ fn receipt_pointing_at_a_missing_binary() {
                 _ => std::fs::remove_dir_all(&world.bin_dir).unwrap(),
             }
         }
-        world.run(&downloaded, &["self", "status"], &[]).success();
+        let status = world.run(&downloaded, &["self", "status"], &[]).success();
+        assert!(status.stdout.contains("is missing"), "{case}: {status}");
+        let json = world
+            .run(&downloaded, &["self", "status", "--json"], &[])
+            .success()
+            .json();
+        assert_eq!(json["binary_missing"], true, "{case}");
         if case == "the binary" {
             // The kept copy is enough: the update puts a binary back.
             world.run(&downloaded, &["self", "update"], &[]).success();
