@@ -104,7 +104,7 @@ pub fn uninstall(ctx: &Context, ui: &Ui, yes: bool) -> CommandResult {
             "Remove pane, its kept versions and state in {}, and the PATH lines it added?",
             ctx.data_dir.display()
         );
-        if !super::confirm(ui, &question) {
+        if !super::confirm(&question) {
             ui.note("nothing was removed");
             return Ok(ExitCode::from(super::EXIT_FAILURE));
         }

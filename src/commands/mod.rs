@@ -267,12 +267,7 @@ impl Progress for UiEvents<'_> {
     }
 }
 
-/// `Context` helpers the commands share.
-pub fn version_json(v: &semver::Version) -> serde_json::Value {
-    serde_json::Value::String(v.to_string())
-}
-
-pub(crate) fn confirm(ui: &Ui, question: &str) -> bool {
+pub(crate) fn confirm(question: &str) -> bool {
     use std::io::Write;
     eprint!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
@@ -280,7 +275,6 @@ pub(crate) fn confirm(ui: &Ui, question: &str) -> bool {
     if std::io::stdin().read_line(&mut answer).is_err() {
         return false;
     }
-    let _ = ui;
     matches!(answer.trim(), "y" | "Y" | "yes" | "Yes")
 }
 

@@ -27,7 +27,7 @@ pub mod source;
 pub mod verify;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use semver::{Version, VersionReq};
@@ -728,17 +728,6 @@ impl std::io::Write for HashingFile {
 /// Reads the receipt for display, without the lock and without repairing.
 pub fn read_receipt(ctx: &Context) -> Result<Option<Receipt>, UpdateError> {
     Ok(receipt::load(&ctx.receipt_path())?)
-}
-
-pub fn kept_dir(ctx: &Context) -> PathBuf {
-    ctx.data_dir.join("versions")
-}
-
-/// Whether `path` is the binary a receipt describes.
-pub fn is_install_path(receipt: &Receipt, path: &Path) -> bool {
-    let a = fs::canonicalize(receipt.install_path()).ok();
-    let b = fs::canonicalize(path).ok();
-    a.is_some() && a == b
 }
 
 #[cfg(test)]
