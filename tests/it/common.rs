@@ -284,3 +284,57 @@ pub fn on_terminal(world: &World, args: &str, env: &[(&str, &str)]) -> Run {
     command.args(["-qec", &line, "/dev/null"]);
     Run::from(command.output().expect("script (util-linux) runs"))
 }
+
+/// Path (relative to the root walked) → what is there: kind (`file`, `dir`,
+/// `link`), contents or link target, mode, mtime (seconds, nanoseconds; 0 for
+/// directories, whose mtime moves when a temp file comes and goes in them).
+pub type TimedTree = BTreeMap<PathBuf, (String, Vec<u8>, u32, i64, i64)>;
+
+/// Everything under `root` (itself included, as the empty path), or nothing
+/// if it does not exist.
+pub fn timed_tree(root: &Path) -> TimedTree {
+    let mut tree = TimedTree::new();
+    walk_timed(root, root, &mut tree);
+    tree
+}
+
+fn walk_timed(root: &Path, path: &Path, tree: &mut TimedTree) {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let Ok(metadata) = std::fs::symlink_metadata(path) else {
+        return;
+    };
+    let relative = path.strip_prefix(root).unwrap().to_path_buf();
+    let (kind, contents) = if metadata.file_type().is_symlink() {
+        (
+            "link",
+            std::fs::read_link(path)
+                .unwrap()
+                .into_os_string()
+                .into_encoded_bytes(),
+        )
+    } else if metadata.is_dir() {
+        ("dir", Vec::new())
+    } else {
+        ("file", std::fs::read(path).unwrap())
+    };
+    let (mtime, mtime_ns) = if metadata.is_dir() {
+        (0, 0)
+    } else {
+        (metadata.mtime(), metadata.mtime_nsec())
+    };
+    tree.insert(
+        relative,
+        (
+            kind.to_string(),
+            contents,
+            metadata.permissions().mode(),
+            mtime,
+            mtime_ns,
+        ),
+    );
+    if metadata.is_dir() {
+        for entry in std::fs::read_dir(path).unwrap().flatten() {
+            walk_timed(root, &entry.path(), tree);
+        }
+    }
+}

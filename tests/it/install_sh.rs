@@ -7,11 +7,12 @@
 //! that says what went wrong, no file under the sandbox's HOME or XDG dirs, and no temporary
 //! directory left behind.
 
+use crate::common::timed_tree;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs;
 use std::io::Write as _;
-use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -264,7 +265,9 @@ impl Sandbox {
     fn user_files(&self) -> Tree {
         let mut tree = Tree::new();
         for sub in ["home", "config", "data", "state", "cache"] {
-            walk(&self.path(sub), &self.dir.path().join(sub), &mut tree);
+            for (path, entry) in timed_tree(&self.dir.path().join(sub)) {
+                tree.insert(Path::new(sub).join(path), entry);
+            }
         }
         tree
     }
@@ -282,52 +285,6 @@ impl Sandbox {
 
 /// Path (relative to the sandbox) → what is there: kind, contents or link target, mode, mtime.
 type Tree = BTreeMap<PathBuf, (String, Vec<u8>, u32, i64, i64)>;
-
-fn walk(base: &Path, path: &Path, tree: &mut Tree) {
-    let Ok(metadata) = fs::symlink_metadata(path) else {
-        return;
-    };
-    let relative = path
-        .strip_prefix(base.parent().unwrap())
-        .unwrap()
-        .to_path_buf();
-    let (kind, contents) = if metadata.file_type().is_symlink() {
-        (
-            "link",
-            fs::read_link(path)
-                .unwrap()
-                .into_os_string()
-                .into_encoded_bytes(),
-        )
-    } else if metadata.is_dir() {
-        ("dir", Vec::new())
-    } else {
-        ("file", fs::read(path).unwrap())
-    };
-    let (mtime, mtime_ns) = if metadata.is_dir() {
-        // A directory's mtime moves when a temp file comes and goes in it.
-        (0, 0)
-    } else {
-        (metadata.mtime(), metadata.mtime_nsec())
-    };
-    tree.insert(
-        relative,
-        (
-            kind.to_string(),
-            contents,
-            metadata.permissions().mode(),
-            mtime,
-            mtime_ns,
-        ),
-    );
-    if metadata.is_dir() {
-        let mut children: Vec<_> = fs::read_dir(path).unwrap().flatten().collect();
-        children.sort_by_key(|e| e.file_name());
-        for child in children {
-            walk(base, &child.path(), tree);
-        }
-    }
-}
 
 /// The top directories alone: what a sandbox holds before anything is installed.
 fn is_empty_user(tree: &Tree) -> bool {

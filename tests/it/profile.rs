@@ -6,10 +6,11 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs;
-use std::os::unix::fs::{symlink, MetadataExt as _, PermissionsExt as _};
+use std::os::unix::fs::{symlink, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::common::timed_tree;
 use pane::profile::{
     merge_records, setup_path, shadowing_binary, undo_path, PathContext, ProfileEdit,
 };
@@ -17,57 +18,11 @@ use pane::profile::{
 /// Path (relative to the root) → kind, contents or link target, mode.
 type Tree = BTreeMap<PathBuf, (String, Vec<u8>, u32)>;
 /// The same with the modification time, to see that a file was not even rewritten.
-type TimedTree = BTreeMap<PathBuf, (String, Vec<u8>, u32, i64, i64)>;
-
-fn timed_tree(root: &Path) -> TimedTree {
-    let mut tree = TimedTree::new();
-    walk(root, root, &mut tree);
-    tree
-}
-
 fn tree(root: &Path) -> Tree {
     timed_tree(root)
         .into_iter()
         .map(|(path, (kind, contents, mode, _, _))| (path, (kind, contents, mode)))
         .collect()
-}
-
-fn walk(root: &Path, path: &Path, tree: &mut TimedTree) {
-    let metadata = fs::symlink_metadata(path).unwrap();
-    let relative = path.strip_prefix(root).unwrap().to_path_buf();
-    let (kind, contents) = if metadata.file_type().is_symlink() {
-        (
-            "link",
-            fs::read_link(path)
-                .unwrap()
-                .into_os_string()
-                .into_encoded_bytes(),
-        )
-    } else if metadata.is_dir() {
-        ("dir", Vec::new())
-    } else {
-        ("file", fs::read(path).unwrap())
-    };
-    let (mtime, mtime_ns) = if metadata.is_dir() {
-        (0, 0)
-    } else {
-        (metadata.mtime(), metadata.mtime_nsec())
-    };
-    tree.insert(
-        relative,
-        (
-            kind.to_string(),
-            contents,
-            metadata.permissions().mode(),
-            mtime,
-            mtime_ns,
-        ),
-    );
-    if metadata.is_dir() {
-        for entry in fs::read_dir(path).unwrap().flatten() {
-            walk(root, &entry.path(), tree);
-        }
-    }
 }
 
 #[track_caller]
