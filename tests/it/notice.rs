@@ -89,12 +89,30 @@ fn notice_once_a_day_on_a_terminal_only() {
 fn a_stalled_server_adds_no_wait() {
     let world = World::installed(&["1.0.0", "1.1.0"]);
     world.server().set_fault("SHA256SUMS.minisig", Fault::Stall);
-    // The background check stalls (its own deadline ends it); the command
-    // itself returns at once. The bound is generous: the stall is endless.
-    let started = Instant::now();
+    // The background check stalls on the server (until its own 5 s idle
+    // deadline); the command must return while that check is still waiting,
+    // so the check's process is still there when the command is done.
     on_terminal(&world, "", &[]).success();
+    let check = format!("{} self background-check", world.install_path().display());
+    let alive = std::process::Command::new("pgrep")
+        .args(["-f", &check])
+        .output()
+        .expect("pgrep (procps) runs");
     assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "waited on the network"
+        alive.status.success(),
+        "the command waited for the network: its background check had already ended"
     );
+    // And the stalled server really is what it waits on.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let asked = || {
+        world
+            .server()
+            .requests()
+            .iter()
+            .any(|r| r.path.ends_with("SHA256SUMS.minisig"))
+    };
+    while !asked() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(asked(), "the background check never asked the server");
 }
