@@ -80,21 +80,15 @@ impl World {
         let mut command = Command::new(exe);
         command
             .env_clear()
+            .envs(xtask::fixtures::sandbox_env(
+                &self.home,
+                &self.key,
+                self.server.as_ref(),
+            ))
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-            .env("HOME", &self.home)
-            .env("XDG_DATA_HOME", self.home.join(".local/share"))
-            .env("XDG_CONFIG_HOME", self.home.join(".config"))
-            .env("XDG_CACHE_HOME", self.home.join(".cache"))
-            .env("PANE_TEST_PUBKEY", self.key.public_key_line())
-            .env("PANE_NO_UPDATE_CHECK", "1")
             .env("PANE_HTTP_TIMEOUT", "3")
             .env("PANE_LOCK_TIMEOUT", "60")
             .current_dir(&self.home);
-        if let Some(server) = &self.server {
-            command
-                .env("PANE_RELEASES_URL", server.releases_url())
-                .env("PANE_RELEASES_API_URL", server.api_url());
-        }
         for (k, v) in &self.extra_env {
             command.env(k, v);
         }

@@ -603,15 +603,13 @@ impl Bench {
     /// The environment the integration tests give pane (tests/it/common.rs).
     fn pane_env(&self, command: &mut Command, stage: &Stage, home: &Path) {
         command
-            .env("XDG_DATA_HOME", home.join(".local").join("share"))
-            .env("XDG_CONFIG_HOME", home.join(".config"))
-            .env("XDG_CACHE_HOME", home.join(".cache"))
-            .env("PANE_TEST_PUBKEY", self.key.public_key_line())
-            .env("PANE_NO_UPDATE_CHECK", "1")
+            .envs(crate::fixtures::sandbox_env(
+                home,
+                &self.key,
+                Some(&stage.server),
+            ))
             .env("PANE_HTTP_TIMEOUT", "30")
-            .env("PANE_LOCK_TIMEOUT", "60")
-            .env("PANE_RELEASES_URL", stage.server.releases_url())
-            .env("PANE_RELEASES_API_URL", stage.server.api_url());
+            .env("PANE_LOCK_TIMEOUT", "60");
     }
 
     /// A copy of the peer at `dir/bin/self-update-peer`; it replaces itself.

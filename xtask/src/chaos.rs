@@ -25,7 +25,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::error::{Context, Result};
-use crate::fixtures::{build_pane, Release, TestKey};
+use crate::fixtures::{build_pane, sandbox_env, Release, TestKey};
 use crate::server::{Fault, Server};
 
 /// xorshift64*: a small, seeded, deterministic RNG (no dependency needed).
@@ -106,17 +106,10 @@ impl Sandbox {
         let mut command = Command::new(exe);
         command
             .env_clear()
+            .envs(sandbox_env(&self.home, &self.key, Some(&self.server)))
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-            .env("HOME", &self.home)
-            .env("XDG_DATA_HOME", self.home.join(".local/share"))
-            .env("XDG_CONFIG_HOME", self.home.join(".config"))
-            .env("XDG_CACHE_HOME", self.home.join(".cache"))
-            .env("PANE_TEST_PUBKEY", self.key.public_key_line())
-            .env("PANE_NO_UPDATE_CHECK", "1")
             .env("PANE_HTTP_TIMEOUT", "10")
             .env("PANE_LOCK_TIMEOUT", "120")
-            .env("PANE_RELEASES_URL", self.server.releases_url())
-            .env("PANE_RELEASES_API_URL", self.server.api_url())
             .current_dir(&self.home)
             .stdin(Stdio::null());
         command

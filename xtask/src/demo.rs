@@ -34,7 +34,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::error::{Context, Result};
-use crate::fixtures::{host_target, try_build_pane, Release, TestKey};
+use crate::fixtures::{host_target, sandbox_env, try_build_pane, Release, TestKey};
 use crate::server::Server;
 
 /// The versions released, oldest first: installed, pinned, latest.
@@ -208,17 +208,14 @@ impl Sandbox {
             .unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
         let mut env: Vec<(String, OsString)> = vec![
             ("PATH".into(), path),
-            ("HOME".into(), self.home.clone().into()),
             ("TMPDIR".into(), self.tmp.clone().into()),
         ];
-        for (name, dir) in self.xdg() {
-            env.push((name.into(), dir.into()));
-        }
+        env.extend(
+            sandbox_env(&self.home, key, Some(server))
+                .into_iter()
+                .map(|(name, value)| (name.to_string(), value)),
+        );
         env.extend([
-            ("PANE_RELEASES_URL".into(), server.releases_url().into()),
-            ("PANE_RELEASES_API_URL".into(), server.api_url().into()),
-            ("PANE_TEST_PUBKEY".into(), key.public_key_line().into()),
-            ("PANE_NO_UPDATE_CHECK".into(), "1".into()),
             ("PANE_HTTP_TIMEOUT".into(), "10".into()),
             ("PANE_LOCK_TIMEOUT".into(), "30".into()),
         ]);

@@ -150,6 +150,31 @@ fn unix_now() -> u64 {
         .unwrap_or_default()
 }
 
+/// The environment a sandboxed pane runs with, wherever one is driven (the
+/// integration tests, `chaos`, `bench`, `demo`): `HOME` and its XDG dirs,
+/// the test key (honoured by debug builds), the release server's two URLs,
+/// and no update notice. Start from `env_clear()`; add `PATH` and timeouts.
+pub fn sandbox_env(
+    home: &Path,
+    key: &TestKey,
+    server: Option<&crate::server::Server>,
+) -> Vec<(&'static str, std::ffi::OsString)> {
+    let mut env = vec![
+        ("HOME", home.into()),
+        ("XDG_CONFIG_HOME", home.join(".config").into()),
+        ("XDG_DATA_HOME", home.join(".local/share").into()),
+        ("XDG_STATE_HOME", home.join(".local/state").into()),
+        ("XDG_CACHE_HOME", home.join(".cache").into()),
+        ("PANE_TEST_PUBKEY", key.public_key_line().into()),
+        ("PANE_NO_UPDATE_CHECK", "1".into()),
+    ];
+    if let Some(server) = server {
+        env.push(("PANE_RELEASES_URL", server.releases_url().into()));
+        env.push(("PANE_RELEASES_API_URL", server.api_url().into()));
+    }
+    env
+}
+
 /// The host's target triple (cached).
 pub fn host_target() -> &'static str {
     static HOST: OnceLock<String> = OnceLock::new();
