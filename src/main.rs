@@ -31,3 +31,13 @@ fn bare_version_request() -> Option<&'static str> {
         _ => None,
     }
 }
+
+/// glibc's `pow`, from the `libm` crate, so that the binary does not load
+/// libm.so for its one caller (indicatif's rate estimator): see Cargo.toml.
+/// The linker resolves the `pow` that `f64::powf` lowers to here, and with
+/// `--as-needed` libm.so is then no longer a dependency.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[unsafe(no_mangle)]
+extern "C" fn pow(x: f64, y: f64) -> f64 {
+    libm::pow(x, y)
+}
