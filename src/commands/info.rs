@@ -9,7 +9,7 @@ use crate::update::{self, Context, Pin, Updater};
 
 pub fn list(ctx: &Context, ui: &Ui, prerelease: bool) -> CommandResult {
     let receipt = update::read_receipt(ctx)?;
-    let releases = Updater::new(ctx)?.list()?;
+    let releases = Updater::new(ctx).list()?;
     let installed = receipt
         .as_ref()
         .map(|r| r.version.clone())
@@ -165,7 +165,7 @@ pub fn check(ctx: &Context, ui: &Ui, prerelease: bool) -> CommandResult {
         .as_ref()
         .map_or_else(|| ctx.current_version.clone(), |r| r.version.clone());
     let pin = receipt.as_ref().and_then(|r| r.pin.clone());
-    let updater = Updater::new(ctx)?;
+    let updater = Updater::new(ctx);
     // The same decision `update` makes, pin and downgrade protection included.
     let available = updater.available(receipt.as_ref(), prerelease)?;
     if let Some(version) = &available {

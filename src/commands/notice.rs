@@ -121,10 +121,8 @@ pub fn background_check(ctx: &Context) {
     let mut ctx = ctx.clone();
     ctx.source.connect_timeout = Duration::from_secs(3);
     ctx.source.idle_timeout = Duration::from_secs(5);
-    if let Ok(updater) = Updater::new(&ctx) {
-        if let Ok(resolved) = updater.resolve(None) {
-            write_cache(&ctx.data_dir, resolved.version());
-        }
+    if let Ok(resolved) = Updater::new(&ctx).resolve(None) {
+        write_cache(&ctx.data_dir, resolved.version());
     }
 }
 

@@ -15,7 +15,7 @@ pub fn update(ctx: &Context, ui: &Ui, args: UpdateArgs) -> CommandResult {
             prerelease: args.prerelease,
         },
     };
-    let updater = Updater::new(ctx)?;
+    let updater = Updater::new(ctx);
     let mut events = ui.events();
     let outcome = updater.update(&want, args.dry_run, &mut events)?;
     show(ui, &outcome);
@@ -23,21 +23,21 @@ pub fn update(ctx: &Context, ui: &Ui, args: UpdateArgs) -> CommandResult {
 }
 
 pub fn pin(ctx: &Context, ui: &Ui, requirement: &str, prerelease: bool) -> CommandResult {
-    let updater = Updater::new(ctx)?;
+    let updater = Updater::new(ctx);
     let outcome = updater.pin(requirement, prerelease, &mut ui.events())?;
     show(ui, &outcome);
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn unpin(ctx: &Context, ui: &Ui) -> CommandResult {
-    let updater = Updater::new(ctx)?;
+    let updater = Updater::new(ctx);
     let outcome = updater.unpin(&mut ui.events())?;
     show(ui, &outcome);
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn rollback(ctx: &Context, ui: &Ui) -> CommandResult {
-    let updater = Updater::new(ctx)?;
+    let updater = Updater::new(ctx);
     let outcome = updater.rollback(&mut ui.events())?;
     show(ui, &outcome);
     Ok(ExitCode::SUCCESS)

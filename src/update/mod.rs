@@ -258,11 +258,11 @@ pub struct Updater<'a> {
 }
 
 impl<'a> Updater<'a> {
-    pub fn new(ctx: &'a Context) -> Result<Self, UpdateError> {
-        Ok(Self {
+    pub fn new(ctx: &'a Context) -> Self {
+        Self {
             ctx,
-            source: Source::new(ctx.source.clone())?,
-        })
+            source: Source::new(ctx.source.clone()),
+        }
     }
 
     /// Fetches and verifies `SHA256SUMS` of an exact version, or of the latest

@@ -13,6 +13,7 @@
 //! timeout.
 
 use std::io::{Read, Write};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use reqwest::blocking::{Client, Response};
@@ -126,33 +127,54 @@ pub struct SourceConfig {
 pub struct Source {
     config: SourceConfig,
     api_origin: Option<(String, Option<u16>)>,
-    client: Client,
+    /// The client for `https` URLs, built on first use: building it loads
+    /// and parses the system's root certificates (rustls-platform-verifier
+    /// reads every file in /etc/ssl/certs, some 3 ms), which a run that
+    /// never leaves loopback `http` (a mirror on this machine, the tests,
+    /// `cargo xtask bench`) should not pay for.
+    tls: OnceLock<Client>,
+    /// The client for `http` URLs, which [`parse_allowed`] limits to
+    /// loopback. It trusts no certificate at all.
+    plain: OnceLock<Client>,
 }
 
 impl Source {
-    pub fn new(config: SourceConfig) -> Result<Self, FetchError> {
+    pub fn new(config: SourceConfig) -> Self {
         // rustls is built without a default provider (ring keeps the binary
         // small and needs no C toolchain beyond cc); install it once.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(config.connect_timeout)
-            // In the blocking client this bounds the wait for the headers and
-            // for every single read of the body: an idle-read timeout.
-            .timeout(config.idle_timeout)
-            .build()
-            .map_err(|source| FetchError::Network {
-                url: config.releases_url.clone(),
-                source,
-            })?;
         let api_origin = Url::parse(&config.api_url)
             .ok()
             .and_then(|u| Some((u.host_str()?.to_string(), u.port_or_known_default())));
-        Ok(Self {
+        Self {
             config,
             api_origin,
-            client,
-        })
+            tls: OnceLock::new(),
+            plain: OnceLock::new(),
+        }
+    }
+
+    /// The client for `url`'s scheme, built the first time it is needed.
+    fn client_for(&self, url: &Url) -> Result<&Client, FetchError> {
+        let tls = url.scheme() == "https";
+        let cell = if tls { &self.tls } else { &self.plain };
+        if let Some(client) = cell.get() {
+            return Ok(client);
+        }
+        let mut builder = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(self.config.connect_timeout)
+            // In the blocking client this bounds the wait for the headers and
+            // for every single read of the body: an idle-read timeout.
+            .timeout(self.config.idle_timeout);
+        if !tls {
+            builder = builder.tls_certs_only(std::iter::empty());
+        }
+        let client = builder.build().map_err(|source| FetchError::Network {
+            url: url.to_string(),
+            source,
+        })?;
+        Ok(cell.get_or_init(|| client))
     }
 
     pub fn releases_url(&self) -> &str {
@@ -248,7 +270,7 @@ impl Source {
         let mut current = parse_allowed(url)?;
         for _ in 0..=MAX_REDIRECTS {
             let mut request = self
-                .client
+                .client_for(&current)?
                 .get(current.clone())
                 .header(USER_AGENT, self.config.user_agent.as_str());
             if is_api {
@@ -478,6 +500,47 @@ mod tests {
         ] {
             assert!(parse_allowed(bad).is_err(), "{bad} allowed");
         }
+    }
+
+    /// A run that stays on loopback `http` never builds the TLS client (and
+    /// so never reads the system's root certificates); an `https` URL gets
+    /// the verifying client, and never the plain one, which trusts nothing.
+    #[test]
+    fn the_tls_client_is_built_only_for_https() {
+        use std::net::TcpListener;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0u8; 1024];
+            let _ = stream.read(&mut request).unwrap();
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                .unwrap();
+        });
+        let config = |base: String| SourceConfig {
+            api_url: base.clone(),
+            releases_url: base,
+            token: None,
+            connect_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(5),
+            user_agent: "pane-test".into(),
+        };
+        let source = Source::new(config(format!("http://127.0.0.1:{port}")));
+        let (body, _) = source
+            .fetch_small(&format!("http://127.0.0.1:{port}/x"), 16)
+            .unwrap();
+        server.join().unwrap();
+        assert_eq!(body, b"ok");
+        assert!(source.plain.get().is_some());
+        assert!(source.tls.get().is_none(), "loopback http built the TLS client");
+
+        let source = Source::new(config("https://github.com/o/r/releases".into()));
+        source
+            .client_for(&Url::parse("https://github.com/o/r/releases").unwrap())
+            .unwrap();
+        assert!(source.tls.get().is_some());
+        assert!(source.plain.get().is_none());
     }
 
     #[test]

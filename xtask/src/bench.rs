@@ -171,7 +171,12 @@ pub fn run(options: &Options) -> Result<()> {
         report
             .updates
             .push(bench.update_case(&stage, update.rounds, update.throttle)?);
+        if std::env::var_os("BENCH_UPDATES_ONLY").is_some() {
+            let c = report.updates.last().unwrap();
+            eprintln!("TEMP {} MiB: pane {:?} peer {:?} floor {:?} ratio {:.3}", update.size / MIB, c.pane.median(), c.peer.median(), c.floor.median(), ratio(c.pane.median(), c.peer.median()));
+        }
     }
+    if std::env::var_os("BENCH_UPDATES_ONLY").is_some() { return Ok(()); }
 
     eprintln!(
         "bench: memory, ~{} MiB release, {} run(s)",
@@ -549,7 +554,8 @@ impl Bench {
             let (elapsed, installed) = match tool {
                 Tool::Pane => {
                     let installed = self.install_pane(stage, &dir)?;
-                    let mut command = self.pane_command(&[], &installed, stage, &dir);
+                    let prefix: Vec<OsString> = std::env::var("BENCH_PANE_PREFIX").map(|p| p.replace("LABEL", label).split(' ').map(OsString::from).collect()).unwrap_or_default();
+                    let mut command = self.pane_command(&prefix, &installed, stage, &dir);
                     (time_success(&mut command, "pane self update")?, installed)
                 }
                 Tool::Peer => {

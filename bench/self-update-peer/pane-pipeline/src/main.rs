@@ -23,13 +23,11 @@ fn main() -> ExitCode {
     };
     let result = pane::env::context(&env, &build).and_then(|context| {
         Updater::new(&context)
-            .and_then(|updater| {
-                updater.update(
-                    &Want::Latest { prerelease: false },
-                    false,
-                    &mut Quiet(NoProgress),
-                )
-            })
+            .update(
+                &Want::Latest { prerelease: false },
+                false,
+                &mut Quiet(NoProgress),
+            )
             .map_err(|error| error.to_string())
     });
     match result {
