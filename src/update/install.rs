@@ -19,7 +19,8 @@ use semver::Version;
 
 use super::archive::{self, ArchiveError};
 use super::receipt::KeptVersion;
-use super::verify::{hex, StreamingSha256};
+use super::sink::HashingSink;
+use super::verify::hex;
 use crate::failpoint;
 use crate::platform;
 
@@ -105,23 +106,6 @@ impl Drop for Staged {
     }
 }
 
-/// A writer that hashes what passes through it.
-struct HashingWriter<'a> {
-    inner: &'a mut File,
-    hasher: StreamingSha256,
-}
-
-impl Write for HashingWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 fn create_staging(install_dir: &Path) -> Result<(PathBuf, File), InstallError> {
     let path = platform::temp_path_in(install_dir, "staged");
     let file = File::create(&path).map_err(InstallError::io("create a file in", install_dir))?;
@@ -134,18 +118,18 @@ pub fn stage_from_archive(
     top: &str,
     install_dir: &Path,
 ) -> Result<Staged, InstallError> {
-    let (path, mut file) = create_staging(install_dir)?;
+    let (path, file) = create_staging(install_dir)?;
     let mut staged = Staged {
         path,
         sha256: [0; 32],
         done: false,
     };
-    let mut writer = HashingWriter {
-        inner: &mut file,
-        hasher: StreamingSha256::default(),
-    };
-    archive::extract_binary(archive_path, top, &mut writer, archive::UNPACKED_CAP)?;
-    staged.sha256 = writer.hasher.finish();
+    let (file, sha256) = std::thread::scope(|scope| {
+        let mut sink = HashingSink::new(scope, file);
+        archive::extract_binary(archive_path, top, &mut sink, archive::UNPACKED_CAP)?;
+        sink.finish().map_err(ArchiveError::Write)
+    })?;
+    staged.sha256 = sha256;
     finish_staging(&file, &staged.path)?;
     Ok(staged)
 }
@@ -164,25 +148,28 @@ pub fn stage_copy(source: &Path, install_dir: &Path) -> Result<Staged, InstallEr
     Ok(staged)
 }
 
+/// Copies `source` into `file` (the hash and the write on a second thread,
+/// see [`HashingSink`]) and returns the SHA-256 of what was copied.
 fn copy_hashing(source: &Path, file: &mut File) -> Result<[u8; 32], InstallError> {
     let mut input = File::open(source).map_err(InstallError::io("read", source))?;
-    let mut writer = HashingWriter {
-        inner: file,
-        hasher: StreamingSha256::default(),
-    };
-    let mut buffer = vec![0u8; 256 * 1024];
-    loop {
-        let n = input
-            .read(&mut buffer)
-            .map_err(InstallError::io("read", source))?;
-        if n == 0 {
-            break;
+    std::thread::scope(|scope| {
+        let mut sink = HashingSink::new(scope, &mut *file);
+        let mut buffer = vec![0u8; 256 * 1024];
+        loop {
+            let n = input
+                .read(&mut buffer)
+                .map_err(InstallError::io("read", source))?;
+            if n == 0 {
+                break;
+            }
+            sink.write_all(&buffer[..n])
+                .map_err(InstallError::io("write a copy of", source))?;
         }
-        writer
-            .write_all(&buffer[..n])
+        let (_, digest) = sink
+            .finish()
             .map_err(InstallError::io("write a copy of", source))?;
-    }
-    Ok(writer.hasher.finish())
+        Ok(digest)
+    })
 }
 
 fn finish_staging(file: &File, path: &Path) -> Result<(), InstallError> {

@@ -23,6 +23,7 @@ pub mod archive;
 pub mod install;
 pub mod lock;
 pub mod receipt;
+pub mod sink;
 pub mod source;
 pub mod verify;
 
@@ -597,18 +598,21 @@ impl<'a> Updater<'a> {
             path: path.clone(),
             source,
         })?;
-        let mut writer = HashingFile {
-            file,
-            hasher: verify::StreamingSha256::default(),
-        };
-        self.source.download(
-            &url,
-            source::ARCHIVE_CAP,
-            &mut writer,
-            events.downloading(),
-            name,
-        )?;
-        let actual = std::mem::take(&mut writer.hasher).finish();
+        let actual = std::thread::scope(|scope| -> Result<[u8; 32], UpdateError> {
+            let mut sink = sink::HashingSink::new(scope, file);
+            self.source.download(
+                &url,
+                source::ARCHIVE_CAP,
+                &mut sink,
+                events.downloading(),
+                name,
+            )?;
+            let (_, actual) = sink.finish().map_err(|source| FetchError::Write {
+                url: url.clone(),
+                source,
+            })?;
+            Ok(actual)
+        })?;
         verify::check_digest(name, expected, &actual)?;
         failpoint::hit("downloaded");
         Ok(temp)
@@ -706,22 +710,6 @@ struct TempFile(PathBuf);
 impl Drop for TempFile {
     fn drop(&mut self) {
         let _ = fs::remove_file(&self.0);
-    }
-}
-
-struct HashingFile {
-    file: fs::File,
-    hasher: verify::StreamingSha256,
-}
-
-impl std::io::Write for HashingFile {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.file.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.file.flush()
     }
 }
 
