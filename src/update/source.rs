@@ -533,7 +533,10 @@ mod tests {
         server.join().unwrap();
         assert_eq!(body, b"ok");
         assert!(source.plain.get().is_some());
-        assert!(source.tls.get().is_none(), "loopback http built the TLS client");
+        assert!(
+            source.tls.get().is_none(),
+            "loopback http built the TLS client"
+        );
 
         let source = Source::new(config("https://github.com/o/r/releases".into()));
         source

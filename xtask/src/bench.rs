@@ -66,12 +66,24 @@ pub struct Options {
     /// 3 MiB case runs three times as many
     #[arg(long, value_name = "N")]
     pub rounds: Option<usize>,
+    /// Only the update-time cases (no start-up, memory or throughput); like
+    /// --quick, it leaves BENCHMARKS.md alone
+    #[arg(long)]
+    pub updates_only: bool,
+    /// Run pane's timed updates under this command, for profiling: split on
+    /// spaces, `{label}` replaced by the round's name, e.g.
+    /// `--wrap-pane "perf record -g -o /tmp/pane-{label}.data"`. The times
+    /// then include the wrapper's overhead.
+    #[arg(long, value_name = "COMMAND")]
+    pub wrap_pane: Option<String>,
 }
 
 /// How much of everything to run.
 #[derive(Clone, Debug)]
 struct Plan {
     quick: bool,
+    updates_only: bool,
+    wrap_pane: Option<String>,
     startup_runs: usize,
     memory_runs: usize,
     verify_rounds: usize,
@@ -115,6 +127,8 @@ impl Plan {
         }
         Plan {
             quick,
+            updates_only: options.updates_only,
+            wrap_pane: options.wrap_pane.clone(),
             startup_runs: if quick { 100 } else { 500 },
             memory_runs: if quick { 1 } else { 3 },
             verify_rounds: if quick { 3 } else { 7 },
@@ -143,6 +157,7 @@ pub fn run(options: &Options) -> Result<()> {
         time_program: Path::new("/usr/bin/time")
             .is_file()
             .then(|| PathBuf::from("/usr/bin/time")),
+        wrap_pane: plan.wrap_pane.clone(),
     };
 
     let mut report = Report {
@@ -154,8 +169,10 @@ pub fn run(options: &Options) -> Result<()> {
         memory: None,
         verify: None,
     };
-    eprintln!("bench: start-up, {} runs each", plan.startup_runs);
-    report.startup = Some(startup(&bench.bins, plan.startup_runs)?);
+    if !plan.updates_only {
+        eprintln!("bench: start-up, {} runs each", plan.startup_runs);
+        report.startup = Some(startup(&bench.bins, plan.startup_runs)?);
+    }
 
     for update in &plan.updates {
         eprintln!(
@@ -171,37 +188,41 @@ pub fn run(options: &Options) -> Result<()> {
         report
             .updates
             .push(bench.update_case(&stage, update.rounds, update.throttle)?);
-        if std::env::var_os("BENCH_UPDATES_ONLY").is_some() {
-            let c = report.updates.last().unwrap();
-            eprintln!("TEMP {} MiB: pane {:?} peer {:?} floor {:?} ratio {:.3}", update.size / MIB, c.pane.median(), c.peer.median(), c.floor.median(), ratio(c.pane.median(), c.peer.median()));
-        }
     }
-    if std::env::var_os("BENCH_UPDATES_ONLY").is_some() { return Ok(()); }
 
-    eprintln!(
-        "bench: memory, ~{} MiB release, {} run(s)",
-        plan.memory_size / MIB,
-        plan.memory_runs
-    );
-    let big = bench.stage("memory", plan.memory_size)?;
-    report.memory = Some(bench.memory(&big, plan.memory_runs)?);
-    eprintln!(
-        "bench: verification throughput, {} rounds",
-        plan.verify_rounds
-    );
-    report.verify = Some(bench.verify_throughput(&big, plan.verify_rounds)?);
-    drop(big);
+    if !plan.updates_only {
+        bench.memory_and_throughput(&plan, &mut report)?;
+    }
 
     let text = report.render();
     println!("{text}");
-    if plan.quick {
-        eprintln!("bench: a --quick run; BENCHMARKS.md left as it was");
+    if plan.quick || plan.updates_only {
+        eprintln!("bench: a partial run; BENCHMARKS.md left as it was");
     } else {
         let path = crate::workspace::root().join("BENCHMARKS.md");
         write_results(&path, &text)?;
         eprintln!("bench: results written to {}", path.display());
     }
     Ok(())
+}
+
+impl Bench {
+    /// The memory and verification-throughput cases, on one 200 MiB release.
+    fn memory_and_throughput(&self, plan: &Plan, report: &mut Report) -> Result<()> {
+        eprintln!(
+            "bench: memory, ~{} MiB release, {} run(s)",
+            plan.memory_size / MIB,
+            plan.memory_runs
+        );
+        let big = self.stage("memory", plan.memory_size)?;
+        report.memory = Some(self.memory(&big, plan.memory_runs)?);
+        eprintln!(
+            "bench: verification throughput, {} rounds",
+            plan.verify_rounds
+        );
+        report.verify = Some(self.verify_throughput(&big, plan.verify_rounds)?);
+        Ok(())
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -239,14 +260,20 @@ impl Binaries {
             &pane_build,
             &[("PANE_BUILD_VERSION", NEW)],
         )?;
+        // Debug assertions in pane's own crate only (that is what makes it
+        // trust the bench's key): its dependencies, whose inner loops
+        // (zlib-rs, sha2) carry debug assertions of their own, stay exactly
+        // as in the release build.
+        let mut updater_build = pane_build.to_vec();
+        updater_build.extend([
+            "--config",
+            "profile.release.package.pane.debug-assertions=true",
+        ]);
         cargo_build(
             &root,
             &updater_dir,
-            &pane_build,
-            &[
-                ("PANE_BUILD_VERSION", OLD),
-                ("CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS", "true"),
-            ],
+            &updater_build,
+            &[("PANE_BUILD_VERSION", OLD)],
         )?;
         // One package per build: features are then resolved per binary, as
         // in an application that uses only that crate.
@@ -433,6 +460,8 @@ struct Bench {
     target: String,
     work: PathBuf,
     time_program: Option<PathBuf>,
+    /// `--wrap-pane`: a command pane's timed updates run under.
+    wrap_pane: Option<String>,
 }
 
 /// One release of [`NEW`] served on loopback, with the API shim the peer needs.
@@ -554,7 +583,12 @@ impl Bench {
             let (elapsed, installed) = match tool {
                 Tool::Pane => {
                     let installed = self.install_pane(stage, &dir)?;
-                    let prefix: Vec<OsString> = std::env::var("BENCH_PANE_PREFIX").map(|p| p.replace("LABEL", label).split(' ').map(OsString::from).collect()).unwrap_or_default();
+                    let wrapper = self.wrap_pane.as_deref().unwrap_or_default();
+                    let prefix: Vec<OsString> = wrapper
+                        .replace("{label}", label)
+                        .split_whitespace()
+                        .map(OsString::from)
+                        .collect();
                     let mut command = self.pane_command(&prefix, &installed, stage, &dir);
                     (time_success(&mut command, "pane self update")?, installed)
                 }
@@ -1362,6 +1396,8 @@ impl Report {
             m.rustc,
             if self.plan.quick {
                 "a --quick run"
+            } else if self.plan.updates_only {
+                "update times only"
             } else {
                 "a full run"
             }
