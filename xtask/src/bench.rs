@@ -997,6 +997,10 @@ struct Verify {
     /// One signature check of `SHA256SUMS` (minisign, trusted comment, parse).
     signature_check: Duration,
     sums_size: u64,
+    /// A minisign check over the whole file: pane's verifier, and the stock
+    /// `minisign -V` when it is installed.
+    minisign_pane: Samples,
+    minisign_cli: Option<Samples>,
 }
 
 impl Bench {
@@ -1019,6 +1023,8 @@ impl Bench {
             openssl: command_line("openssl", &["version"]).map(|_| Samples::default()),
             signature_check: Duration::ZERO,
             sums_size: file_size(&stage.release.sums_path())?,
+            minisign_pane: Samples::default(),
+            minisign_cli: command_line("minisign", &["-v"]).map(|_| Samples::default()),
         };
         // Warm the page cache; every tool then reads the same cached file.
         pane()?;
@@ -1034,6 +1040,43 @@ impl Bench {
                         }
                     }
                 }
+            }
+        }
+
+        // A minisign signature over the whole file, checked by pane's
+        // verifier and by the stock CLI, alternating.
+        let signature = stage.root.join("whole-file.minisig");
+        let text = File::open(file)
+            .context("cannot open the archive")
+            .and_then(|f| crate::signing::signature_text(self.key.secret_key(), f, "bench"))?;
+        std::fs::write(&signature, text)
+            .with_context(|| format!("cannot write {}", signature.display()))?;
+        let key = self.key.public_key_line();
+        let pane_check = || {
+            let mut command = Command::new(&self.bins.verify_speed);
+            command.arg("minisign-file").arg(file).arg(&signature).arg(&key);
+            time_digest(&mut command, "verified", "verify-speed minisign-file")
+        };
+        let cli_check = || {
+            let mut command = Command::new("minisign");
+            command
+                .args(["-V", "-m"])
+                .arg(file)
+                .arg("-x")
+                .arg(&signature)
+                .args(["-P", &key]);
+            time_digest(&mut command, "Signature", "minisign -V")
+        };
+        pane_check()?;
+        for round in 0..rounds {
+            if round % 2 == 1 || result.minisign_cli.is_none() {
+                result.minisign_pane.push(pane_check()?);
+            }
+            if let Some(samples) = &mut result.minisign_cli {
+                samples.push(cli_check()?);
+            }
+            if round % 2 == 0 && result.minisign_cli.is_some() {
+                result.minisign_pane.push(pane_check()?);
             }
         }
 
@@ -1612,6 +1655,21 @@ impl Report {
             line(row("`sha256sum`", &verify.sha256sum));
             if let Some(openssl) = &verify.openssl {
                 line(row("`openssl dgst -sha256`", openssl));
+            }
+            line(String::new());
+            line(format!(
+                "A minisign check of the same file (prehashed: BLAKE2b-512 of the file, then Ed25519), whole process timed, median of {} alternating rounds.",
+                verify.minisign_pane.0.len()
+            ));
+            line(String::new());
+            line("| | median | throughput |".into());
+            line("| --- | ---: | ---: |".into());
+            line(row(
+                "pane's verifier (minisign-verify, streamed)",
+                &verify.minisign_pane,
+            ));
+            if let Some(cli) = &verify.minisign_cli {
+                line(row("`minisign -V`", cli));
             }
             line(String::new());
             line(format!(
