@@ -1054,7 +1054,11 @@ impl Bench {
         let key = self.key.public_key_line();
         let pane_check = || {
             let mut command = Command::new(&self.bins.verify_speed);
-            command.arg("minisign-file").arg(file).arg(&signature).arg(&key);
+            command
+                .arg("minisign-file")
+                .arg(file)
+                .arg(&signature)
+                .arg(&key);
             time_digest(&mut command, "verified", "verify-speed minisign-file")
         };
         let cli_check = || {
