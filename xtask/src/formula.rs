@@ -61,7 +61,7 @@ pub fn render(
            version {version_string}\n  \
            license {license}\n\n\
          {blocks}  \
-           def install\n    bin.install \"pane\"\n  end\n\n  \
+           def install\n    bin.install \"pane\"\n    generate_completions_from_executable(bin/\"pane\", \"completions\")\n  end\n\n  \
            test do\n    assert_match \"pane #{{version}}\", shell_output(\"#{{bin}}/pane --version\")\n  end\n\
          end\n",
         name = package.name,
@@ -187,6 +187,10 @@ mod tests {
         ));
         assert!(text.contains(&format!("sha256 \"{}\"", "3".repeat(64))));
         assert!(text.contains("bin.install \"pane\""));
+        // Completions as gh and uv ship them: `pane completions <shell>`.
+        assert!(
+            text.contains("generate_completions_from_executable(bin/\"pane\", \"completions\")")
+        );
     }
 
     #[test]
