@@ -7,8 +7,8 @@
 //! inflates the archive also waits for the hash and for the page cache; here
 //! it hands full 256 KiB chunks to a worker thread that does both, and goes on
 //! producing the next chunk. On two cores that takes the hash and the write
-//! off the critical path: about a third of the time spent unpacking a large
-//! release (`cargo xtask bench`).
+//! off the critical path: a fifth off a 40 MiB update, 262 ms to 208 ms in
+//! `cargo xtask bench --updates-only` (BENCHMARKS.md).
 //!
 //! The buffers circulate between the two threads (at most [`CHUNKS`] of them
 //! exist), so memory stays flat whatever the size of the release. An error of
