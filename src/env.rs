@@ -36,6 +36,7 @@ pub struct Env {
     pub no_color: bool,
     pub ci: bool,
     pub no_update_check: bool,
+    pub no_modify_path: bool,
     pub lock_wait: Option<Duration>,
     pub idle_timeout: Option<Duration>,
 }
@@ -81,6 +82,7 @@ impl Env {
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             ci: var("CI").is_some_and(|v| v != "0" && v != "false"),
             no_update_check: var("PANE_NO_UPDATE_CHECK").is_some_and(|v| v != "0"),
+            no_modify_path: var("PANE_NO_MODIFY_PATH").is_some_and(|v| v != "0"),
             lock_wait: seconds_var("PANE_LOCK_TIMEOUT"),
             idle_timeout: seconds_var("PANE_HTTP_TIMEOUT"),
         }

@@ -170,7 +170,7 @@ pub fn undo_path(edits: &[ProfileEdit], created_files: &[PathBuf]) -> io::Result
 /// first one in a `PATH` entry before `install_dir`, or anywhere on `PATH` when `install_dir`
 /// is not on it (that is what `pane` runs in this shell until its profile is read again).
 pub fn shadowing_binary(path_env: Option<&OsStr>, install_dir: &Path) -> Option<PathBuf> {
-    let ours = install_dir.join(crate_binary_name());
+    let ours = install_dir.join(crate::platform::BINARY_NAME);
     let ours_canonical = fs::canonicalize(&ours).ok();
     let install_canonical = fs::canonicalize(install_dir).ok();
     for entry in std::env::split_paths(path_env?) {
@@ -181,7 +181,7 @@ pub fn shadowing_binary(path_env: Option<&OsStr>, install_dir: &Path) -> Option<
         if same_dir(&entry, install_dir, install_canonical.as_deref()) {
             return None;
         }
-        let candidate = entry.join(crate_binary_name());
+        let candidate = entry.join(crate::platform::BINARY_NAME);
         if !is_executable_file(&candidate) {
             continue;
         }
@@ -213,14 +213,6 @@ pub fn merge_records(
         }
     }
     (edits, created)
-}
-
-fn crate_binary_name() -> &'static str {
-    if cfg!(windows) {
-        "pane.exe"
-    } else {
-        "pane"
-    }
 }
 
 /// The file-system facts [`plan`] decides on.
@@ -674,7 +666,7 @@ fn write_atomically(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let temp = dir.join(format!(".pane-tmp-{name}-{}", std::process::id()));
+    let temp = crate::platform::temp_path_in(dir, &name);
     let result = (|| {
         let mut file = fs::OpenOptions::new()
             .write(true)

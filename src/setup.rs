@@ -61,17 +61,22 @@ pub fn install(
     let install_path = install_dir.join(platform::BINARY_NAME);
     let version = ctx.current_version.clone();
 
-    let running = crate::update::verify::sha256_file(&ctx.current_exe)
-        .map_err(io("read", &ctx.current_exe))?;
-    let in_place = crate::update::verify::sha256_file(&install::swap_target(&install_path)).ok();
+    let target = install::swap_target(&install_path);
     let same_dir = old.as_ref().is_some_and(|r| r.install_dir == install_dir);
-    let already =
-        same_dir && in_place == Some(running) && old.as_ref().is_some_and(|r| r.version == version);
+    // Hash the two binaries only when the receipt says this version is
+    // already installed here.
+    let already = same_dir
+        && old.as_ref().is_some_and(|r| r.version == version)
+        && crate::update::verify::sha256_file(&target).ok()
+            == Some(
+                crate::update::verify::sha256_file(&ctx.current_exe)
+                    .map_err(io("read", &ctx.current_exe))?,
+            );
 
     if !already {
         let staged = install::stage_copy(&ctx.current_exe, &install_dir)?;
         install::smoke_test(&staged.path, &version)?;
-        install::swap(staged, &install::swap_target(&install_path))?;
+        install::swap(staged, &target)?;
     }
     let (kept, _) = install::keep(&ctx.data_dir, &version, &install_path)?;
 
@@ -123,16 +128,8 @@ pub fn install(
         context.install_dir = install_dir.clone();
         let setup = profile::setup_path(&context)
             .map_err(io("set up PATH in the shell profiles under", &context.home))?;
-        for edit in setup.edits {
-            if !next.profile_edits.contains(&edit) {
-                next.profile_edits.push(edit);
-            }
-        }
-        for file in setup.created_files {
-            if !next.created_files.contains(&file) {
-                next.created_files.push(file);
-            }
-        }
+        (next.profile_edits, next.created_files) =
+            profile::merge_records(&next.profile_edits, &next.created_files, &setup);
         notes.extend(setup.notes);
     }
     // A re-run that changes nothing must not even touch the receipt.

@@ -22,9 +22,7 @@ pub fn install(ctx: &Context, ui: &Ui, env: &Env, args: InstallArgs) -> CommandR
                 env.home.as_deref(),
             )
         })
-        .ok_or_else(|| {
-            UpdateError::NotInstalled("(no home directory: pass --install-dir)".into())
-        })?;
+        .ok_or(UpdateError::NoHome)?;
     let install_dir = if install_dir.is_relative() {
         std::env::current_dir()
             .map(|cwd| cwd.join(&install_dir))
@@ -32,7 +30,7 @@ pub fn install(ctx: &Context, ui: &Ui, env: &Env, args: InstallArgs) -> CommandR
     } else {
         install_dir
     };
-    let mut modify_path = !args.no_modify_path && !env_flag_no_modify_path();
+    let mut modify_path = !args.no_modify_path && !env.no_modify_path;
     if modify_path && env.home.is_none() {
         ui.warn(&format!(
             "no home directory, so no shell profile to edit: add {} to PATH yourself",
@@ -94,10 +92,6 @@ pub fn install(ctx: &Context, ui: &Ui, env: &Env, args: InstallArgs) -> CommandR
 }
 
 /// `PANE_NO_MODIFY_PATH=1`, the environment twin of `--no-modify-path`.
-fn env_flag_no_modify_path() -> bool {
-    std::env::var("PANE_NO_MODIFY_PATH").is_ok_and(|v| !v.is_empty() && v != "0")
-}
-
 pub fn uninstall(ctx: &Context, ui: &Ui, yes: bool) -> CommandResult {
     if !yes && ui.stdin_terminal && !ui.json {
         let question = format!(

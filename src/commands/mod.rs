@@ -38,12 +38,11 @@ pub fn run(cli: Cli, build: &Build) -> ExitCode {
         out(&format!("pane {}", build.version));
         return ExitCode::SUCCESS;
     }
-    let env = Env::from_process();
     match cli.command {
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();
-            notice::maybe_show(&env, build);
+            notice::maybe_show(&Env::from_process(), build);
             ExitCode::SUCCESS
         }
         Some(Command::Completions { shell }) => {
@@ -55,7 +54,7 @@ pub fn run(cli: Cli, build: &Build) -> ExitCode {
             let _ = std::io::stdout().lock().write_all(&script);
             ExitCode::SUCCESS
         }
-        Some(Command::SelfCmd(command)) => run_self(command, &env, build),
+        Some(Command::SelfCmd(command)) => run_self(command, &Env::from_process(), build),
     }
 }
 

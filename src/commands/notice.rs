@@ -87,18 +87,25 @@ pub fn maybe_show(env: &Env, build: &Build) {
     }
     let now = crate::platform::now_unix();
     let mut cache = read_cache(&data_dir).unwrap_or_default();
-    if should_show(&cache, &current, now) {
+    let shown = should_show(&cache, &current, now);
+    if shown {
         eprintln!(
             "\npane {} is available (you have {current}). Update with `pane self update`; silence with PANE_NO_UPDATE_CHECK=1.",
             cache.latest
         );
         cache.notified_at = now;
+    }
+    let check_due = now.saturating_sub(cache.checked_at) >= DAY
+        && now.saturating_sub(cache.attempted_at) >= DAY;
+    if check_due {
+        cache.attempted_at = now;
+    }
+    // One write for both marks, before the check starts (it writes the
+    // cache again when it finishes).
+    if shown || check_due {
         save_cache(&data_dir, &cache);
     }
-    if now.saturating_sub(cache.checked_at) >= DAY && now.saturating_sub(cache.attempted_at) >= DAY
-    {
-        cache.attempted_at = now;
-        save_cache(&data_dir, &cache);
+    if check_due {
         if let Ok(exe) = std::env::current_exe() {
             let mut command = std::process::Command::new(exe);
             command

@@ -48,11 +48,7 @@ pub fn verify(
         .strip_prefix(&prefix)
         .and_then(|rest| rest.strip_suffix(".tar.gz"))
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| VerifyError::WrongVersion {
-            expected: version.clone(),
-            found: semver::Version::new(0, 0, 0),
-        })
-        .map_err(|_| {
+        .ok_or_else(|| {
             UpdateError::NoMatch(format!(
                 "{name}: the signed SHA256SUMS is for pane {version}"
             ))

@@ -305,18 +305,26 @@ fn record(version: &Version, digest: &[u8; 32]) -> KeptVersion {
     }
 }
 
-/// Checks a kept binary against the SHA-256 recorded for it.
-pub fn check_kept(data_dir: &Path, kept: &KeptVersion) -> Result<PathBuf, InstallError> {
+/// Stages a copy of a kept binary, refusing it unless the bytes copied have
+/// the SHA-256 recorded for it: one read of the kept file, and the check is
+/// of exactly what will be installed.
+pub fn stage_kept(
+    data_dir: &Path,
+    kept: &KeptVersion,
+    install_dir: &Path,
+) -> Result<Staged, InstallError> {
     let path = kept_path(data_dir, &kept.version);
-    let actual = super::verify::sha256_file(&path).map_err(InstallError::io("read", &path))?;
-    if hex(&actual) != kept.sha256 {
+    let staged = stage_copy(&path, install_dir)?;
+    let actual = hex(&staged.sha256);
+    if actual != kept.sha256 {
+        // Dropping `staged` removes the copy.
         return Err(InstallError::KeptTampered {
             path,
             expected: kept.sha256.clone(),
-            actual: hex(&actual),
+            actual,
         });
     }
-    Ok(path)
+    Ok(staged)
 }
 
 /// The file a swap replaces: the install path, or the file it links to (so a

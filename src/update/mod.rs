@@ -62,7 +62,7 @@ impl Context {
         self.data_dir.join("update.lock")
     }
     pub fn archive_name(&self, version: &Version) -> String {
-        format!("pane-{version}-{}.tar.gz", self.target)
+        format!("{}.tar.gz", self.archive_top(version))
     }
     pub fn archive_top(&self, version: &Version) -> String {
         format!("pane-{version}-{}", self.target)
@@ -168,11 +168,10 @@ pub enum Pin {
 
 impl Pin {
     pub fn parse(text: &str) -> Result<Pin, UpdateError> {
-        let text = text.trim();
-        let bare = text.strip_prefix('v').unwrap_or(text);
-        if let Ok(version) = Version::parse(bare) {
+        if let Ok(version) = parse_version(text) {
             return Ok(Pin::Exact(version));
         }
+        let text = text.trim();
         let bare = text.strip_prefix('=').unwrap_or("");
         if let Ok(version) = Version::parse(bare.trim()) {
             return Ok(Pin::Exact(version));
@@ -480,8 +479,7 @@ impl<'a> Updater<'a> {
             .kept_version(&previous)
             .cloned()
             .ok_or(UpdateError::NoPrevious)?;
-        let kept_binary = install::check_kept(&self.ctx.data_dir, &kept)?;
-        let staged = install::stage_copy(&kept_binary, &receipt.install_dir)?;
+        let staged = install::stage_kept(&self.ctx.data_dir, &kept, &receipt.install_dir)?;
         install::smoke_test(&staged.path, &previous)?;
         let mut next = receipt.clone();
         next.version = previous.clone();
@@ -748,5 +746,6 @@ mod tests {
     fn downgrade_guard() {
         assert!(guard_downgrade(&Version::new(1, 0, 0), &Version::new(1, 1, 0)).is_err());
         assert!(guard_downgrade(&Version::new(1, 1, 0), &Version::new(1, 1, 0)).is_ok());
+        assert!(guard_downgrade(&Version::new(1, 2, 0), &Version::new(1, 1, 0)).is_ok());
     }
 }

@@ -177,10 +177,6 @@ impl Source {
         Ok(cell.get_or_init(|| client))
     }
 
-    pub fn releases_url(&self) -> &str {
-        &self.config.releases_url
-    }
-
     /// URL of an asset of an exact version, or of the latest release.
     pub fn asset_url(&self, version: Option<&Version>, asset: &str) -> String {
         match version {

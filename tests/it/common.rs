@@ -7,8 +7,9 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
+pub use xtask::fixtures::Run;
 use xtask::fixtures::{build_pane, Release, ReleaseDir, TestKey};
 use xtask::server::Server;
 
@@ -185,64 +186,6 @@ fn collect(base: &Path, dir: &Path, files: &mut BTreeMap<PathBuf, String>) {
             let digest = xtask::checksums::sha256_file(&path).unwrap();
             files.insert(rel, digest);
         }
-    }
-}
-
-/// A finished process, with its output as text.
-#[derive(Debug)]
-pub struct Run {
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-    pub signal: Option<i32>,
-}
-
-impl From<Output> for Run {
-    fn from(output: Output) -> Run {
-        use std::os::unix::process::ExitStatusExt;
-        Run {
-            code: output.status.code(),
-            signal: output.status.signal(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-}
-
-impl Run {
-    pub fn success(self) -> Run {
-        assert_eq!(self.code, Some(0), "expected success:\n{self}");
-        self
-    }
-
-    pub fn code(self, code: i32) -> Run {
-        assert_eq!(self.code, Some(code), "expected exit {code}:\n{self}");
-        self
-    }
-
-    /// A clean failure: exit 1, no panic, and `needle` in stderr.
-    pub fn fails_with(self, needle: &str) -> Run {
-        assert_eq!(self.code, Some(1), "expected exit 1:\n{self}");
-        assert!(!self.stderr.contains("panicked"), "panicked:\n{self}");
-        assert!(
-            self.stderr.to_lowercase().contains(&needle.to_lowercase()),
-            "stderr lacks {needle:?}:\n{self}"
-        );
-        self
-    }
-
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{self}"))
-    }
-}
-
-impl std::fmt::Display for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {:?} signal {:?}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.signal, self.stdout, self.stderr
-        )
     }
 }
 

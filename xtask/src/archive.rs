@@ -118,20 +118,9 @@ impl PackageOptions {
     }
 }
 
-/// Packages `binary` as `out_dir/pane-<version>-<target>.tar.gz`, with the
-/// workspace's `README.md` and `LICENSE*`, and returns the archive's path.
-/// `dist` and the test fixtures both call this.
-pub fn package(binary: &Path, version: &str, target: &str, out_dir: &Path) -> Result<PathBuf> {
-    package_with(
-        binary,
-        version,
-        target,
-        out_dir,
-        &PackageOptions::for_workspace(0)?,
-    )
-}
-
-/// [`package`] with explicit options.
+/// Packages `binary` as `out_dir/pane-<version>-<target>.tar.gz` with
+/// `options` (the workspace's docs, mtime, level), and returns the archive's
+/// path. `dist` and the test fixtures both call this.
 pub fn package_with(
     binary: &Path,
     version: &str,
@@ -325,8 +314,8 @@ impl RawTarGz {
     /// Writes the archive to `path` (atomically), streaming every entry.
     pub fn write(&self, path: &Path) -> Result<()> {
         write_atomically(path, 0o644, |file| {
-            // Level 1: the bombs are zeros, which any level squeezes ~1000:1,
-            // and fast matters more here than the last few kilobytes.
+            // Level 9, as releases are packed; the bombs are zeros, which
+            // deflate squeezes about 1000:1 at any level.
             let result = (|| -> io::Result<()> {
                 let mut tar = tar::Builder::new(gzip(BufWriter::new(file), 9));
                 for entry in &self.entries {

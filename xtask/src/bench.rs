@@ -469,7 +469,8 @@ struct Stage {
     root: PathBuf,
     release: ReleaseDir,
     archive_size: u64,
-    sha256: [u8; 32],
+    /// The archive's SHA-256, in hex.
+    sha256: String,
     server: Server,
     shim: ApiShim,
 }
@@ -518,7 +519,7 @@ impl Bench {
             .target(&self.target)
             .padding(archive_size.saturating_sub(bare_size))
             .try_write(&root, &self.key)?;
-        let sha256 = sha256_of(&release.archive)?;
+        let sha256 = crate::checksums::sha256_file(&release.archive)?;
         let server = Server::builder(&root).repository(OWNER, REPO).start()?;
         let shim = ApiShim::start(server.base_url())?;
         Ok(Stage {
@@ -744,7 +745,7 @@ fn check_version(binary: &Path, version: &str) -> Result<()> {
 /// no smoke test, no kept copy. Done as well as pane does it: the hash and
 /// the write of the download on a second thread, the binary written in
 /// 256 KiB pieces.
-fn floor_update(url: &str, expected: &[u8; 32], top: &str, target: &Path) -> Result<()> {
+fn floor_update(url: &str, expected: &str, top: &str, target: &Path) -> Result<()> {
     let dir = target
         .parent()
         .context_none("the target has no directory")?;
@@ -758,7 +759,7 @@ fn floor_update(url: &str, expected: &[u8; 32], top: &str, target: &Path) -> Res
         .with_context(|| format!("cannot create {}", archive_path.display()))?;
     let digest = download_on_two_threads(&mut response.body, archive)
         .with_context(|| format!("cannot download {url} to {}", archive_path.display()))?;
-    if digest != *expected {
+    if crate::checksums::hex(&digest) != expected {
         crate::bail!("the floor's download does not match its SHA-256");
     }
 
@@ -1006,12 +1007,12 @@ struct Verify {
 impl Bench {
     fn verify_throughput(&self, stage: &Stage, rounds: usize) -> Result<Verify> {
         let file = &stage.release.archive;
-        let expected = crate::checksums::hex(&stage.sha256);
+        let expected = &stage.sha256;
         // The same file through each tool; the whole process is timed.
         let time = |program: &Path, args: &[&str], what: &str| -> Result<Duration> {
             let mut command = Command::new(program);
             command.args(args).arg(file);
-            time_digest(&mut command, &expected, what)
+            time_digest(&mut command, expected, what)
         };
         let pane = || time(&self.bins.verify_speed, &["sha256"], "verify-speed sha256");
         let sha256sum = || time(Path::new("sha256sum"), &[], "sha256sum");
@@ -1726,22 +1727,6 @@ fn file_size(path: &Path) -> Result<u64> {
     std::fs::metadata(path)
         .map(|m| m.len())
         .with_context(|| format!("cannot read {}", path.display()))
-}
-
-fn sha256_of(path: &Path) -> Result<[u8; 32]> {
-    let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 256 * 1024];
-    loop {
-        let n = file
-            .read(&mut buffer)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-    }
-    Ok(hasher.finalize().into())
 }
 
 #[cfg(test)]

@@ -19,13 +19,12 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Write;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::error::{Context, Result};
-use crate::fixtures::{build_pane, sandbox_env, Release, TestKey};
+use crate::fixtures::{build_pane, sandbox_env, Release, Run, TestKey};
 use crate::server::{Fault, Server};
 
 /// xorshift64*: a small, seeded, deterministic RNG (no dependency needed).
@@ -250,36 +249,6 @@ fn walk(dir: &Path, visit: &mut dyn FnMut(&Path)) {
         if entry.file_type().is_ok_and(|t| t.is_dir()) {
             walk(&path, visit);
         }
-    }
-}
-
-/// A finished process, with its output as text.
-#[derive(Debug)]
-pub struct Run {
-    pub code: Option<i32>,
-    pub signal: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl From<Output> for Run {
-    fn from(output: Output) -> Run {
-        Run {
-            code: output.status.code(),
-            signal: output.status.signal(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-}
-
-impl fmt::Display for Run {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "exit {:?} signal {:?}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.signal, self.stdout, self.stderr
-        )
     }
 }
 

@@ -25,8 +25,9 @@ use std::fs::{File, OpenOptions};
 use std::hash::{Hash, Hasher};
 use std::io::{BufWriter, Cursor, Write};
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 use std::sync::{Mutex, OnceLock};
 
 use minisign::{PublicKey, SecretKey};
@@ -409,14 +410,6 @@ impl ReleaseDir {
     pub fn archive_sha256(&self) -> String {
         checksums::sha256_file(&self.archive).unwrap_or_else(|e| panic!("{e:#}"))
     }
-
-    /// Recomputes `SHA256SUMS` and signs it again as `sign` would, after a
-    /// test changed the files.
-    pub fn resign(&self, key: &TestKey) {
-        checksums::write_checksums(&self.dir)
-            .and_then(|_| signing::sign_release(&self.dir, key.secret_key()))
-            .unwrap_or_else(|e| panic!("cannot re-sign {}: {e:#}", self.dir.display()));
-    }
 }
 
 impl Release {
@@ -587,5 +580,63 @@ impl Release {
             target,
             archive,
         })
+    }
+}
+
+/// A finished process, with its output as text: what the tests and
+/// `cargo xtask chaos` get back from running pane. The checks panic, for tests.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub signal: Option<i32>,
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code(),
+            signal: output.status.signal(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    pub fn success(self) -> Run {
+        assert_eq!(self.code, Some(0), "expected success:\n{self}");
+        self
+    }
+
+    pub fn code(self, code: i32) -> Run {
+        assert_eq!(self.code, Some(code), "expected exit {code}:\n{self}");
+        self
+    }
+
+    /// A clean failure: exit 1, no panic, and `needle` in stderr.
+    pub fn fails_with(self, needle: &str) -> Run {
+        assert_eq!(self.code, Some(1), "expected exit 1:\n{self}");
+        assert!(!self.stderr.contains("panicked"), "panicked:\n{self}");
+        assert!(
+            self.stderr.to_lowercase().contains(&needle.to_lowercase()),
+            "stderr lacks {needle:?}:\n{self}"
+        );
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{self}"))
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {:?} signal {:?}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.signal, self.stdout, self.stderr
+        )
     }
 }
