@@ -202,6 +202,19 @@ mod tests {
         extract_from(&tar_gz(entries)[..], "p", &mut out, 1024).map(|_| out)
     }
 
+    fn variant(error: &ArchiveError) -> &'static str {
+        match error {
+            ArchiveError::Corrupt(_) => "Corrupt",
+            ArchiveError::ForbiddenEntry { .. } => "ForbiddenEntry",
+            ArchiveError::UnsafePath(_) => "UnsafePath",
+            ArchiveError::Duplicate(_) => "Duplicate",
+            ArchiveError::OutsideTop { .. } => "OutsideTop",
+            ArchiveError::TooLarge { .. } => "TooLarge",
+            ArchiveError::NoBinary(_) => "NoBinary",
+            ArchiveError::Write(_) => "Write",
+        }
+    }
+
     #[test]
     fn extraction_table() {
         use tar::EntryType as T;
@@ -217,26 +230,47 @@ mod tests {
             .unwrap(),
             b"x"
         );
-        let refused: Vec<Vec<(&str, T, &[u8])>> = vec![
-            vec![("p/README.md", T::Regular, b"r")],
-            vec![("p/pane", T::Symlink, b"")],
-            vec![("p/pane", T::Regular, b"x"), ("p/evil", T::Symlink, b"")],
-            vec![("p/pane", T::Regular, b"x"), ("p/evil", T::Link, b"")],
-            vec![("p/pane", T::Regular, b"x"), ("p/dev", T::Char, b"")],
-            vec![("p/pane", T::Regular, b"x"), ("p/fifo", T::Fifo, b"")],
-            vec![("p/../pane", T::Regular, b"x")],
-            vec![("/p/pane", T::Regular, b"x")],
-            vec![("q/pane", T::Regular, b"x")],
-            vec![("p/pane", T::Regular, b"x"), ("p/./pane", T::Regular, b"y")],
-            vec![("p/pane", T::Directory, b"")],
-            vec![("p/pane", T::Regular, &[0u8; 2048])],
+        // Each refusal for its own reason: a check that went missing would
+        // otherwise hide behind a later one (`q/pane` is also "no binary").
+        let refused: Vec<(Vec<(&str, T, &[u8])>, &str)> = vec![
+            (vec![("p/README.md", T::Regular, b"r")], "NoBinary"),
+            (vec![("p/pane", T::Symlink, b"")], "ForbiddenEntry"),
+            (
+                vec![("p/pane", T::Regular, b"x"), ("p/evil", T::Symlink, b"")],
+                "ForbiddenEntry",
+            ),
+            (
+                vec![("p/pane", T::Regular, b"x"), ("p/evil", T::Link, b"")],
+                "ForbiddenEntry",
+            ),
+            (
+                vec![("p/pane", T::Regular, b"x"), ("p/dev", T::Char, b"")],
+                "ForbiddenEntry",
+            ),
+            (
+                vec![("p/pane", T::Regular, b"x"), ("p/fifo", T::Fifo, b"")],
+                "ForbiddenEntry",
+            ),
+            (vec![("p/../pane", T::Regular, b"x")], "UnsafePath"),
+            (vec![("/p/pane", T::Regular, b"x")], "UnsafePath"),
+            (vec![("q/pane", T::Regular, b"x")], "OutsideTop"),
+            (
+                vec![("p/pane", T::Regular, b"x"), ("p/./pane", T::Regular, b"y")],
+                "Duplicate",
+            ),
+            (vec![("p/pane", T::Directory, b"")], "NoBinary"),
+            (vec![("p/pane", T::Regular, &[0u8; 2048])], "TooLarge"),
         ];
-        for entries in refused {
-            assert!(
-                run(&entries).is_err(),
-                "{:?} accepted",
-                entries.iter().map(|e| e.0).collect::<Vec<_>>()
-            );
+        for (entries, expected) in refused {
+            let names: Vec<_> = entries.iter().map(|e| e.0).collect();
+            match run(&entries) {
+                Ok(_) => panic!("{names:?} accepted"),
+                Err(error) => assert_eq!(
+                    variant(&error),
+                    expected,
+                    "{names:?} refused for another reason: {error}"
+                ),
+            }
         }
         let mut out = Vec::new();
         assert!(matches!(

@@ -198,14 +198,13 @@ mod tests {
         let data = pattern(20 * CHUNK);
         let error = std::thread::scope(|scope| {
             let mut sink = HashingSink::new(scope, Full { room: CHUNK + 10 });
+            // Twenty chunks and three buffers: the error must stop a write.
             for piece in data.chunks(1000) {
                 if let Err(error) = sink.write_all(piece) {
                     return error;
                 }
             }
-            sink.finish()
-                .err()
-                .expect("finish succeeded on a full disk")
+            panic!("every write succeeded on a full disk");
         });
         assert_eq!(error.kind(), io::ErrorKind::StorageFull);
 

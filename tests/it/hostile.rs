@@ -82,7 +82,7 @@ fn comment_names_another_version() {
                     .write(&w.root, &w.key),
             )
         },
-        "",
+        "version 1.0.5",
     );
     refused(
         |w| {
@@ -306,7 +306,7 @@ fn truncated_body() {
             w.server()
                 .set_fault(".tar.gz", Fault::Truncate { after: 4096 });
         },
-        "",
+        "end of file before message length reached",
     );
 }
 
@@ -317,7 +317,7 @@ fn endless_body() {
             w.publish("1.1.0");
             w.server().set_fault("SHA256SUMS", Fault::Endless);
         },
-        "",
+        "sent more than",
     );
 }
 

@@ -573,7 +573,11 @@ fn works_when_home_is_unset() {
         );
         assert_success(shell, &output);
         assert_eq!(sandbox.installed_version(&dir.join("pane")), "pane 1.1.0");
-        assert!(receipt_text(&sandbox).contains("install.sh"));
+        let receipt: serde_json::Value = serde_json::from_str(&receipt_text(&sandbox)).unwrap();
+        assert_eq!(receipt["installed_by"], "install.sh", "{receipt}");
+        assert_eq!(receipt["install_dir"], dir.to_str().unwrap(), "{receipt}");
+        assert_eq!(receipt["profile_edits"], serde_json::json!([]), "{receipt}");
+        assert_eq!(receipt["created_files"], serde_json::json!([]), "{receipt}");
     }
 }
 

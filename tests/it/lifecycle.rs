@@ -145,13 +145,15 @@ fn version_and_usage_exit_codes() {
     for args in ["completions bash", "self status --json", "--version"] {
         // The reader (`true`) is gone before pane writes: EPIPE for sure.
         let line = format!(
-            "{{ sleep 1; {} {args}; }} | true",
+            "{{ sleep 1; {} {args}; echo \"pane-exit=$?\" >&2; }} | true",
             world.install_path().display()
         );
         let run = world
             .run(std::path::Path::new("sh"), &["-c", &line], &[])
             .success();
         assert!(!run.stderr.contains("panicked"), "{args}:\n{run}");
+        // The pipeline's status is `true`'s; pane's own is the echo's.
+        assert!(run.stderr.contains("pane-exit=0"), "{args}:\n{run}");
     }
 }
 

@@ -532,4 +532,6 @@ fn self_install_with_no_modify_path_touches_no_profile() {
     after.retain(|path, _| !path.starts_with(".local"));
     assert_same_tree(&before, &after, "--no-modify-path changed the home");
     assert!(!home.root().join("config/fish").exists());
+    // `.local` holds the binary, and nothing of the PATH set-up.
+    assert!(!home.home().join(".local/bin/env").exists());
 }
