@@ -232,7 +232,8 @@ mod tests {
         );
         // Each refusal for its own reason: a check that went missing would
         // otherwise hide behind a later one (`q/pane` is also "no binary").
-        let refused: Vec<(Vec<(&str, T, &[u8])>, &str)> = vec![
+        type Entries<'a> = Vec<(&'a str, T, &'a [u8])>;
+        let refused: Vec<(Entries, &str)> = vec![
             (vec![("p/README.md", T::Regular, b"r")], "NoBinary"),
             (vec![("p/pane", T::Symlink, b"")], "ForbiddenEntry"),
             (
