@@ -122,13 +122,25 @@ pub fn trust_store(env: &Env) -> Result<TrustStore, VerifyError> {
     }
 }
 
-pub fn context(env: &Env, build: &Build) -> Result<Context, String> {
-    let current_version = Version::parse(build.version)
-        .map_err(|_| format!("this binary's version {:?} is not semver", build.version))?;
-    let data_dir = data_dir(env).ok_or("cannot find a home directory: set HOME")?;
-    let trust = trust_store(env).map_err(|e| e.to_string())?;
-    let current_exe =
-        std::env::current_exe().map_err(|e| format!("cannot find the running binary: {e}"))?;
+/// Why pane cannot even start to manage itself on this machine.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvError {
+    #[error("this binary's version {0:?} is not semver")]
+    BadVersion(String),
+    #[error("cannot find a home directory: set HOME")]
+    NoHome,
+    #[error(transparent)]
+    Trust(#[from] VerifyError),
+    #[error("cannot find the running binary")]
+    NoExe(#[source] std::io::Error),
+}
+
+pub fn context(env: &Env, build: &Build) -> Result<Context, EnvError> {
+    let current_version =
+        Version::parse(build.version).map_err(|_| EnvError::BadVersion(build.version.into()))?;
+    let data_dir = data_dir(env).ok_or(EnvError::NoHome)?;
+    let trust = trust_store(env)?;
+    let current_exe = std::env::current_exe().map_err(EnvError::NoExe)?;
     Ok(Context {
         current_version,
         target: crate::platform::TARGET.to_string(),

@@ -4,9 +4,9 @@ pub mod cli;
 pub mod commands;
 pub mod env;
 pub mod failpoint;
+pub mod path_setup;
 pub mod platform;
-pub mod profile;
-pub mod setup;
+pub mod self_install;
 pub mod update;
 
 /// The trust root compiled in from `keys/` by build.rs.

@@ -1,5 +1,6 @@
 //! The machine: target triple, install locations, who owns an installation,
-//! and the small filesystem primitives the swap relies on.
+//! and the filesystem primitives every write of pane goes through (temp
+//! files, atomic replacement, directory fsync, modes, I/O hints), once each.
 
 use std::fs;
 use std::io;
@@ -11,13 +12,120 @@ pub const BINARY_NAME: &str = "pane";
 /// The target triple this binary was built for.
 pub const TARGET: &str = env!("PANE_TARGET");
 
-/// A unique temp path in `dir`, hidden, named after what it will become.
-/// Leftovers all start with `.pane-tmp-` so the next run can clean them up.
+/// A temp path in `dir` that nobody can guess, hidden, named after what it
+/// will become. Leftovers all start with `.pane-tmp-` so the next run can
+/// clean them up. Open it only with [`create_new`], never through a link.
 pub fn temp_path_in(dir: &Path, purpose: &str) -> PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    dir.join(format!("{TEMP_PREFIX}{purpose}-{}-{n}", std::process::id()))
+    dir.join(format!(
+        "{TEMP_PREFIX}{purpose}-{}-{n}-{:016x}",
+        std::process::id(),
+        unguessable()
+    ))
+}
+
+/// 64 bits another user cannot predict: std's hasher keys come from the OS's
+/// random source once per thread (and then advance), which is all a temp name
+/// needs; the `rand` crate would add weight for nothing more.
+fn unguessable() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.finish()
+}
+
+/// Creates `path` for writing, failing if anything (a file, or a symlink an
+/// attacker planted) is already there: `O_CREAT | O_EXCL | O_NOFOLLOW`.
+pub fn create_new(path: &Path) -> io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    options.open(path)
+}
+
+/// A new temp file in `dir` (see [`temp_path_in`] and [`create_new`]).
+pub fn create_temp_in(dir: &Path, purpose: &str) -> io::Result<(PathBuf, fs::File)> {
+    let path = temp_path_in(dir, purpose);
+    let file = create_new(&path)?;
+    Ok((path, file))
+}
+
+/// Replaces `path` atomically: a new temp file beside it, filled by `fill`,
+/// given `mode`, fsynced, renamed over `path`, and the directory fsynced, so a
+/// crash leaves the old file or the new one, never half of either. The
+/// failpoint `step`, when given, is hit between the fsync and the rename. The
+/// temp file is removed if anything fails; errors keep their OS codes.
+pub fn replace_file<T>(
+    path: &Path,
+    mode: u32,
+    step: Option<&str>,
+    fill: impl FnOnce(&mut fs::File) -> io::Result<T>,
+) -> io::Result<T> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".into());
+    let (temp, mut file) = create_temp_in(dir, &name)?;
+    let result = (|| {
+        let value = fill(&mut file)?;
+        set_mode(&file, mode)?;
+        file.sync_all()?;
+        drop(file);
+        if let Some(step) = step {
+            crate::failpoint::hit(step);
+        }
+        fs::rename(&temp, path)?;
+        sync_dir(dir)?;
+        Ok(value)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+/// [`replace_file`] with these bytes.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    use std::io::Write as _;
+    replace_file(path, mode, None, |file| file.write_all(bytes))
+}
+
+/// What to do about an I/O error, where something can be done: matched on the
+/// OS error code, so every layer keeps the original `io::Error` as its source.
+pub fn io_hint(error: &io::Error, path: &Path) -> Option<String> {
+    match error.raw_os_error() {
+        Some(28) => Some("the disk is full: free some space and try again".into()),
+        Some(27) => Some("a file size limit (ulimit -f) stopped the write: raise it and try again".into()),
+        Some(30) => Some(format!(
+            "{} is on a read-only filesystem: reinstall elsewhere with `pane self install --install-dir DIR`",
+            path.display()
+        )),
+        Some(13) | Some(1) => Some(format!(
+            "no permission to write {}: fix its permissions or reinstall with `pane self install --install-dir DIR`",
+            path.display()
+        )),
+        // The binary or its directory was removed behind pane's back.
+        Some(2) => Some(format!(
+            "{} is missing: run `pane self install` with any pane binary (a fresh download will do) to repair the installation",
+            path.display()
+        )),
+        _ => None,
+    }
 }
 
 pub const TEMP_PREFIX: &str = ".pane-tmp-";
@@ -47,29 +155,11 @@ pub fn clean_temp_files(dir: &Path) -> usize {
 /// which pane reports with a hint, instead of SIGXFSZ killing the process
 /// without a word (its default action) in the middle of an update.
 pub fn ignore_file_size_signal() {
-    // SIGXFSZ is 25 and SIG_IGN is 1 on these targets. libc's `signal` is
-    // declared here rather than adding the libc crate for one call.
-    #[cfg(any(
-        target_os = "macos",
-        all(
-            target_os = "linux",
-            any(
-                target_arch = "x86_64",
-                target_arch = "aarch64",
-                target_arch = "x86",
-                target_arch = "arm"
-            )
-        )
-    ))]
-    {
-        extern "C" {
-            fn signal(signum: i32, handler: usize) -> usize;
-        }
-        // SAFETY: SIG_IGN installs no handler code, and this runs once at
-        // start-up, before any thread exists.
-        unsafe {
-            signal(25, 1);
-        }
+    #[cfg(unix)]
+    // SAFETY: SIG_IGN installs no handler code, and this runs once at
+    // start-up, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
 }
 
@@ -88,14 +178,19 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 
 /// Sets mode 0755 (the archive's own mode is never trusted).
 pub fn make_executable(file: &fs::File) -> io::Result<()> {
+    set_mode(file, 0o755)
+}
+
+/// Sets `mode` (permission bits) on an open file.
+pub fn set_mode(file: &fs::File, mode: u32) -> io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(fs::Permissions::from_mode(0o755))
+        file.set_permissions(fs::Permissions::from_mode(mode))
     }
     #[cfg(not(unix))]
     {
-        let _ = file;
+        let _ = (file, mode);
         Ok(())
     }
 }

@@ -4,7 +4,10 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use super::{notice, CommandResult, Ui, EXIT_UPDATE_AVAILABLE};
+use super::notice::{self, CheckCache};
+use super::{CommandResult, Ui, EXIT_UPDATE_AVAILABLE};
+use crate::platform::ForeignOwner;
+use crate::update::receipt::Receipt;
 use crate::update::{self, Context, Pin, Updater};
 
 pub fn list(ctx: &Context, ui: &Ui, prerelease: bool) -> CommandResult {
@@ -69,7 +72,29 @@ pub fn status(ctx: &Context, ui: &Ui) -> CommandResult {
     let receipt = update::read_receipt(ctx)?;
     let last = notice::read_cache(&ctx.data_dir);
     let foreign = crate::platform::foreign_owner(&ctx.current_exe, ctx.cargo_home.as_deref());
-    let value = match &receipt {
+    if ui.json {
+        ui.json(&status_json(
+            ctx,
+            receipt.as_ref(),
+            last.as_ref(),
+            foreign.as_ref(),
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
+    match &receipt {
+        None => print_unmanaged(ctx, foreign.as_ref()),
+        Some(r) => print_managed(r, last.as_ref()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn status_json(
+    ctx: &Context,
+    receipt: Option<&Receipt>,
+    last: Option<&CheckCache>,
+    foreign: Option<&ForeignOwner>,
+) -> serde_json::Value {
+    match receipt {
         Some(r) => json!({
             "managed": foreign.is_none(),
             "version": r.version.to_string(),
@@ -82,7 +107,7 @@ pub fn status(ctx: &Context, ui: &Ui) -> CommandResult {
             "highest_verified": r.highest_verified.to_string(),
             "kept": r.kept.iter().map(|k| json!({"version": k.version.to_string(), "sha256": k.sha256})).collect::<Vec<_>>(),
             "data_dir": ctx.data_dir,
-            "last_check": last.as_ref().map(|c| json!({"at": c.checked_at, "latest": c.latest})),
+            "last_check": last.map(|c| json!({"at": c.checked_at, "latest": c.latest})),
             "interrupted_change": r.pending.is_some(),
             "binary_missing": !r.install_path().exists(),
         }),
@@ -92,71 +117,68 @@ pub fn status(ctx: &Context, ui: &Ui) -> CommandResult {
             "running_version": ctx.current_version.to_string(),
             "target": ctx.target,
             "install_path": ctx.current_exe,
-            "installed_by": foreign.as_ref().map(|f| f.name()),
+            "installed_by": foreign.map(|f| f.name()),
             "pin": serde_json::Value::Null,
             "previous": serde_json::Value::Null,
             "highest_verified": serde_json::Value::Null,
             "kept": [],
             "data_dir": ctx.data_dir,
-            "last_check": last.as_ref().map(|c| json!({"at": c.checked_at, "latest": c.latest})),
+            "last_check": last.map(|c| json!({"at": c.checked_at, "latest": c.latest})),
             "interrupted_change": false,
             "binary_missing": false,
         }),
-    };
-    if ui.json {
-        ui.json(&value);
-        return Ok(ExitCode::SUCCESS);
     }
-    match &receipt {
-        None => {
-            outln!(
-                "pane {} (not managed by pane's installer)",
-                ctx.current_version
-            );
-            outln!("binary:        {}", ctx.current_exe.display());
-            match foreign {
-                Some(owner) => outln!(
-                    "installed by:  {} (update with `{}`)",
-                    owner.name(),
-                    owner.update_command()
-                ),
-                None => outln!("to manage it:  pane self install"),
-            }
-        }
-        Some(r) => {
-            outln!("pane {} ({})", r.version, r.target);
-            outln!("binary:        {}", r.install_path().display());
-            outln!("installed by:  {}", r.installed_by);
-            outln!("pin:           {}", r.pin.as_deref().unwrap_or("none"));
-            outln!(
-                "previous:      {}",
-                r.previous
-                    .as_ref()
-                    .map_or("none".into(), ToString::to_string)
-            );
-            let kept: Vec<String> = r.kept.iter().map(|k| k.version.to_string()).collect();
-            outln!("kept:          {}", kept.join(", "));
-            outln!("highest verified: {}", r.highest_verified);
-            match &last {
-                Some(c) => outln!(
-                    "last check:    {} (latest {})",
-                    notice::ago(c.checked_at),
-                    c.latest
-                ),
-                None => outln!("last check:    never"),
-            }
-            if r.pending.is_some() {
-                outln!("note:          an interrupted change will be finished by the next `pane self` command");
-            }
-            if !r.install_path().exists() {
-                outln!(
-                    "warning:       {} is missing: `pane self update` puts it back, or run `pane self install` from a pane binary",
-                    r.install_path().display()
-                );
-            }
-        }
+}
+
+fn print_unmanaged(ctx: &Context, foreign: Option<&ForeignOwner>) {
+    outln!(
+        "pane {} (not managed by pane's installer)",
+        ctx.current_version
+    );
+    outln!("binary:        {}", ctx.current_exe.display());
+    match foreign {
+        Some(owner) => outln!(
+            "installed by:  {} (update with `{}`)",
+            owner.name(),
+            owner.update_command()
+        ),
+        None => outln!("to manage it:  pane self install"),
     }
-    Ok(ExitCode::SUCCESS)
+}
+
+fn print_managed(r: &Receipt, last: Option<&CheckCache>) {
+    outln!("pane {} ({})", r.version, r.target);
+    outln!("binary:        {}", r.install_path().display());
+    outln!("installed by:  {}", r.installed_by);
+    outln!("pin:           {}", r.pin.as_deref().unwrap_or("none"));
+    outln!(
+        "previous:      {}",
+        r.previous
+            .as_ref()
+            .map_or("none".into(), ToString::to_string)
+    );
+    let kept: Vec<String> = r.kept.iter().map(|k| k.version.to_string()).collect();
+    outln!("kept:          {}", kept.join(", "));
+    outln!("highest verified: {}", r.highest_verified);
+    match last {
+        Some(c) => outln!(
+            "last check:    {} (latest {})",
+            notice::ago(c.checked_at),
+            c.latest
+        ),
+        None => outln!("last check:    never"),
+    }
+    if r.pending.is_some() {
+        outln!(
+            "note:          an interrupted change will be finished by the next `pane self` command"
+        );
+    }
+    if !r.install_path().exists() {
+        outln!(
+                "warning:       {} is missing: `pane self update` puts it back, or run `pane self install` from a pane binary",
+                r.install_path().display()
+            );
+    }
 }
 
 pub fn check(ctx: &Context, ui: &Ui, prerelease: bool) -> CommandResult {

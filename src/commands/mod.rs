@@ -24,8 +24,8 @@ macro_rules! outln {
 }
 
 mod info;
-mod install;
 pub mod notice;
+mod self_install;
 mod update;
 mod verify;
 
@@ -63,8 +63,8 @@ fn run_self(command: SelfCommand, env: &Env, build: &Build) -> ExitCode {
     let ui = Ui::new(output, env);
     let ctx = match crate::env::context(env, build) {
         Ok(ctx) => ctx,
-        Err(message) => {
-            ui.error(&message, &[], None);
+        Err(error) => {
+            ui.report_error(&error, None);
             return ExitCode::from(EXIT_FAILURE);
         }
     };
@@ -80,8 +80,8 @@ fn run_self(command: SelfCommand, env: &Env, build: &Build) -> ExitCode {
         SelfCommand::List { prerelease, .. } => info::list(&ctx, &ui, prerelease),
         SelfCommand::Status { .. } => info::status(&ctx, &ui),
         SelfCommand::Check { prerelease, .. } => info::check(&ctx, &ui, prerelease),
-        SelfCommand::Install(args) => install::install(&ctx, &ui, env, args),
-        SelfCommand::Uninstall { yes, .. } => install::uninstall(&ctx, &ui, yes),
+        SelfCommand::Install(args) => self_install::install(&ctx, &ui, env, args),
+        SelfCommand::Uninstall { yes, .. } => self_install::uninstall(&ctx, &ui, yes),
         SelfCommand::Verify {
             archive, sums, sig, ..
         } => verify::verify(&ctx, &ui, &archive, sums, sig),
@@ -196,6 +196,11 @@ impl Ui {
     }
 
     pub fn report(&self, error: &UpdateError) {
+        self.report_error(error, error.hint().as_deref());
+    }
+
+    /// An error with its chain of causes, and what to do about it.
+    pub fn report_error(&self, error: &dyn std::error::Error, hint: Option<&str>) {
         let mut causes = Vec::new();
         let mut source = std::error::Error::source(error);
         while let Some(cause) = source {
@@ -205,7 +210,7 @@ impl Ui {
             }
             source = cause.source();
         }
-        self.error(&error.to_string(), &causes, error.hint().as_deref());
+        self.error(&error.to_string(), &causes, hint);
     }
 
     pub fn events(&self) -> UiEvents<'_> {

@@ -30,7 +30,7 @@ pub struct CheckCache {
 }
 
 pub fn cache_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("update-check.json")
+    data_dir.join(crate::update::CHECK_CACHE_FILE)
 }
 
 pub fn read_cache(data_dir: &Path) -> Option<CheckCache> {
@@ -40,7 +40,7 @@ pub fn read_cache(data_dir: &Path) -> Option<CheckCache> {
 
 fn save_cache(data_dir: &Path, cache: &CheckCache) {
     if let Ok(bytes) = serde_json::to_vec(cache) {
-        let _ = crate::update::receipt::write_atomic(&cache_path(data_dir), &bytes);
+        let _ = crate::platform::write_atomic(&cache_path(data_dir), &bytes, 0o644);
     }
 }
 

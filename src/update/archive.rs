@@ -15,7 +15,8 @@ use std::path::Path;
 
 use flate2::read::GzDecoder;
 
-/// At most this many unpacked bytes (SPEC §3): the binary and everything around it.
+/// At most this many unpacked bytes (docs/release-artifacts.md, "Transport rules and limits"):
+/// the binary and everything around it.
 pub const UNPACKED_CAP: u64 = 512 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
@@ -67,22 +68,7 @@ pub fn extract_from(
         let name = String::from_utf8(raw_name)
             .map_err(|e| ArchiveError::UnsafePath(String::from_utf8_lossy(e.as_bytes()).into()))?;
         let kind = entry.header().entry_type();
-        let forbidden = if kind.is_symlink() {
-            Some("a symbolic link")
-        } else if kind.is_hard_link() {
-            Some("a hard link")
-        } else if kind.is_character_special() || kind.is_block_special() {
-            Some("a device")
-        } else if kind.is_fifo() {
-            Some("a FIFO")
-        } else if kind.is_gnu_sparse() {
-            Some("a sparse file")
-        } else if !(kind.is_file() || kind.is_dir()) {
-            Some("an entry of unknown type")
-        } else {
-            None
-        };
-        if let Some(kind) = forbidden {
+        if let Some(kind) = forbidden_kind(kind) {
             return Err(ArchiveError::ForbiddenEntry { kind, name });
         }
         let normalized = normalize(&name)?;
@@ -132,6 +118,26 @@ pub fn extract_from(
         return Err(ArchiveError::TooLarge { cap });
     }
     written.ok_or(ArchiveError::NoBinary(wanted))
+}
+
+/// What an entry of this type is, when pane refuses it: anything but a
+/// regular file or a directory.
+fn forbidden_kind(kind: tar::EntryType) -> Option<&'static str> {
+    if kind.is_symlink() {
+        Some("a symbolic link")
+    } else if kind.is_hard_link() {
+        Some("a hard link")
+    } else if kind.is_character_special() || kind.is_block_special() {
+        Some("a device")
+    } else if kind.is_fifo() {
+        Some("a FIFO")
+    } else if kind.is_gnu_sparse() {
+        Some("a sparse file")
+    } else if !(kind.is_file() || kind.is_dir()) {
+        Some("an entry of unknown type")
+    } else {
+        None
+    }
 }
 
 /// `std::io::copy` through a 256 KiB buffer: alone it writes 8 KiB at a time,

@@ -27,7 +27,7 @@ impl LockError {
             LockError::Busy { .. } => {
                 Some("wait for it to finish, then run the command again".into())
             }
-            LockError::Io { source, path } => super::install::io_hint(source, path),
+            LockError::Io { source, path } => crate::platform::io_hint(source, path),
         }
     }
 }

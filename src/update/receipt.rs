@@ -1,4 +1,5 @@
-//! What is installed where: the install receipt (SPEC §4). Written atomically
+//! What is installed where: the install receipt (docs/files.md, "The install
+//! receipt"). Written atomically
 //! (temp file, fsync, rename, fsync of the directory), so a reader sees the
 //! whole old receipt or the whole new one.
 
@@ -9,7 +10,8 @@ use std::path::{Path, PathBuf};
 use semver::Version;
 use serde::{Deserialize, Serialize};
 
-use crate::profile::ProfileEdit;
+use crate::path_setup::ProfileEdit;
+use crate::platform;
 
 /// Bumped on any change an older pane could misread.
 pub const SCHEMA: u32 = 1;
@@ -101,7 +103,7 @@ impl ReceiptError {
                 "a newer pane manages this installation; run that one, or `pane self install` to take over".into(),
             ),
             ReceiptError::Read { path, source } | ReceiptError::Write { path, source } => {
-                super::install::io_hint(source, path)
+                platform::io_hint(source, path)
             }
         }
     }
@@ -197,34 +199,13 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Receipt, ReceiptError> {
 pub fn save(path: &Path, receipt: &Receipt) -> Result<(), ReceiptError> {
     let mut bytes = serde_json::to_vec_pretty(receipt).expect("a receipt always serializes");
     bytes.push(b'\n');
-    write_atomic(path, &bytes).map_err(|source| ReceiptError::Write {
-        path: path.to_path_buf(),
-        source,
+    let write = |file: &mut fs::File| file.write_all(&bytes);
+    platform::replace_file(path, 0o644, Some("receipt-written-temp"), write).map_err(|source| {
+        ReceiptError::Write {
+            path: path.to_path_buf(),
+            source,
+        }
     })
-}
-
-/// Temp file beside `path`, write, fsync, rename over `path`, fsync the
-/// directory. The temp file is removed if anything fails.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let temp = crate::platform::temp_path_in(
-        dir,
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
-    );
-    let result = (|| {
-        let mut file = fs::File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        crate::failpoint::hit("receipt-written-temp");
-        fs::rename(&temp, path)?;
-        crate::platform::sync_dir(dir)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    result
 }
 
 #[cfg(test)]

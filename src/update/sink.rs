@@ -19,7 +19,7 @@ use std::io::{self, Write};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread::{Scope, ScopedJoinHandle};
 
-use super::verify::StreamingSha256;
+use super::digest::StreamingSha256;
 
 /// Bytes handed to the worker at a time.
 const CHUNK: usize = 256 * 1024;

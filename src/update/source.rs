@@ -1,6 +1,7 @@
 //! Where releases come from: URLs in, bytes out. Never prints.
 //!
-//! Two layouts, both GitHub's (SPEC §3): files under `<releases>/download/v<V>/`
+//! Two layouts, both GitHub's (docs/release-artifacts.md, "Where pane fetches a
+//! release"): files under `<releases>/download/v<V>/`
 //! and `<releases>/latest/download/`, and the listing API
 //! `<api>/releases?per_page=100&page=N`. Updating to the latest release and
 //! installing an exact version use only the files, so no API rate limit applies.
@@ -85,7 +86,7 @@ impl FetchError {
             }
             // No space left, a file size limit: the data dir's disk.
             FetchError::Write { source, .. } => {
-                super::install::io_hint(source, std::path::Path::new(""))
+                crate::platform::io_hint(source, std::path::Path::new(""))
             }
             _ => None,
         }

@@ -1,6 +1,7 @@
 //! Signature and checksum verification: bytes and keys in, a verdict out.
 //!
-//! The order of checks is the one of SPEC §1, each before the next byte is
+//! The order of checks is the one docs/release-artifacts.md gives ("What makes
+//! a release genuine"), each before the next byte is
 //! trusted:
 //! 1. `SHA256SUMS.minisig` verifies under a trusted, non-revoked key; legacy
 //!    (non-prehashed `Ed`) signatures are refused;
@@ -12,11 +13,11 @@
 //! Nothing here does I/O, so every rule has a table test below.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use base64::Engine as _;
 use semver::Version;
-use sha2::{Digest, Sha256};
+
+pub use super::digest::hex;
 
 /// One trusted minisign public key.
 #[derive(Clone, Debug)]
@@ -119,6 +120,98 @@ impl VerifiedSums {
     }
 }
 
+/// The release archive of one version for one target: the file name pane
+/// computes (never the one a server or a user offers) and the directory the
+/// binary sits in inside it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArchiveName {
+    pub version: Version,
+    pub target: String,
+}
+
+impl ArchiveName {
+    pub fn file_name(&self) -> String {
+        format!("{}.tar.gz", self.top())
+    }
+
+    /// `pane-<version>-<target>`, the archive's top directory.
+    pub fn top(&self) -> String {
+        format!("pane-{}-{}", self.version, self.target)
+    }
+
+    /// The archive of `version` that `file_name` names, if it names one.
+    pub fn parse(file_name: &str, version: &Version) -> Option<ArchiveName> {
+        let target = file_name
+            .strip_prefix(&format!("pane-{version}-"))?
+            .strip_suffix(".tar.gz")
+            .filter(|t| !t.is_empty() && !t.contains('/'))?;
+        Some(ArchiveName {
+            version: version.clone(),
+            target: target.to_string(),
+        })
+    }
+}
+
+/// An archive of a verified release, waiting for its bytes' SHA-256 (step 4).
+/// Updates and `self verify` both check an archive through this one type.
+#[derive(Clone, Debug)]
+pub struct ArchiveCheck {
+    pub name: ArchiveName,
+    pub expected: [u8; 32],
+    pub key_name: String,
+}
+
+/// An archive whose SHA-256 equals the signed one.
+#[derive(Clone, Debug)]
+pub struct VerifiedArchive {
+    pub name: ArchiveName,
+    pub sha256: [u8; 32],
+    pub key_name: String,
+}
+
+impl VerifiedSums {
+    /// The check of this release's archive for `target`.
+    pub fn archive_for(&self, target: &str) -> Result<ArchiveCheck, VerifyError> {
+        self.check_of(ArchiveName {
+            version: self.version().clone(),
+            target: target.to_string(),
+        })
+    }
+
+    /// The check of the archive called `file_name`, which must be an archive
+    /// of this release: a file of another release, or renamed, is refused.
+    pub fn archive_named(&self, file_name: &str) -> Result<ArchiveCheck, VerifyError> {
+        let name = ArchiveName::parse(file_name, self.version()).ok_or_else(|| {
+            VerifyError::NotThisRelease {
+                file: file_name.to_string(),
+                version: self.version().clone(),
+            }
+        })?;
+        self.check_of(name)
+    }
+
+    fn check_of(&self, name: ArchiveName) -> Result<ArchiveCheck, VerifyError> {
+        let expected = self.expected(&name.file_name())?;
+        Ok(ArchiveCheck {
+            name,
+            expected,
+            key_name: self.key_name.clone(),
+        })
+    }
+}
+
+impl ArchiveCheck {
+    /// Step 4: the archive's bytes hashed to `actual`.
+    pub fn finish(self, actual: &[u8; 32]) -> Result<VerifiedArchive, VerifyError> {
+        check_digest(&self.name.file_name(), &self.expected, actual)?;
+        Ok(VerifiedArchive {
+            name: self.name,
+            sha256: *actual,
+            key_name: self.key_name,
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum VerifyError {
     #[error("public key {name} is not a minisign Ed25519 public key")]
@@ -145,6 +238,10 @@ pub enum VerifyError {
     WrongVersion { expected: Version, found: Version },
     #[error("SHA256SUMS is malformed at line {line}")]
     MalformedSums { line: usize },
+    #[error(
+        "{file} is not an archive of pane {version}, the release this SHA256SUMS is signed for"
+    )]
+    NotThisRelease { file: String, version: Version },
     #[error("SHA256SUMS has no line for {0}")]
     NotInSums(String),
     #[error("SHA256SUMS has more than one line for {0}")]
@@ -318,15 +415,6 @@ pub fn parse_sums(bytes: &[u8]) -> Result<Vec<(String, [u8; 32])>, VerifyError> 
     Ok(entries)
 }
 
-/// Lowercase hex of a byte string.
-pub fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        let _ = write!(out, "{byte:02x}");
-    }
-    out
-}
-
 fn parse_hex32(text: &str) -> Option<[u8; 32]> {
     if text.len() != 64 || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         return None;
@@ -352,19 +440,6 @@ pub fn parse_key_id(text: &str) -> Option<[u8; 8]> {
     u64::from_str_radix(text, 16).ok().map(u64::to_le_bytes)
 }
 
-/// SHA-256 computed incrementally while bytes stream through.
-#[derive(Default)]
-pub struct StreamingSha256(Sha256);
-
-impl StreamingSha256 {
-    pub fn update(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
-    }
-    pub fn finish(self) -> [u8; 32] {
-        self.0.finalize().into()
-    }
-}
-
 /// Compares a computed digest with the signed one (step 4).
 pub fn check_digest(file: &str, expected: &[u8; 32], actual: &[u8; 32]) -> Result<(), VerifyError> {
     if expected == actual {
@@ -376,22 +451,6 @@ pub fn check_digest(file: &str, expected: &[u8; 32], actual: &[u8; 32]) -> Resul
             actual: hex(actual),
         })
     }
-}
-
-/// SHA-256 of a file, streamed.
-pub fn sha256_file(path: &std::path::Path) -> std::io::Result<[u8; 32]> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = StreamingSha256::default();
-    let mut buffer = vec![0u8; 256 * 1024];
-    loop {
-        let n = file.read(&mut buffer)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-    }
-    Ok(hasher.finish())
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@ use serde_json::json;
 use super::{CommandResult, Ui};
 use crate::cli::InstallArgs;
 use crate::env::Env;
-use crate::profile::PathContext;
-use crate::setup::{self, InstallRequest};
+use crate::path_setup::PathContext;
+use crate::self_install::{self, InstallRequest};
 use crate::update::{Context, UpdateError};
 
 pub fn install(ctx: &Context, ui: &Ui, env: &Env, args: InstallArgs) -> CommandResult {
@@ -55,7 +55,7 @@ pub fn install(ctx: &Context, ui: &Ui, env: &Env, args: InstallArgs) -> CommandR
             github_path: env.github_path.clone(),
         },
     };
-    let installed = setup::install(ctx, &request, &mut ui.events())?;
+    let installed = self_install::install(ctx, &request, &mut ui.events())?;
     if ui.json {
         ui.json(&json!({
             "status": if installed.already { "already-installed" } else { "installed" },
@@ -103,7 +103,7 @@ pub fn uninstall(ctx: &Context, ui: &Ui, yes: bool) -> CommandResult {
             return Ok(ExitCode::from(super::EXIT_FAILURE));
         }
     }
-    let done = setup::uninstall(ctx, &mut ui.events())?;
+    let done = self_install::uninstall(ctx, &mut ui.events())?;
     if ui.json {
         ui.json(&json!({"status": "uninstalled", "removed": done.removed}));
     } else {

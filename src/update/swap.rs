@@ -18,14 +18,14 @@ use std::time::{Duration, Instant};
 use semver::Version;
 
 use super::archive::{self, ArchiveError};
+use super::digest::{self, hex};
 use super::receipt::KeptVersion;
 use super::sink::HashingSink;
-use super::verify::hex;
 use crate::failpoint;
 use crate::platform;
 
 #[derive(Debug, thiserror::Error)]
-pub enum InstallError {
+pub enum SwapError {
     #[error("could not {action} {path}")]
     Io {
         action: &'static str,
@@ -49,10 +49,10 @@ pub enum InstallError {
     },
 }
 
-impl InstallError {
-    pub fn io(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> InstallError {
+impl SwapError {
+    pub fn io(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> SwapError {
         let path = path.to_path_buf();
-        move |source| InstallError::Io {
+        move |source| SwapError::Io {
             action,
             path,
             source,
@@ -61,32 +61,12 @@ impl InstallError {
 
     pub fn hint(&self) -> Option<String> {
         match self {
-            InstallError::Io { source, path, .. } => io_hint(source, path),
-            InstallError::Archive(ArchiveError::Write(source)) => io_hint(source, Path::new("")),
+            SwapError::Io { source, path, .. } => platform::io_hint(source, path),
+            SwapError::Archive(ArchiveError::Write(source)) => {
+                platform::io_hint(source, Path::new(""))
+            }
             _ => None,
         }
-    }
-}
-
-/// What to do about an I/O error, where something can be done.
-pub fn io_hint(error: &io::Error, path: &Path) -> Option<String> {
-    match error.raw_os_error() {
-        Some(28) => Some("the disk is full: free some space and try again".into()),
-        Some(27) => Some("a file size limit (ulimit -f) stopped the write: raise it and try again".into()),
-        Some(30) => Some(format!(
-            "{} is on a read-only filesystem: reinstall elsewhere with `pane self install --install-dir DIR`",
-            path.display()
-        )),
-        Some(13) | Some(1) => Some(format!(
-            "no permission to write {}: fix its permissions or reinstall with `pane self install --install-dir DIR`",
-            path.display()
-        )),
-        // The binary or its directory was removed behind pane's back.
-        Some(2) => Some(format!(
-            "{} is missing: run `pane self install` with any pane binary (a fresh download will do) to repair the installation",
-            path.display()
-        )),
-        _ => None,
     }
 }
 
@@ -106,10 +86,9 @@ impl Drop for Staged {
     }
 }
 
-fn create_staging(install_dir: &Path) -> Result<(PathBuf, File), InstallError> {
-    let path = platform::temp_path_in(install_dir, "staged");
-    let file = File::create(&path).map_err(InstallError::io("create a file in", install_dir))?;
-    Ok((path, file))
+fn create_staging(install_dir: &Path) -> Result<(PathBuf, File), SwapError> {
+    platform::create_temp_in(install_dir, "staged")
+        .map_err(SwapError::io("create a file in", install_dir))
 }
 
 /// Unpacks `<top>/pane` of a verified archive into the install directory.
@@ -117,7 +96,7 @@ pub fn stage_from_archive(
     archive_path: &Path,
     top: &str,
     install_dir: &Path,
-) -> Result<Staged, InstallError> {
+) -> Result<Staged, SwapError> {
     let (path, file) = create_staging(install_dir)?;
     let mut staged = Staged {
         path,
@@ -136,51 +115,46 @@ pub fn stage_from_archive(
 
 /// Copies an existing binary (the running one, or a kept one) into the
 /// install directory.
-pub fn stage_copy(source: &Path, install_dir: &Path) -> Result<Staged, InstallError> {
+pub fn stage_copy(source: &Path, install_dir: &Path) -> Result<Staged, SwapError> {
     let (path, mut file) = create_staging(install_dir)?;
     let mut staged = Staged {
         path,
         sha256: [0; 32],
         done: false,
     };
-    staged.sha256 = copy_hashing(source, &mut file)?;
+    staged.sha256 =
+        copy_hashing(source, &mut file).map_err(SwapError::io("write a copy of", source))?;
     finish_staging(&file, &staged.path)?;
     Ok(staged)
 }
 
 /// Copies `source` into `file` (the hash and the write on a second thread,
 /// see [`HashingSink`]) and returns the SHA-256 of what was copied.
-fn copy_hashing(source: &Path, file: &mut File) -> Result<[u8; 32], InstallError> {
-    let mut input = File::open(source).map_err(InstallError::io("read", source))?;
+fn copy_hashing(source: &Path, file: &mut File) -> io::Result<[u8; 32]> {
+    let mut input = File::open(source)?;
     std::thread::scope(|scope| {
         let mut sink = HashingSink::new(scope, &mut *file);
         let mut buffer = vec![0u8; 256 * 1024];
         loop {
-            let n = input
-                .read(&mut buffer)
-                .map_err(InstallError::io("read", source))?;
+            let n = input.read(&mut buffer)?;
             if n == 0 {
                 break;
             }
-            sink.write_all(&buffer[..n])
-                .map_err(InstallError::io("write a copy of", source))?;
+            sink.write_all(&buffer[..n])?;
         }
-        let (_, digest) = sink
-            .finish()
-            .map_err(InstallError::io("write a copy of", source))?;
-        Ok(digest)
+        Ok(sink.finish()?.1)
     })
 }
 
-fn finish_staging(file: &File, path: &Path) -> Result<(), InstallError> {
-    platform::make_executable(file).map_err(InstallError::io("set the mode of", path))?;
-    file.sync_all().map_err(InstallError::io("flush", path))?;
+fn finish_staging(file: &File, path: &Path) -> Result<(), SwapError> {
+    platform::make_executable(file).map_err(SwapError::io("set the mode of", path))?;
+    file.sync_all().map_err(SwapError::io("flush", path))?;
     failpoint::hit("staged");
     Ok(())
 }
 
 /// Runs `<binary> --version` and requires `pane <expected>`.
-pub fn smoke_test(binary: &Path, expected: &Version) -> Result<(), InstallError> {
+pub fn smoke_test(binary: &Path, expected: &Version) -> Result<(), SwapError> {
     let mut child = Command::new(binary)
         .arg("--version")
         .env("PANE_NO_UPDATE_CHECK", "1")
@@ -188,7 +162,7 @@ pub fn smoke_test(binary: &Path, expected: &Version) -> Result<(), InstallError>
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| InstallError::SmokeDidNotRun(e.to_string()))?;
+        .map_err(|e| SwapError::SmokeDidNotRun(e.to_string()))?;
     let deadline = Instant::now() + Duration::from_secs(20);
     let status = loop {
         match child.try_wait() {
@@ -197,11 +171,11 @@ pub fn smoke_test(binary: &Path, expected: &Version) -> Result<(), InstallError>
             Ok(None) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(InstallError::SmokeDidNotRun(
+                return Err(SwapError::SmokeDidNotRun(
                     "`--version` did not finish within 20 seconds".into(),
                 ));
             }
-            Err(e) => return Err(InstallError::SmokeDidNotRun(e.to_string())),
+            Err(e) => return Err(SwapError::SmokeDidNotRun(e.to_string())),
         }
     };
     let mut output = String::new();
@@ -209,13 +183,13 @@ pub fn smoke_test(binary: &Path, expected: &Version) -> Result<(), InstallError>
         let _ = stdout.take(4096).read_to_string(&mut output);
     }
     if !status.success() {
-        return Err(InstallError::SmokeDidNotRun(format!(
+        return Err(SwapError::SmokeDidNotRun(format!(
             "`--version` exited with {status}"
         )));
     }
     let found = output.trim_end().to_string();
     if found != format!("pane {expected}") {
-        return Err(InstallError::SmokeWrongVersion {
+        return Err(SwapError::SmokeWrongVersion {
             expected: expected.clone(),
             found,
         });
@@ -238,36 +212,21 @@ pub fn keep(
     data_dir: &Path,
     version: &Version,
     binary: &Path,
-) -> Result<(KeptVersion, bool), InstallError> {
+) -> Result<(KeptVersion, bool), SwapError> {
     let target = kept_path(data_dir, version);
     let dir = target.parent().expect("kept path has a parent");
     // Usually nothing is kept for this version yet, and then there is no
     // reason to read the binary an extra time.
-    if let Ok(existing) = super::verify::sha256_file(&target) {
-        let expected =
-            super::verify::sha256_file(binary).map_err(InstallError::io("read", binary))?;
+    if let Ok(existing) = digest::sha256_file(&target) {
+        let expected = digest::sha256_file(binary).map_err(SwapError::io("read", binary))?;
         if existing == expected {
             return Ok((record(version, &expected), false));
         }
     }
-    fs::create_dir_all(dir).map_err(InstallError::io("create", dir))?;
-    let temp = platform::temp_path_in(dir, "kept");
-    let result = (|| {
-        let mut file = File::create(&temp).map_err(InstallError::io("create", &temp))?;
-        let digest = copy_hashing(binary, &mut file)?;
-        platform::make_executable(&file).map_err(InstallError::io("set the mode of", &temp))?;
-        file.sync_all().map_err(InstallError::io("flush", &temp))?;
-        fs::rename(&temp, &target).map_err(InstallError::io("write", &target))?;
-        platform::sync_dir(dir).map_err(InstallError::io("flush", dir))?;
-        Ok(digest)
-    })();
-    match result {
-        Ok(digest) => Ok((record(version, &digest), true)),
-        Err(e) => {
-            let _ = fs::remove_file(&temp);
-            Err(e)
-        }
-    }
+    fs::create_dir_all(dir).map_err(SwapError::io("create", dir))?;
+    let digest = platform::replace_file(&target, 0o755, None, |file| copy_hashing(binary, file))
+        .map_err(SwapError::io("keep a copy of", binary))?;
+    Ok((record(version, &digest), true))
 }
 
 /// Keeps a staged binary as `versions/<version>/pane`: a hard link to the
@@ -280,13 +239,13 @@ pub fn keep_staged(
     data_dir: &Path,
     version: &Version,
     staged: &Staged,
-) -> Result<(KeptVersion, bool), InstallError> {
+) -> Result<(KeptVersion, bool), SwapError> {
     let target = kept_path(data_dir, version);
     let dir = target.parent().expect("kept path has a parent");
-    if super::verify::sha256_file(&target).ok() == Some(staged.sha256) {
+    if digest::sha256_file(&target).ok() == Some(staged.sha256) {
         return Ok((record(version, &staged.sha256), false));
     }
-    fs::create_dir_all(dir).map_err(InstallError::io("create", dir))?;
+    fs::create_dir_all(dir).map_err(SwapError::io("create", dir))?;
     let temp = platform::temp_path_in(dir, "kept");
     let linked = fs::hard_link(&staged.path, &temp).is_ok()
         && fs::rename(&temp, &target).is_ok()
@@ -312,13 +271,13 @@ pub fn stage_kept(
     data_dir: &Path,
     kept: &KeptVersion,
     install_dir: &Path,
-) -> Result<Staged, InstallError> {
+) -> Result<Staged, SwapError> {
     let path = kept_path(data_dir, &kept.version);
     let staged = stage_copy(&path, install_dir)?;
     let actual = hex(&staged.sha256);
     if actual != kept.sha256 {
         // Dropping `staged` removes the copy.
-        return Err(InstallError::KeptTampered {
+        return Err(SwapError::KeptTampered {
             path,
             expected: kept.sha256.clone(),
             actual,
@@ -339,7 +298,7 @@ pub fn swap_target(install_path: &Path) -> PathBuf {
 }
 
 /// Renames the staged binary over `target` and fsyncs the directory.
-pub fn swap(mut staged: Staged, target: &Path) -> Result<(), InstallError> {
+pub fn swap(mut staged: Staged, target: &Path) -> Result<(), SwapError> {
     let dir = target.parent().unwrap_or(Path::new("."));
     let staged_dir = staged.path.parent().unwrap_or(Path::new("."));
     if staged_dir != dir {
@@ -348,10 +307,10 @@ pub fn swap(mut staged: Staged, target: &Path) -> Result<(), InstallError> {
         let again = stage_copy(&staged.path, dir)?;
         drop(std::mem::replace(&mut staged, again));
     }
-    fs::rename(&staged.path, target).map_err(InstallError::io("replace", target))?;
+    fs::rename(&staged.path, target).map_err(SwapError::io("replace", target))?;
     staged.done = true;
     failpoint::hit("swapped");
-    platform::sync_dir(dir).map_err(InstallError::io("flush", dir))?;
+    platform::sync_dir(dir).map_err(SwapError::io("flush", dir))?;
     Ok(())
 }
 

@@ -1,0 +1,137 @@
+//! The I/O of a PATH set-up: making a [`Plan`], and rewriting a profile in place.
+
+use std::fs;
+use std::io::{self, Write as _};
+use std::path::Path;
+
+use super::{Action, PathSetupError, Plan};
+use crate::platform;
+
+/// Makes the changes of a [`plan`](super::plan). When one fails, the ones
+/// already made are taken back (appended text cut off again, created files and
+/// directories removed), so a failed set-up leaves every file as it was.
+pub fn apply(plan: &Plan) -> Result<(), PathSetupError> {
+    let mut done = Vec::new();
+    for action in &plan.actions {
+        match apply_one(action) {
+            Ok(undo) => done.push(undo),
+            Err(error) => {
+                for undo in done.into_iter().rev() {
+                    undo.run();
+                }
+                return Err(error);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How to take one applied action back.
+enum Undo {
+    Nothing,
+    Remove(std::path::PathBuf),
+    RemoveDir(std::path::PathBuf),
+    Truncate(std::path::PathBuf, u64),
+}
+
+impl Undo {
+    fn run(self) {
+        let _ = match self {
+            Undo::Nothing => Ok(()),
+            Undo::Remove(path) => fs::remove_file(path),
+            Undo::RemoveDir(path) => fs::remove_dir(path),
+            Undo::Truncate(path, len) => fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .and_then(|file| file.set_len(len)),
+        };
+    }
+}
+
+fn apply_one(action: &Action) -> Result<Undo, PathSetupError> {
+    match action {
+        Action::CreateDir(dir) => match fs::create_dir(dir) {
+            Ok(()) => Ok(Undo::RemoveDir(dir.clone())),
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Ok(Undo::Nothing),
+            Err(error) => Err(PathSetupError::io("create", dir)(error)),
+        },
+        Action::WriteOwned { path, contents } => {
+            let existed = fs::symlink_metadata(path).is_ok();
+            platform::write_atomic(path, contents.as_bytes(), 0o644)
+                .map_err(PathSetupError::io("write", path))?;
+            // A file pane owned already keeps its new contents: it is pane's.
+            Ok(if existed {
+                Undo::Nothing
+            } else {
+                Undo::Remove(path.clone())
+            })
+        }
+        Action::Append { file, text, create } => append(file, text, *create),
+    }
+}
+
+/// Appending in place keeps the file's owner, mode and any symlink to it (a dotfiles
+/// repository), which a rename would replace.
+fn append(file: &Path, text: &str, create: bool) -> Result<Undo, PathSetupError> {
+    let mut options = fs::OpenOptions::new();
+    options.append(true);
+    if create {
+        options.create_new(true);
+    }
+    let mut handle = options
+        .open(file)
+        .map_err(PathSetupError::io("open", file))?;
+    let undo = if create {
+        Undo::Remove(file.to_path_buf())
+    } else {
+        let len = handle
+            .metadata()
+            .map_err(PathSetupError::io("inspect", file))?
+            .len();
+        Undo::Truncate(file.to_path_buf(), len)
+    };
+    let written = handle
+        .write_all(text.as_bytes())
+        .and_then(|()| handle.sync_all());
+    if let Err(error) = written {
+        undo.run();
+        return Err(PathSetupError::io("write", file)(error));
+    }
+    Ok(undo)
+}
+
+/// Gives a profile new contents while keeping it what it was: the target of a symlink stays
+/// the target and keeps its mode; the rename makes a crash leave old or new, never half.
+pub(super) fn rewrite_in_place(path: &Path, contents: &[u8]) -> Result<(), PathSetupError> {
+    let real = fs::canonicalize(path).map_err(PathSetupError::io("resolve", path))?;
+    let metadata = fs::metadata(&real).map_err(PathSetupError::io("inspect", &real))?;
+    match platform::write_atomic(&real, contents, permissions_mode(&metadata)) {
+        Ok(()) => Ok(()),
+        // A directory we may not write to (but a file we may): write the file itself.
+        Err(error) if error.kind() == io::ErrorKind::PermissionDenied => {
+            fs::write(&real, contents).map_err(PathSetupError::io("write", &real))
+        }
+        Err(error) => Err(PathSetupError::io("write", &real)(error)),
+    }
+}
+
+fn permissions_mode(metadata: &fs::Metadata) -> u32 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        metadata.permissions().mode() & 0o7777
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = metadata;
+        0o644
+    }
+}
+
+pub(super) fn remove_file_if_present(path: &Path) -> Result<(), PathSetupError> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(PathSetupError::io("remove", path)(error)),
+    }
+}

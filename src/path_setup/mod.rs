@@ -1,0 +1,194 @@
+//! PATH set-up for `pane self install`, and its exact undo for `pane self uninstall`.
+//!
+//! What [`setup_path`] guarantees:
+//! - When the install dir is already on `PATH`, it changes nothing at all.
+//! - Otherwise it writes two files that pane owns: `<install dir>/env` (POSIX sh: puts the dir
+//!   first on `PATH` unless it is already there) and `<config>/fish/conf.d/pane.env.fish`, where
+//!   `<config>` is `$XDG_CONFIG_HOME` or `~/.config` (fish reads `conf.d` by itself).
+//! - It appends one line, `. "$HOME/.local/bin/env"` (the `$HOME` form when the dir is under the
+//!   home directory), to `~/.profile` (created when missing), to each bash rc that exists
+//!   (`~/.bashrc`, `~/.bash_profile`, `~/.bash_login`: bash reads the latter two *instead of*
+//!   `~/.profile`), and to zsh's `.zshenv` (in `$ZDOTDIR`, else home), which every zsh reads,
+//!   interactive or not. zsh is set up only when it looks used: `$ZDOTDIR` is set, one of
+//!   `.zshenv`, `.zshrc`, `.zprofile`, `.zlogin` exists there, or `zsh` is on `PATH` (it is
+//!   macOS's login shell). A machine without zsh gets no `.zshenv`.
+//! - It appends the dir to the `$GITHUB_PATH` file when one is given (later CI steps see it).
+//! - It is idempotent: a line already present (a whole line, byte for byte) is not added again
+//!   and an owned file with the right contents is not rewritten, so a second run changes no file.
+//! - It records every line it added ([`ProfileEdit`]: the file and exactly the text inserted,
+//!   without its final newline) and every file and directory it created, so that [`undo_path`]
+//!   returns each profile to its previous bytes.
+//!
+//! Planning is pure ([`plan`] over a [`Survey`] of the files involved) and has table tests; the
+//! I/O is in [`survey`], [`apply`] and [`undo_path`]. Nothing here reads environment variables:
+
+mod apply;
+mod plan;
+mod survey;
+mod text;
+mod undo;
+
+#[cfg(test)]
+mod tests;
+
+use std::ffi::{OsStr, OsString};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+pub use apply::apply;
+pub use plan::{plan, Action, Plan};
+pub use survey::{survey, Survey};
+pub use undo::undo_path;
+
+use survey::{is_executable_file, same_dir};
+#[cfg(test)]
+use text::{env_script, fish_script, remove_line, source_line};
+
+/// A PATH set-up that could not be made or undone. The I/O variant keeps the OS error, so
+/// that a full disk or a read-only home gets its hint ([`crate::platform::io_hint`]).
+#[derive(Debug, thiserror::Error)]
+pub enum PathSetupError {
+    #[error("cannot {action} {path}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// An install dir that no shell line can name.
+    #[error("{0}")]
+    Unnameable(String),
+}
+
+impl PathSetupError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            PathSetupError::Io { source, path, .. } => crate::platform::io_hint(source, path),
+            PathSetupError::Unnameable(_) => None,
+        }
+    }
+
+    /// The kind of the I/O error; `InvalidInput` for an install dir no line can name.
+    pub fn kind(&self) -> io::ErrorKind {
+        match self {
+            PathSetupError::Io { source, .. } => source.kind(),
+            PathSetupError::Unnameable(_) => io::ErrorKind::InvalidInput,
+        }
+    }
+
+    /// The error of `action` on `path`, for `map_err`.
+    pub(crate) fn io(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Self {
+        let path = path.to_path_buf();
+        move |source| PathSetupError::Io {
+            action,
+            path,
+            source,
+        }
+    }
+}
+
+/// One line that [`setup_path`] added to a shell profile; stored in the install receipt.
+///
+/// `line` is exactly the text inserted, without the newline that ends it. When the file did not
+/// end with a newline, pane had to add one first; `line` then starts with that `\n`, so that
+/// removing `line` plus its final newline gives back the previous bytes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProfileEdit {
+    pub file: PathBuf,
+    pub line: String,
+}
+
+/// Everything [`setup_path`] needs to know about the user, read once by the caller.
+#[derive(Debug, Clone, Default)]
+pub struct PathContext {
+    /// The home directory (profiles live here).
+    pub home: PathBuf,
+    /// Where the `pane` binary is; absolute.
+    pub install_dir: PathBuf,
+    /// `$PATH`.
+    pub path_env: Option<OsString>,
+    /// `$ZDOTDIR`: where zsh reads its rc files instead of home.
+    pub zdotdir: Option<PathBuf>,
+    /// `$XDG_CONFIG_HOME` (default `~/.config`), for fish's `conf.d`.
+    pub xdg_config_home: Option<PathBuf>,
+    /// `$GITHUB_PATH`: a file whose lines GitHub Actions adds to `PATH` for later steps.
+    pub github_path: Option<PathBuf>,
+}
+
+/// What [`setup_path`] did. Store `edits` and `created_files` in the receipt.
+///
+/// `edits` lists every pane line now in place: the ones added by this call, exactly as
+/// inserted, and the ones found already there, as found. `created_files` lists the files and
+/// directories this call created plus the two files pane owns (`env` and the fish file), in
+/// creation order. On a re-install keep the union with the previous receipt's records
+/// ([`merge_records`]): the first install knows best which files it created.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PathSetup {
+    pub edits: Vec<ProfileEdit>,
+    pub created_files: Vec<PathBuf>,
+    /// For the user: what was done, and how to use pane in the current shell.
+    pub notes: Vec<String>,
+}
+
+const ENV_FILE_NAME: &str = "env";
+/// The first line of comment in the files pane owns; undo removes only files that hold it.
+const OWNED_MARKER: &str = "# Written by `pane self install`; `pane self uninstall` removes it.";
+const FISH_FILE_NAME: &str = "pane.env.fish";
+const BASH_RCS: [&str; 3] = [".bashrc", ".bash_profile", ".bash_login"];
+const ZSH_FILES: [&str; 4] = [".zshenv", ".zshrc", ".zprofile", ".zlogin"];
+
+/// Sets up PATH for `ctx.install_dir` (see the module docs).
+pub fn setup_path(ctx: &PathContext) -> Result<PathSetup, PathSetupError> {
+    let survey = survey(ctx)?;
+    let plan = plan(ctx, &survey)?;
+    apply(&plan)?;
+    Ok(plan.result)
+}
+
+/// is not on it (that is what `pane` runs in this shell until its profile is read again).
+pub fn shadowing_binary(path_env: Option<&OsStr>, install_dir: &Path) -> Option<PathBuf> {
+    let ours = install_dir.join(crate::platform::BINARY_NAME);
+    let ours_canonical = fs::canonicalize(&ours).ok();
+    let install_canonical = fs::canonicalize(install_dir).ok();
+    for entry in std::env::split_paths(path_env?) {
+        // Relative and empty entries depend on the current directory; a shell user knows those.
+        if !entry.is_absolute() {
+            continue;
+        }
+        if same_dir(&entry, install_dir, install_canonical.as_deref()) {
+            return None;
+        }
+        let candidate = entry.join(crate::platform::BINARY_NAME);
+        if !is_executable_file(&candidate) {
+            continue;
+        }
+        if ours_canonical.is_some() && fs::canonicalize(&candidate).ok() == ours_canonical {
+            continue;
+        }
+        return Some(candidate);
+    }
+    None
+}
+
+/// The union of the records of an earlier install and of a new [`setup_path`], earlier first,
+/// without duplicates: what a re-install stores in the receipt.
+pub fn merge_records(
+    previous_edits: &[ProfileEdit],
+    previous_created: &[PathBuf],
+    setup: &PathSetup,
+) -> (Vec<ProfileEdit>, Vec<PathBuf>) {
+    let mut edits = previous_edits.to_vec();
+    for edit in &setup.edits {
+        if !edits.contains(edit) {
+            edits.push(edit.clone());
+        }
+    }
+    let mut created = previous_created.to_vec();
+    for path in &setup.created_files {
+        if !created.contains(path) {
+            created.push(path.clone());
+        }
+    }
+    (edits, created)
+}

@@ -1,0 +1,193 @@
+//! Deciding a PATH set-up: pure, over a [`Survey`]; table-tested in `tests.rs`.
+
+use std::path::{Path, PathBuf};
+
+use super::survey::{targets, Survey, Targets};
+use super::text::{env_script, fish_script, has_line, source_line, tilde};
+use super::{PathContext, PathSetup, PathSetupError, ProfileEdit, ZSH_FILES};
+
+/// One change to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    CreateDir(PathBuf),
+    /// Replace (or create) a file pane owns with these contents.
+    WriteOwned {
+        path: PathBuf,
+        contents: String,
+    },
+    /// Append `text` to a profile (creating it when `create`).
+    Append {
+        file: PathBuf,
+        text: String,
+        create: bool,
+    },
+}
+
+/// The changes [`setup_path`](super::setup_path) will make and what it will report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub actions: Vec<Action>,
+    pub result: PathSetup,
+}
+
+/// Decides the changes; no I/O. Fails only for an install dir that a shell line cannot name
+/// (not UTF-8, or holding a newline).
+pub fn plan(ctx: &PathContext, survey: &Survey) -> Result<Plan, PathSetupError> {
+    let dir_text = nameable_dir(&ctx.install_dir)?;
+    let mut plan = Plan::default();
+    let display_dir = tilde(&ctx.home, &ctx.install_dir);
+    if survey.on_path {
+        plan.result.notes.push(format!(
+            "{display_dir} is already on PATH; no shell profile was changed"
+        ));
+        return Ok(plan);
+    }
+    let targets = targets(ctx);
+    let planner = Planner { ctx, survey };
+    planner.owned_files(&mut plan, &targets, dir_text);
+    let line = source_line(&ctx.home, &ctx.install_dir, dir_text);
+    let added = planner.profiles(&mut plan, &targets, &line);
+    planner.github_path(&mut plan, dir_text);
+    if plan.actions.is_empty() {
+        plan.result.notes.push(format!(
+            "PATH set-up for {display_dir} is already in place; no file was changed"
+        ));
+    } else {
+        if !added.is_empty() {
+            plan.result.notes.push(format!(
+                "added {display_dir} to PATH in {}",
+                added.join(", ")
+            ));
+        }
+        plan.result.notes.push(format!(
+            "to use pane in this shell, run `{line}` (fish: `source {}`), or open a new shell",
+            tilde(&ctx.home, &targets.fish_file)
+        ));
+    }
+    Ok(plan)
+}
+
+/// The install dir as text a shell line can hold.
+fn nameable_dir(dir: &Path) -> Result<&str, PathSetupError> {
+    let text = dir.to_str().ok_or_else(|| {
+        PathSetupError::Unnameable(format!(
+            "{} is not valid UTF-8, so no shell profile can name it; use --no-modify-path and add it to PATH yourself",
+            dir.display()
+        ))
+    })?;
+    if text.contains(['\n', '\r']) || !dir.is_absolute() {
+        return Err(PathSetupError::Unnameable(format!(
+            "cannot add {dir:?} to PATH in a shell profile; use --no-modify-path and add it yourself"
+        )));
+    }
+    Ok(text)
+}
+
+struct Planner<'a> {
+    ctx: &'a PathContext,
+    survey: &'a Survey,
+}
+
+impl Planner<'_> {
+    fn current(&self, path: &Path) -> Option<Vec<u8>> {
+        self.survey.files.get(path).cloned().flatten()
+    }
+
+    /// Files pane owns: rewritten only when their contents differ.
+    fn owned_files(&self, plan: &mut Plan, targets: &Targets, dir_text: &str) {
+        for (path, contents) in [
+            (&targets.env_file, env_script(dir_text)),
+            (&targets.fish_file, fish_script(dir_text)),
+        ] {
+            if path == &targets.fish_file {
+                for dir in &self.survey.missing_dirs {
+                    plan.actions.push(Action::CreateDir(dir.clone()));
+                    plan.result.created_files.push(dir.clone());
+                }
+            }
+            if self.current(path).as_deref() != Some(contents.as_bytes()) {
+                plan.actions.push(Action::WriteOwned {
+                    path: path.clone(),
+                    contents,
+                });
+            }
+            plan.result.created_files.push(path.clone());
+        }
+    }
+
+    /// Profiles that source the env file; returns the ones that get the line, for display.
+    fn profiles(&self, plan: &mut Plan, targets: &Targets, line: &str) -> Vec<String> {
+        let zsh_used = self.ctx.zdotdir.is_some()
+            || self.survey.zsh_on_path
+            || ZSH_FILES
+                .iter()
+                .any(|name| self.current(&targets.zsh_dir.join(name)).is_some());
+        let mut profiles: Vec<(PathBuf, bool)> = vec![(targets.profile.clone(), true)];
+        profiles.extend(targets.bash_rcs.iter().map(|rc| (rc.clone(), false)));
+        if zsh_used {
+            profiles.push((targets.zshenv.clone(), true));
+        }
+        let mut added = Vec::new();
+        for (file, create_if_missing) in profiles {
+            if self.profile(plan, &file, create_if_missing, line) {
+                added.push(tilde(&self.ctx.home, &file));
+            }
+        }
+        added
+    }
+
+    /// Plans the line in one profile; true when it is to be added.
+    fn profile(&self, plan: &mut Plan, file: &Path, create_if_missing: bool, line: &str) -> bool {
+        let (inserted, create) = match self.current(file) {
+            None if create_if_missing => (line.to_string(), true),
+            None => return false,
+            Some(contents) if has_line(&contents, line) => {
+                plan.result.edits.push(ProfileEdit {
+                    file: file.to_path_buf(),
+                    line: line.to_string(),
+                });
+                return false;
+            }
+            Some(contents) if contents.is_empty() || contents.ends_with(b"\n") => {
+                (line.to_string(), false)
+            }
+            Some(_) => (format!("\n{line}"), false),
+        };
+        plan.actions.push(Action::Append {
+            file: file.to_path_buf(),
+            text: format!("{inserted}\n"),
+            create,
+        });
+        if create {
+            plan.result.created_files.push(file.to_path_buf());
+        }
+        plan.result.edits.push(ProfileEdit {
+            file: file.to_path_buf(),
+            line: inserted,
+        });
+        true
+    }
+
+    fn github_path(&self, plan: &mut Plan, dir_text: &str) {
+        let Some(github_path) = &self.ctx.github_path else {
+            return;
+        };
+        let contents = self.current(github_path).unwrap_or_default();
+        if has_line(&contents, dir_text) {
+            return;
+        }
+        let separator = if contents.is_empty() || contents.ends_with(b"\n") {
+            ""
+        } else {
+            "\n"
+        };
+        plan.actions.push(Action::Append {
+            file: github_path.clone(),
+            text: format!("{separator}{dir_text}\n"),
+            create: false,
+        });
+        plan.result.notes.push(format!(
+            "added {dir_text} to $GITHUB_PATH for the next steps of this job"
+        ));
+    }
+}

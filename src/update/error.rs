@@ -1,0 +1,115 @@
+//! The pipeline's error: one variant per layer (each with its own type and
+//! hint), plus the refusals of the pipeline itself.
+
+use std::path::PathBuf;
+
+use semver::Version;
+
+use super::lock::LockError;
+use super::receipt::ReceiptError;
+use super::source::FetchError;
+use super::swap::SwapError;
+use super::verify::VerifyError;
+use crate::path_setup::PathSetupError;
+use crate::platform::{self, ForeignOwner};
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    #[error(transparent)]
+    Swap(#[from] SwapError),
+    #[error(transparent)]
+    Receipt(#[from] ReceiptError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    PathSetup(#[from] PathSetupError),
+
+    #[error("this pane is managed by {}; pane will not replace it", .0.name())]
+    Foreign(ForeignOwner),
+    #[error("this pane was not installed by pane's installer (no install receipt at {0})")]
+    NotInstalled(PathBuf),
+    #[error("{requested} is outside the pin {pin}")]
+    OutsidePin { requested: String, pin: String },
+    #[error("the server offers {offered} as the latest release, but {highest} was already verified; refusing to go down (an old release replayed?)")]
+    Downgrade { offered: Version, highest: Version },
+    #[error("no release matches {0}")]
+    NoMatch(String),
+    #[error("{0:?} is neither a version (1.2.0) nor a version requirement (~1.2)")]
+    BadRequirement(String),
+    #[error("cannot tell where to install: no home directory")]
+    NoHome,
+    #[error("there is no previous version to roll back to")]
+    NoPrevious,
+    #[error("could not {action} {path}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl UpdateError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            UpdateError::Fetch(e) => e.hint(),
+            UpdateError::Swap(e) => e.hint(),
+            UpdateError::Receipt(e) => e.hint(),
+            UpdateError::Lock(e) => e.hint(),
+            UpdateError::PathSetup(e) => e.hint(),
+            UpdateError::Verify(e) => verify_hint(e),
+            UpdateError::Foreign(owner) => Some(format!("update it with `{}`", owner.update_command())),
+            UpdateError::NotInstalled(_) => Some(
+                "run `pane self install` to let pane manage this binary, or use the installer: curl … install.sh | sh".into(),
+            ),
+            UpdateError::OutsidePin { requested, .. } => Some(format!(
+                "run `pane self pin {requested}` to move the pin, or `pane self unpin` first"
+            )),
+            UpdateError::Downgrade { offered, .. } => Some(format!(
+                "if you really want {offered}, ask for it: `pane self update {offered}`"
+            )),
+            UpdateError::NoMatch(_) => Some("see `pane self list` for the releases there are".into()),
+            UpdateError::BadRequirement(_) => None,
+            UpdateError::NoHome => Some("pass --install-dir DIR, or set HOME".into()),
+            UpdateError::NoPrevious => Some("install another version with `pane self update <VERSION>`".into()),
+            UpdateError::Io { source, path, .. } => platform::io_hint(source, path),
+        }
+    }
+
+    /// Usage errors exit 2, everything else 1.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, UpdateError::BadRequirement(_))
+    }
+
+    /// The error of `action` on `path`, for `map_err`.
+    pub fn io(action: &'static str, path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.to_path_buf();
+        move |source| UpdateError::Io {
+            action,
+            path,
+            source,
+        }
+    }
+}
+
+fn verify_hint(error: &VerifyError) -> Option<String> {
+    match error {
+        VerifyError::ChecksumMismatch { .. }
+        | VerifyError::BadSignature { .. }
+        | VerifyError::UnknownKey { .. } => Some(
+            "the download was not what the release signed; nothing was changed. Try again later, or report it if it persists"
+                .into(),
+        ),
+        // Offline (`self verify`): the files at hand do not belong together.
+        VerifyError::NotThisRelease { .. } => Some(
+            "pass the SHA256SUMS and SHA256SUMS.minisig of the archive's own release with --sums and --sig (they sit beside the archive on the release page)"
+                .into(),
+        ),
+        _ => Some("the release does not verify; nothing was changed".into()),
+    }
+}

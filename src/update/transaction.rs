@@ -1,0 +1,263 @@
+//! The one way pane changes an installation: `update`, `pin`, `rollback` and
+//! `self install` all go through [`Transaction`], so a rule added here holds
+//! for every one of them.
+//!
+//! 1. [`Transaction::lock`]: the update lock; then [`Transaction::receipt`]
+//!    reads the receipt and [`recover`]s what a crash left (a journaled swap is
+//!    finished or dropped, `.pane-tmp-*` leftovers go);
+//! 2. the caller stages the new binary in the install directory
+//!    ([`swap::stage_from_archive`], [`swap::stage_kept`],
+//!    [`swap::stage_copy`]);
+//! 3. [`Transaction::commit`]: smoke test, keep (under `versions/`), journal
+//!    the change in the receipt, swap, write the final receipt, prune.
+//!
+//! Any failure before the swap leaves the install path, the kept versions and
+//! the receipt as they were and removes what this run created.
+
+use std::fs;
+
+use semver::Version;
+
+use super::receipt::{self, KeptVersion, Pending, Receipt};
+use super::swap::{self, Staged};
+use super::{digest, lock, Context, Events, UpdateError};
+use crate::{failpoint, platform};
+
+/// An installation under the update lock; dropping it releases the lock.
+pub struct Transaction<'a> {
+    ctx: &'a Context,
+    _lock: lock::UpdateLock,
+}
+
+/// Which binaries a change keeps under `versions/`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    /// The incoming one (`self install`).
+    Incoming,
+    /// The incoming one and the one it replaces (`update`, `pin`).
+    IncomingAndOutgoing,
+    /// Both are kept already (`rollback` restores a kept one).
+    Nothing,
+}
+
+/// A change to the installation: a staged binary (or `None` when the binary in
+/// place already is `version`), and what to keep.
+pub struct Change {
+    pub staged: Option<Staged>,
+    pub version: Version,
+    pub keep: Keep,
+}
+
+/// What [`Transaction::commit`] kept, for the new receipt.
+pub struct Kept {
+    pub incoming: Option<KeptVersion>,
+    pub outgoing: Option<KeptVersion>,
+}
+
+impl<'a> Transaction<'a> {
+    /// Takes the update lock for `what`.
+    pub fn lock(
+        ctx: &'a Context,
+        what: &str,
+        events: &mut dyn Events,
+    ) -> Result<Transaction<'a>, UpdateError> {
+        let lock = lock::acquire(&ctx.lock_path(), ctx.lock_wait, what, &mut |holder| {
+            events.waiting_for_lock(holder)
+        })?;
+        Ok(Transaction { ctx, _lock: lock })
+    }
+
+    /// The receipt, after crash recovery; an error when there is none.
+    pub fn receipt(&self, events: &mut dyn Events) -> Result<Receipt, UpdateError> {
+        let path = self.ctx.receipt_path();
+        let receipt = receipt::load(&path)?.ok_or(UpdateError::NotInstalled(path))?;
+        recover(self.ctx, receipt, events)
+    }
+
+    /// The receipt if one parses, after crash recovery. A corrupt or
+    /// unreadable receipt is what `self install` repairs: it is replaced, not
+    /// trusted.
+    pub fn receipt_if_any(&self, events: &mut dyn Events) -> Result<Option<Receipt>, UpdateError> {
+        match receipt::load(&self.ctx.receipt_path()).ok().flatten() {
+            Some(receipt) => Ok(Some(recover(self.ctx, receipt, events)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Smoke-tests and keeps the staged binary, builds the new receipt with
+    /// `next` (which sees what was kept and may fail, changing nothing), then
+    /// swaps and records it. `before` is the receipt this change starts from.
+    pub fn commit(
+        &self,
+        before: Option<&Receipt>,
+        change: Change,
+        next: impl FnOnce(Kept) -> Result<Receipt, UpdateError>,
+    ) -> Result<Receipt, UpdateError> {
+        let Change {
+            staged,
+            version,
+            keep,
+        } = change;
+        if let Some(staged) = &staged {
+            swap::smoke_test(&staged.path, &version)?;
+        }
+        let outgoing = match (keep, before) {
+            (Keep::IncomingAndOutgoing, Some(before)) => Some(self.ensure_kept(before)?),
+            _ => None,
+        };
+        let (incoming, created) = match keep {
+            Keep::Nothing => (None, false),
+            _ => {
+                let (kept, created) = self.keep_incoming(staged.as_ref(), before, &version)?;
+                (Some(kept), created)
+            }
+        };
+        let created_dir = created.then(|| swap::kept_path(&self.ctx.data_dir, &version));
+        failpoint::hit("kept");
+        let result = next(Kept { incoming, outgoing }).and_then(|after| match staged {
+            Some(staged) => self.swap_with_receipt(before, after, staged),
+            None => self.save_if_changed(before, after),
+        });
+        match result {
+            Ok(after) => {
+                swap::prune_kept(&self.ctx.data_dir, &after.kept);
+                Ok(after)
+            }
+            Err(error) => {
+                if let Some(path) = created_dir {
+                    let _ = fs::remove_dir_all(path.parent().unwrap_or(&path));
+                }
+                Err(error)
+            }
+        }
+    }
+
+    fn keep_incoming(
+        &self,
+        staged: Option<&Staged>,
+        before: Option<&Receipt>,
+        version: &Version,
+    ) -> Result<(KeptVersion, bool), UpdateError> {
+        let data_dir = &self.ctx.data_dir;
+        Ok(match (staged, before) {
+            (Some(staged), _) => swap::keep_staged(data_dir, version, staged)?,
+            (None, Some(before)) => {
+                let installed = swap::swap_target(&before.install_path());
+                swap::keep(data_dir, version, &installed)?
+            }
+            (None, None) => unreachable!("nothing staged and nothing installed"),
+        })
+    }
+
+    /// The kept record of the version now installed, copying the installed
+    /// binary under `versions/` if it is not kept yet.
+    fn ensure_kept(&self, receipt: &Receipt) -> Result<KeptVersion, UpdateError> {
+        // Present is enough here: `rollback` checks the recorded SHA-256
+        // before it trusts the file, so no hash pass over it on every update.
+        if let Some(kept) = receipt.kept_version(&receipt.version) {
+            if swap::kept_path(&self.ctx.data_dir, &kept.version).is_file() {
+                return Ok(kept.clone());
+            }
+        }
+        let installed = swap::swap_target(&receipt.install_path());
+        Ok(swap::keep(&self.ctx.data_dir, &receipt.version, &installed)?.0)
+    }
+
+    /// Journals the change in the receipt (when there is one for this install
+    /// directory), swaps, then writes the final receipt. A failure before the
+    /// swap restores the receipt as it was.
+    fn swap_with_receipt(
+        &self,
+        before: Option<&Receipt>,
+        mut after: Receipt,
+        staged: Staged,
+    ) -> Result<Receipt, UpdateError> {
+        let path = self.ctx.receipt_path();
+        after.pending = None;
+        after.updated_at = platform::now_unix();
+        let journal = before.filter(|b| b.install_dir == after.install_dir);
+        if let Some(before) = journal {
+            let mut journaled = before.clone();
+            journaled.pending = Some(Pending {
+                after: Box::new(after.clone()),
+                sha256: digest::hex(&staged.sha256),
+            });
+            receipt::save(&path, &journaled)?;
+            failpoint::hit("receipt-pending");
+        }
+        let target = swap::swap_target(&after.install_path());
+        if let Err(e) = swap::swap(staged, &target) {
+            if let Some(before) = journal {
+                let _ = receipt::save(&path, before);
+            }
+            return Err(e.into());
+        }
+        receipt::save(&path, &after)?;
+        failpoint::hit("receipt-final");
+        Ok(after)
+    }
+
+    /// Records a change that swapped nothing; a change that changes nothing
+    /// does not even touch the receipt.
+    fn save_if_changed(
+        &self,
+        before: Option<&Receipt>,
+        mut after: Receipt,
+    ) -> Result<Receipt, UpdateError> {
+        after.pending = None;
+        after.updated_at = before.map_or(0, |b| b.updated_at);
+        if before != Some(&after) {
+            after.updated_at = platform::now_unix();
+            receipt::save(&self.ctx.receipt_path(), &after)?;
+        }
+        Ok(after)
+    }
+}
+
+/// Under the lock: finish or drop a swap that a crash interrupted, and remove
+/// temp files of interrupted runs.
+pub fn recover(
+    ctx: &Context,
+    receipt: Receipt,
+    events: &mut dyn Events,
+) -> Result<Receipt, UpdateError> {
+    for dir in [ctx.data_dir.clone(), receipt.install_dir.clone()] {
+        if platform::clean_temp_files(&dir) > 0 {
+            events.recovered(&format!(
+                "removed leftovers of an interrupted run in {}",
+                dir.display()
+            ));
+        }
+    }
+    if let Ok(entries) = fs::read_dir(ctx.data_dir.join("versions")) {
+        for entry in entries.flatten() {
+            platform::clean_temp_files(&entry.path());
+        }
+    }
+    let Some(pending) = receipt.pending.clone() else {
+        return Ok(receipt);
+    };
+    let installed = swap::swap_target(&receipt.install_path());
+    let actual = digest::sha256_file(&installed)
+        .map(|d| digest::hex(&d))
+        .ok();
+    let next = if actual.as_deref() == Some(pending.sha256.as_str()) {
+        events.recovered(&format!(
+            "finished the interrupted change to {}",
+            pending.after.version
+        ));
+        *pending.after
+    } else {
+        events.recovered(&format!(
+            "dropped the interrupted change to {}",
+            pending.after.version
+        ));
+        Receipt {
+            pending: None,
+            ..receipt
+        }
+    };
+    receipt::save(&ctx.receipt_path(), &next)?;
+    swap::prune_kept(&ctx.data_dir, &next.kept);
+    Ok(next)
+}
