@@ -72,3 +72,81 @@ fn every_step_of_a_rollback_survives_an_abort() {
         assert_no_temp_files(&world.home);
     }
 }
+
+/// The steps inside the one install transaction (`update::transaction`)
+/// that every command changing the binary passes.
+const TRANSACTION_STEPS: &[&str] = &[
+    "staged",
+    "smoke-tested",
+    "kept",
+    "receipt-pending",
+    "swapped",
+    "receipt-final",
+];
+
+/// After an abort: the installed binary is one of `versions` and runs, the
+/// receipt names it or journals the change to it, and the next command that
+/// takes the lock settles it and leaves no temp file.
+fn consistent_after_abort(world: &World, step: &str, versions: [&str; 2]) -> String {
+    let version = world.installed_version();
+    assert!(
+        versions.contains(&version.as_str()),
+        "after {step}: {version}"
+    );
+    world.pane(&["self", "status"]).success();
+    let receipt = world.receipt();
+    let named = receipt["version"] == version.as_str()
+        || receipt["pending"]["after"]["version"] == version.as_str();
+    assert!(
+        named,
+        "after {step}: {version} installed, receipt {receipt:#}"
+    );
+    world.pane(&["self", "unpin"]).success();
+    assert_eq!(world.receipt()["version"], version.as_str(), "after {step}");
+    assert!(world.receipt().get("pending").is_none(), "after {step}");
+    assert_no_temp_files(&world.home);
+    version
+}
+
+#[test]
+fn every_step_of_a_pin_survives_an_abort() {
+    for step in TRANSACTION_STEPS {
+        let world = World::installed(&["1.0.0", "1.1.0"]);
+        let run = world.pane_env(&["self", "pin", "1.1.0"], &[("PANE_FAILPOINT", step)]);
+        assert!(
+            run.signal.is_some(),
+            "failpoint {step} did not abort:\n{run}"
+        );
+        consistent_after_abort(&world, step, ["1.0.0", "1.1.0"]);
+        // The pin can be made again and holds.
+        world.pane(&["self", "pin", "1.1.0"]).success();
+        assert_eq!(world.installed_version(), "1.1.0", "after {step}");
+        assert_eq!(world.receipt()["pin"], "1.1.0", "after {step}");
+    }
+}
+
+#[test]
+fn every_step_of_a_self_install_survives_an_abort() {
+    for step in TRANSACTION_STEPS {
+        let world = World::installed(&["1.0.0"]);
+        // A manual download of a newer version, installed over the old one.
+        let newer = xtask::fixtures::build_pane("1.1.0");
+        let run = world.run(
+            &newer,
+            &["self", "install", "--no-modify-path"],
+            &[("PANE_FAILPOINT", step)],
+        );
+        assert!(
+            run.signal.is_some(),
+            "failpoint {step} did not abort:\n{run}"
+        );
+        consistent_after_abort(&world, step, ["1.0.0", "1.1.0"]);
+        // Installing again finishes the job.
+        world
+            .run(&newer, &["self", "install", "--no-modify-path"], &[])
+            .success();
+        assert_eq!(world.installed_version(), "1.1.0", "after {step}");
+        assert_eq!(world.receipt()["version"], "1.1.0", "after {step}");
+        assert_no_temp_files(&world.home);
+    }
+}

@@ -430,3 +430,26 @@ fn receipt_pointing_at_a_missing_binary() {
         assert_no_temp_files(&world.home);
     }
 }
+
+#[test]
+fn full_disk_under_the_path_set_up() {
+    let world = World::new();
+    world.publish("1.0.0");
+    // The fish file's directory is on a full filesystem: one page, filled.
+    let config = world.home.join(".config");
+    let Some(_tmpfs) = Tmpfs::mount_or_skip("PATH set-up on a full disk", &config, 4096, "") else {
+        return;
+    };
+    std::fs::write(config.join("filler"), vec![0u8; 4096]).unwrap();
+    std::fs::write(world.home.join(".bashrc"), "# the user's\n").unwrap();
+    let before = world.snapshot();
+    let run = world
+        .run(&build_pane("1.0.0"), &["self", "install"], &[])
+        .fails_with("cannot write")
+        .fails_with("hint: the disk is full");
+    eprintln!("{run}");
+    // Nothing installed, no profile touched, no file of pane's left behind.
+    before.assert_same(&world.snapshot());
+    assert!(!world.install_path().exists());
+    assert_no_temp_files(&world.home);
+}

@@ -504,3 +504,30 @@ fn test_key_is_ignored_by_release_builds() {
         .run(&release_build, &["self", "verify", &archive], &[])
         .fails_with("not one of the keys compiled into pane");
 }
+
+#[test]
+fn offline_verify_of_another_releases_archive_names_the_files_to_pass() {
+    let world = World::new();
+    let old = world.publish("1.0.0");
+    let new = world.publish("1.1.0");
+    // The 1.0.0 archive, downloaded beside 1.1.0's SHA256SUMS and signature.
+    let dir = world.home.join("Downloads");
+    std::fs::create_dir_all(&dir).unwrap();
+    let archive = dir.join(old.archive.file_name().unwrap());
+    std::fs::copy(&old.archive, &archive).unwrap();
+    for name in ["SHA256SUMS", "SHA256SUMS.minisig"] {
+        std::fs::copy(new.dir.join(name), dir.join(name)).unwrap();
+    }
+    let before = world.snapshot();
+    let run = world
+        .run(
+            &build_pane("1.0.0"),
+            &["self", "verify", &archive.to_string_lossy()],
+            &[],
+        )
+        .fails_with("is not an archive of pane 1.1.0, the release this SHA256SUMS is signed for")
+        .fails_with("--sums and --sig");
+    // Offline: the hint sends nobody to the network.
+    assert!(!run.stderr.contains("pane self list"), "{run}");
+    before.assert_same(&world.snapshot());
+}

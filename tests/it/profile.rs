@@ -1,4 +1,4 @@
-//! PATH set-up and its undo, on real files: `pane::profile::{setup_path, undo_path}` directly,
+//! PATH set-up and its undo, on real files: `pane::path_setup::{setup_path, undo_path}` directly,
 //! and end to end through `pane self install` / `pane self uninstall --yes`. The property checked
 //! throughout: after the undo every file under the temporary home is back to its previous bytes
 //! and mode (symlinks still symlinks), and nothing pane made is left.
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::common::timed_tree;
-use pane::profile::{
+use pane::path_setup::{
     merge_records, setup_path, shadowing_binary, undo_path, PathContext, ProfileEdit,
 };
 
