@@ -21,7 +21,8 @@ fn main() -> ExitCode {
     let build = pane::env::Build {
         version: env!("CARGO_PKG_VERSION"),
     };
-    let result = pane::env::context(&env, &build).and_then(|context| {
+    let context = pane::env::context(&env, &build).map_err(|error| error.to_string());
+    let result = context.and_then(|context| {
         Updater::new(&context)
             .update(
                 &Want::Latest { prerelease: false },

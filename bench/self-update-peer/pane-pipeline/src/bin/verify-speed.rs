@@ -1,7 +1,7 @@
 //! Verification throughput of pane's own functions, built with pane's release
 //! profile:
 //!
-//! - `verify-speed sha256 FILE` prints `pane::update::verify::sha256_file`'s
+//! - `verify-speed sha256 FILE` prints `pane::update::digest::sha256_file`'s
 //!   digest of FILE (the bench times the whole process, as it times
 //!   `sha256sum`);
 //! - `verify-speed minisign SUMS SIG PUBKEY_LINE VERSION N` runs pane's whole
@@ -16,6 +16,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use pane::update::digest;
 use pane::update::verify::{self, TrustStore};
 
 fn main() -> ExitCode {
@@ -34,8 +35,8 @@ fn main() -> ExitCode {
 
 fn run(args: &[String]) -> Result<String, String> {
     match args {
-        [mode, file] if mode == "sha256" => verify::sha256_file(Path::new(file))
-            .map(|digest| verify::hex(&digest))
+        [mode, file] if mode == "sha256" => digest::sha256_file(Path::new(file))
+            .map(|sum| digest::hex(&sum))
             .map_err(|e| format!("cannot read {file}: {e}")),
         [mode, sums, signature, key, version, iterations] if mode == "minisign" => {
             let sums = std::fs::read(sums).map_err(|e| format!("cannot read {sums}: {e}"))?;
