@@ -6,7 +6,7 @@
 //! count) on random bytes and on real inputs mutated byte by byte, and
 //! asserts two things: nothing panics, and nothing malformed is accepted.
 //! "Malformed" is judged by a reference reading of the format written here
-//! from the contract (SPEC §1), not by calling the parser under test again.
+//! from the contract (docs/release-artifacts.md), not by calling the parser under test again.
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;

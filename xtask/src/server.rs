@@ -1,5 +1,5 @@
 //! A local release server over `ROOT/v<version>/<asset>`, speaking both of
-//! the layouts pane reads from GitHub (SPEC §3):
+//! the layouts pane reads from GitHub (docs/release-artifacts.md, "Where pane fetches a release"):
 //!
 //! - files: `GET /<owner>/<repo>/releases/download/v<V>/<asset>`, and
 //!   `GET /<owner>/<repo>/releases/latest/download/<asset>`, answered with a
