@@ -13,6 +13,7 @@
 //!   compiled-in minimum, the freeze;
 //! - [`rollout`]: the installation's rollout number and when a phased
 //!   release reaches it;
+//! - [`plan`]: what `update` without a version does, given all of the above;
 //! - [`policy`]: the update policy and where it comes from;
 //! - [`time`]: UTC timestamps and a clock that tests can fix.
 //!
@@ -63,6 +64,7 @@
 pub mod decide;
 pub mod document;
 mod fsio;
+pub mod plan;
 pub mod policy;
 pub mod rollout;
 pub mod state;
@@ -76,6 +78,35 @@ pub use document::{ChannelDocument, Rollout, Targets, Withdrawal};
 pub use state::{accept, Acceptance, ChannelEvent, ChannelStore, Fetched, StoredState};
 pub use time::{Clock, Timestamp};
 pub use verify::{verify_document, ChannelKeys, VerifiedChannel};
+
+/// Where the channel document is fetched from (its signature is the same
+/// URL plus `.minisig`): `PANE_CHANNEL_URL` if set; else, on a mirror
+/// (`PANE_RELEASES_URL` set), `<PANE_RELEASES_URL>/download/channel/channel.json`;
+/// else `channel.json` on the repository's `channel` branch, read through
+/// GitHub's raw-content host. The arguments are those variables' values.
+pub fn document_url(channel_url: Option<&str>, releases_url: Option<&str>) -> String {
+    if let Some(url) = channel_url.filter(|u| !u.is_empty()) {
+        return url.to_string();
+    }
+    if let Some(base) = releases_url.filter(|u| !u.is_empty()) {
+        return format!(
+            "{}/download/channel/{}",
+            base.trim_end_matches('/'),
+            document::FILE_NAME
+        );
+    }
+    let repository = env!("CARGO_PKG_REPOSITORY").trim_end_matches('/');
+    let owner_repo = repository.trim_start_matches("https://github.com/");
+    format!(
+        "https://raw.githubusercontent.com/{owner_repo}/channel/{}",
+        document::FILE_NAME
+    )
+}
+
+/// The signature's URL beside a document URL.
+pub fn signature_url(document_url: &str) -> String {
+    format!("{document_url}.minisig")
+}
 
 /// Why a channel document was not accepted. Each is a warning for the user:
 /// the update carries on as if there were no (new) document.

@@ -7,6 +7,29 @@ use super::state::{accept, ChannelEvent, ChannelStore, Fetched, StoredState};
 use super::verify::{verify_document, ChannelKeys};
 use super::ChannelError;
 
+#[test]
+fn the_document_url_follows_the_mirror() {
+    assert_eq!(
+        super::document_url(
+            Some("https://example.test/c.json"),
+            Some("https://m.test/r")
+        ),
+        "https://example.test/c.json"
+    );
+    assert_eq!(
+        super::document_url(None, Some("http://127.0.0.1:8080/o/r/releases/")),
+        "http://127.0.0.1:8080/o/r/releases/download/channel/channel.json"
+    );
+    assert_eq!(
+        super::document_url(Some(""), None),
+        "https://raw.githubusercontent.com/pane-cli/pane/channel/channel.json"
+    );
+    assert_eq!(
+        super::signature_url("https://h.test/channel.json"),
+        "https://h.test/channel.json.minisig"
+    );
+}
+
 fn document(serial: u64) -> String {
     format!(
         r#"{{"schema":1,"serial":{serial},"issued":"2026-12-01T10:00:00Z","expires":"2026-12-15T10:00:00Z",

@@ -361,6 +361,15 @@ mod tests {
             "every compiled channel key is revoked: no channel document could be accepted"
         );
         assert!(!keys.release_key_ids.is_empty());
+        // The release verifier reads COMPILED_KEYS: it must hold no channel
+        // key, so a channel key cannot sign a release.
+        for (name, line) in crate::keys::CHANNEL_KEYS {
+            assert!(
+                !crate::keys::COMPILED_KEYS.iter().any(|(_, l)| l == line),
+                "channel key {name} is trusted for releases"
+            );
+        }
+        assert_eq!(crate::keys::COMPILED_KEYS, crate::keys::RELEASE_KEYS);
         for key in &keys.keys {
             assert!(
                 !keys.release_key_ids.contains(&key.key_id),
