@@ -88,10 +88,7 @@ pub fn plan_update(
     if let Plan::Install { .. } = newer {
         return newer;
     }
-    let problem = match replacement(document, running, target, running) {
-        Ok(_) => None,
-        Err(error) => Some(error),
-    };
+    let problem = replacement(document, running, target, running).err();
     // Down to the floor: the replacement, or a verified version above it
     // that is not withdrawn. Never below the compiled-in minimum.
     let floor = downgrade_floor(document, target, running, installation.verified);
