@@ -1,5 +1,6 @@
 //! pane's library: the CLI's commands and the self-update pipeline.
 
+pub mod channel;
 pub mod cli;
 pub mod commands;
 pub mod env;

@@ -26,18 +26,58 @@ pub fn temp_path_in(dir: &Path, purpose: &str) -> PathBuf {
     ))
 }
 
-/// 64 bits another user cannot predict: std's hasher keys come from the OS's
-/// random source once per thread (and then advance), which is all a temp name
-/// needs; the `rand` crate would add weight for nothing more.
+/// 64 bits another user cannot predict, from the OS's random source; std's
+/// randomly keyed hasher if that cannot be read.
 fn unguessable() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    hasher.finish()
+    os_random::<8>()
+        .map(u64::from_le_bytes)
+        .unwrap_or_else(|_| {
+            use std::hash::{BuildHasher, Hasher};
+            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+            hasher.write_u128(
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos()),
+            );
+            hasher.finish()
+        })
+}
+
+/// `N` bytes from the operating system's random source (`/dev/urandom`, on
+/// every Unix pane runs on; no crate needed).
+pub fn os_random<const N: usize>() -> io::Result<[u8; N]> {
+    let mut bytes = [0u8; N];
+    use std::io::Read as _;
+    fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Reads `path` if it is a regular file of at most `limit` bytes; `None` if
+/// it does not exist. A symlink or anything larger is an error, not followed.
+pub fn read_limited(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    let metadata = match fs::symlink_metadata(path) {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    if !metadata.is_file() {
+        return Err(io::Error::other(format!(
+            "{} is not a regular file",
+            path.display()
+        )));
+    }
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(io::Error::other(format!(
+            "{} is larger than {limit} bytes",
+            path.display()
+        )));
+    }
+    Ok(Some(bytes))
 }
 
 /// Creates `path` for writing, failing if anything (a file, or a symlink an
@@ -272,6 +312,48 @@ pub fn foreign_owner(exe: &Path, cargo_home: Option<&Path>) -> Option<ForeignOwn
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn atomic_writes_replace_and_leave_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/state.json");
+        write_atomic(&path, b"one", 0o644).unwrap();
+        write_atomic(&path, b"two", 0o644).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        let names: Vec<_> = fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["state.json"]);
+    }
+
+    #[test]
+    fn a_symlink_is_replaced_not_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"keep").unwrap();
+        let path = dir.path().join("state.json");
+        std::os::unix::fs::symlink(&victim, &path).unwrap();
+        assert!(read_limited(&path, 100).is_err(), "a symlink was followed");
+        write_atomic(&path, b"new", 0o644).unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"keep");
+        assert!(fs::symlink_metadata(&path).unwrap().is_file());
+    }
+
+    #[test]
+    fn reads_are_capped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        assert_eq!(read_limited(&path, 4).unwrap(), None);
+        fs::write(&path, b"12345").unwrap();
+        assert!(read_limited(&path, 4).is_err());
+        assert_eq!(read_limited(&path, 5).unwrap().unwrap(), b"12345");
+    }
+
+    #[test]
+    fn random_bytes_differ() {
+        assert_ne!(os_random::<16>().unwrap(), os_random::<16>().unwrap());
+    }
 
     #[test]
     fn install_dir_precedence() {

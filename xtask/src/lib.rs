@@ -4,6 +4,7 @@
 //! way a real one is.
 //!
 //! - [`archive`] — reproducible `pane-<version>-<target>.tar.gz`, and hostile ones
+//! - [`channel`] — `cargo xtask channel`: the signed release channel document of a mirror
 //! - [`checksums`] — `SHA256SUMS`
 //! - [`signing`] — minisign keys, `SHA256SUMS.minisig`
 //! - [`formula`] — the Homebrew formula
@@ -16,6 +17,7 @@
 
 pub mod archive;
 pub mod bench;
+pub mod channel;
 pub mod chaos;
 pub mod checksums;
 pub mod demo;

@@ -85,6 +85,9 @@ enum Command {
     /// Benchmarks, side by side with the self_update crate and the floor, as
     /// ratios; a full run writes BENCHMARKS.md
     Bench(xtask::bench::Options),
+    /// Make and sign the release channel document of a mirror
+    /// (ROOT/channel/channel.json): withdraw, rollout, critical, show
+    Channel(xtask::channel::Args),
     /// Kill `pane self update` with SIGKILL at random moments, and race
     /// updaters against each other, checking the installation after each
     Chaos {
@@ -138,6 +141,7 @@ fn run(cli: Cli) -> Result<()> {
         .filter(|p| !p.is_empty());
     match cli.command {
         Command::Demo => xtask::demo::run()?,
+        Command::Channel(args) => println!("{}", xtask::channel::run(&args, password.as_deref())?),
         Command::Bench(options) => xtask::bench::run(&options)?,
         Command::Chaos {
             kills,

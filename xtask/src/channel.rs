@@ -1,0 +1,513 @@
+//! `cargo xtask channel`: make and sign the release channel document of a
+//! mirror.
+//!
+//! The document lives where pane looks for it on a static mirror,
+//! `<PANE_RELEASES_URL>/download/channel/channel.json`: in the tree that
+//! `cargo xtask serve ROOT` serves, `ROOT/channel/channel.json` and
+//! `ROOT/channel/channel.json.minisig`, beside the releases `ROOT/v<V>/`.
+//!
+//! Each change reads the current document (or starts from an empty one),
+//! checks that its signature verifies under the signing key (or under
+//! `--base-pub`, after a key rotation), so a tampered mirror is never signed
+//! over; applies the change; bumps the serial; sets `issued` to now and
+//! `expires` to now plus `--valid-days`; and writes the document and its
+//! signature (prehashed minisign, trusted comment
+//! `product:pane<TAB>file:channel.json<TAB>serial:<n><TAB>timestamp:<unix>`).
+//! The document is handled as JSON values, so fields this tool does not know
+//! (written by hand or by a later tool) are kept.
+//!
+//! Refused: a replacement that is not released in the mirror (no
+//! `v<V>/SHA256SUMS` with its signature), that is withdrawn itself, or that
+//! is the version withdrawn; withdrawing a version that another withdrawal
+//! names as its replacement; a rollout or critical mark for a version that is
+//! not released or is withdrawn.
+
+use std::io::{Cursor, Write};
+use std::path::{Path, PathBuf};
+
+use minisign::{PublicKey, SecretKey};
+use semver::Version;
+use serde_json::{json, Map, Value};
+
+use crate::checksums::{SIGNATURE_NAME, SUMS_NAME};
+use crate::error::{Context, Result};
+use crate::fsutil::write_atomically;
+use crate::signing;
+
+/// The directory of the document in a mirror (served as `download/channel/`).
+pub const CHANNEL_DIR: &str = "channel";
+pub const DOCUMENT_NAME: &str = "channel.json";
+pub const SIGNATURE_FILE_NAME: &str = "channel.json.minisig";
+
+/// `cargo xtask channel` (the CLI's arguments; `main.rs` registers it).
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The mirror's root, as given to `cargo xtask serve`: releases in
+    /// ROOT/v<V>/, the document in ROOT/channel/
+    #[arg(long, value_name = "ROOT", global = true)]
+    pub mirror: Option<PathBuf>,
+    /// The channel key: a minisign secret key file (password from MINISIGN_PASSWORD)
+    #[arg(long, value_name = "FILE", global = true)]
+    pub key: Option<PathBuf>,
+    /// Check the current document's signature under this public key instead
+    /// of the signing key's (after rotating the channel key)
+    #[arg(long = "base-pub", value_name = "FILE", global = true)]
+    pub base_pub: Option<PathBuf>,
+    /// How long the new document is valid: `expires` = now + DAYS
+    #[arg(long, value_name = "DAYS", default_value_t = 14, global = true)]
+    pub valid_days: u32,
+    #[command(subcommand)]
+    pub action: Action,
+}
+
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum Action {
+    /// Withdraw VERSION: installations on it go to the replacement
+    Withdraw {
+        version: String,
+        /// The released version installations go to instead
+        #[arg(long)]
+        replacement: String,
+        /// Why, as users will read it
+        #[arg(long)]
+        reason: String,
+        /// Only on this target triple (repeatable; default: every target)
+        #[arg(long = "target", value_name = "TRIPLE")]
+        targets: Vec<String>,
+    },
+    /// Roll VERSION out over HOURS from START (default: now)
+    Rollout {
+        version: String,
+        #[arg(long)]
+        hours: f64,
+        /// YYYY-MM-DDTHH:MM:SSZ
+        #[arg(long, value_name = "TIME")]
+        start: Option<String>,
+    },
+    /// Mark VERSION critical: it skips any rollout and is announced on every run
+    Critical { version: String },
+    /// Print the current document and its signed serial
+    Show,
+}
+
+/// Runs a parsed `cargo xtask channel` and returns what to print.
+pub fn run(args: &Args, password: Option<&str>) -> Result<String> {
+    let Some(mirror) = &args.mirror else {
+        crate::bail!("--mirror ROOT is required (the directory `cargo xtask serve` serves)");
+    };
+    if let Action::Show = args.action {
+        return show(mirror);
+    }
+    let Some(key_path) = &args.key else {
+        crate::bail!("--key FILE is required: the channel key signs the new document");
+    };
+    let key = signing::load_secret_key(key_path, password)?;
+    let base_key = match &args.base_pub {
+        Some(path) => Some(signing::parse_public_key(
+            &std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?,
+        )?),
+        None => None,
+    };
+    let now = unix_now();
+    let document = publish(
+        mirror,
+        &args.action,
+        &key,
+        base_key.as_ref(),
+        now,
+        args.valid_days,
+    )?;
+    Ok(format!(
+        "{} (serial {})",
+        document_path(mirror).display(),
+        document["serial"]
+    ))
+}
+
+pub fn document_path(mirror: &Path) -> PathBuf {
+    mirror.join(CHANNEL_DIR).join(DOCUMENT_NAME)
+}
+
+pub fn signature_path(mirror: &Path) -> PathBuf {
+    mirror.join(CHANNEL_DIR).join(SIGNATURE_FILE_NAME)
+}
+
+/// The trusted comment of a channel document's signature.
+pub fn trusted_comment(serial: u64, timestamp: u64) -> String {
+    format!("product:pane\tfile:{DOCUMENT_NAME}\tserial:{serial}\ttimestamp:{timestamp}")
+}
+
+/// Reads the current document, applies `action`, bumps the serial, signs
+/// and writes it. Returns the new document.
+pub fn publish(
+    mirror: &Path,
+    action: &Action,
+    key: &SecretKey,
+    base_key: Option<&PublicKey>,
+    now: u64,
+    valid_days: u32,
+) -> Result<Value> {
+    let signer = PublicKey::from_secret_key(key).context("cannot derive the public key")?;
+    let mut document = load_current(mirror, base_key.unwrap_or(&signer))?;
+    apply(&mut document, action, mirror, now)?;
+    let serial = document["serial"].as_u64().unwrap_or(0).checked_add(1);
+    let Some(serial) = serial else {
+        crate::bail!("the serial cannot go higher");
+    };
+    document["serial"] = json!(serial);
+    document["issued"] = json!(rfc3339(now));
+    document["expires"] = json!(rfc3339(now + u64::from(valid_days) * 86_400));
+    let mut text = serde_json::to_string_pretty(&document).expect("JSON values serialize");
+    text.push('\n');
+    let signature = signing::signature_text(
+        key,
+        Cursor::new(text.as_bytes()),
+        &trusted_comment(serial, now),
+    )?;
+    std::fs::create_dir_all(mirror.join(CHANNEL_DIR))
+        .with_context(|| format!("cannot create {}", mirror.join(CHANNEL_DIR).display()))?;
+    for (path, contents) in [
+        (document_path(mirror), text.as_bytes()),
+        (signature_path(mirror), signature.as_bytes()),
+    ] {
+        write_atomically(&path, 0o644, |file| {
+            file.write_all(contents)
+                .with_context(|| format!("cannot write {}", path.display()))
+        })?;
+    }
+    Ok(document)
+}
+
+/// The mirror's current document, its signature checked under `key`; an
+/// empty document (serial 0) when the mirror has none yet.
+pub fn load_current(mirror: &Path, key: &PublicKey) -> Result<Value> {
+    let path = document_path(mirror);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(json!({ "schema": 1, "serial": 0, "withdrawn": [], "critical": [] }));
+        }
+        Err(error) => return Err(error).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let signature_path = signature_path(mirror);
+    let signature = std::fs::read_to_string(&signature_path)
+        .with_context(|| format!("cannot read {}", signature_path.display()))?;
+    let comment = signing::verify_signature(key, &bytes, &signature).with_context(|| {
+        format!(
+            "{} does not verify under the channel key (tampered, or signed by another key: pass --base-pub)",
+            path.display()
+        )
+    })?;
+    let document: Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not JSON", path.display()))?;
+    if !document.is_object() {
+        crate::bail!("{} is not a JSON object", path.display());
+    }
+    let serial = document["serial"].as_u64();
+    let signed_serial = comment
+        .split('\t')
+        .find_map(|pair| pair.strip_prefix("serial:"))
+        .and_then(|s| s.parse::<u64>().ok());
+    if serial.is_none() || serial != signed_serial {
+        crate::bail!(
+            "{}: its serial {:?} is not the signed one {:?}",
+            path.display(),
+            serial,
+            signed_serial
+        );
+    }
+    Ok(document)
+}
+
+/// Applies one change to a document (the serial and dates are the caller's).
+pub fn apply(document: &mut Value, action: &Action, mirror: &Path, now: u64) -> Result<()> {
+    let object = document.as_object_mut().expect("checked by load_current");
+    match action {
+        Action::Withdraw {
+            version,
+            replacement,
+            reason,
+            targets,
+        } => withdraw(object, mirror, version, replacement, reason, targets),
+        Action::Rollout {
+            version,
+            hours,
+            start,
+        } => {
+            let version = released_and_current(object, mirror, version)?;
+            if !hours.is_finite() || *hours < 0.0 {
+                crate::bail!("--hours {hours} is not a number of hours");
+            }
+            let start = match start {
+                Some(text) => parse_rfc3339(text).map(rfc3339).ok_or_else(|| {
+                    crate::Error::msg(format!("--start {text:?} is not YYYY-MM-DDTHH:MM:SSZ"))
+                })?,
+                None => rfc3339(now),
+            };
+            object.insert(
+                "rollout".into(),
+                json!({ "version": version.to_string(), "start": start, "hours": hours }),
+            );
+            Ok(())
+        }
+        Action::Critical { version } => {
+            let version = released_and_current(object, mirror, version)?.to_string();
+            let critical = array(object, "critical");
+            if !critical
+                .iter()
+                .any(|v| v.as_str() == Some(version.as_str()))
+            {
+                critical.push(json!(version));
+            }
+            Ok(())
+        }
+        Action::Show => Ok(()),
+    }
+}
+
+fn withdraw(
+    object: &mut Map<String, Value>,
+    mirror: &Path,
+    version: &str,
+    replacement: &str,
+    reason: &str,
+    targets: &[String],
+) -> Result<()> {
+    let version = parse_version(version)?;
+    let replacement = parse_version(replacement)?;
+    if reason.trim().is_empty() {
+        crate::bail!("--reason must say why {version} is withdrawn");
+    }
+    if replacement == version {
+        crate::bail!("{version} cannot be its own replacement");
+    }
+    let targets: Vec<String> = if targets.is_empty() || targets.iter().any(|t| t == "*") {
+        vec!["*".into()]
+    } else {
+        targets.to_vec()
+    };
+    require_released(mirror, &replacement)?;
+    let others: Vec<&Value> = entries(object, "withdrawn")
+        .filter(|w| w["version"].as_str() != Some(version.to_string().as_str()))
+        .collect();
+    if let Some(entry) = others
+        .iter()
+        .find(|w| names(w, "version", &replacement) && overlaps(w, &targets))
+    {
+        crate::bail!(
+            "the replacement {replacement} is itself withdrawn ({}); pick another replacement",
+            entry["reason"].as_str().unwrap_or("no reason given")
+        );
+    }
+    if let Some(entry) = others
+        .iter()
+        .find(|w| names(w, "replacement", &version) && overlaps(w, &targets))
+    {
+        crate::bail!(
+            "{version} is the replacement for {}: withdraw that one with another replacement first",
+            entry["version"].as_str().unwrap_or("another version")
+        );
+    }
+    let list = array(object, "withdrawn");
+    list.retain(|w| w["version"].as_str() != Some(version.to_string().as_str()));
+    list.push(json!({
+        "version": version.to_string(),
+        "targets": targets,
+        "reason": reason.trim(),
+        "replacement": replacement.to_string(),
+    }));
+    // A withdrawn version is neither rolled out nor critical any more.
+    array(object, "critical").retain(|v| v.as_str() != Some(version.to_string().as_str()));
+    if object
+        .get("rollout")
+        .is_some_and(|r| names(r, "version", &version))
+    {
+        object.remove("rollout");
+    }
+    Ok(())
+}
+
+/// `version` parsed, released in the mirror, and not withdrawn anywhere.
+fn released_and_current(
+    object: &mut Map<String, Value>,
+    mirror: &Path,
+    version: &str,
+) -> Result<Version> {
+    let version = parse_version(version)?;
+    require_released(mirror, &version)?;
+    if entries(object, "withdrawn").any(|w| names(w, "version", &version)) {
+        crate::bail!("{version} is withdrawn");
+    }
+    Ok(version)
+}
+
+/// A release is in the mirror when `v<V>/SHA256SUMS` and its signature are.
+fn require_released(mirror: &Path, version: &Version) -> Result<()> {
+    let dir = mirror.join(format!("v{version}"));
+    if !(dir.join(SUMS_NAME).is_file() && dir.join(SIGNATURE_NAME).is_file()) {
+        crate::bail!(
+            "{version} is not released in {} (no {}/{SUMS_NAME} with its signature)",
+            mirror.display(),
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+fn parse_version(text: &str) -> Result<Version> {
+    Version::parse(text.strip_prefix('v').unwrap_or(text))
+        .with_context(|| format!("{text:?} is not a semver version"))
+}
+
+fn names(entry: &Value, field: &str, version: &Version) -> bool {
+    entry[field]
+        .as_str()
+        .and_then(|v| Version::parse(v).ok())
+        .as_ref()
+        == Some(version)
+}
+
+fn overlaps(entry: &Value, targets: &[String]) -> bool {
+    let theirs: Vec<&str> = entry["targets"]
+        .as_array()
+        .map(|list| list.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_else(|| vec!["*"]);
+    theirs.contains(&"*")
+        || targets.iter().any(|t| t == "*")
+        || targets.iter().any(|t| theirs.contains(&t.as_str()))
+}
+
+fn entries<'a>(object: &'a Map<String, Value>, key: &str) -> impl Iterator<Item = &'a Value> {
+    object
+        .get(key)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+/// `object[key]` as an array, made one if absent or not an array.
+fn array<'a>(object: &'a mut Map<String, Value>, key: &str) -> &'a mut Vec<Value> {
+    let slot = object.entry(key).or_insert_with(|| json!([]));
+    if !slot.is_array() {
+        *slot = json!([]);
+    }
+    slot.as_array_mut().expect("just made an array")
+}
+
+/// `cargo xtask channel show`: the document, and the serial its signature says.
+pub fn show(mirror: &Path) -> Result<String> {
+    let path = document_path(mirror);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(format!("{} does not exist yet (serial 0)", path.display()));
+        }
+        Err(error) => return Err(error).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let signature = std::fs::read_to_string(signature_path(mirror)).unwrap_or_default();
+    let comment = signature
+        .lines()
+        .find_map(|l| l.strip_prefix("trusted comment: "))
+        .unwrap_or("(no signature)");
+    Ok(format!(
+        "{}\n{}\nsigned: {}",
+        path.display(),
+        text.trim_end(),
+        comment.replace('\t', " ")
+    ))
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the epoch.
+pub fn rfc3339(seconds: u64) -> String {
+    let (year, month, day) = civil_from_days((seconds / 86_400) as i64);
+    let rest = seconds % 86_400;
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// Seconds since the epoch of an exact `YYYY-MM-DDTHH:MM:SSZ`: parsed by
+/// formatting it back, so only canonical, valid dates pass.
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
+    let b = text.as_bytes();
+    if b.len() != 20 || !text.is_ascii() {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| -> Option<u64> {
+        text.get(range)
+            .filter(|s| s.bytes().all(|c| c.is_ascii_digit()))?
+            .parse()
+            .ok()
+    };
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    if year < 1970 || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let days = days_from_civil(year as i64, month as i64, day as i64);
+    let seconds = u64::try_from(days).ok()? * 86_400 + hour * 3600 + minute * 60 + second;
+    (rfc3339(seconds) == text).then_some(seconds)
+}
+
+/// Howard Hinnant's `days_from_civil`.
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year - era * 400;
+    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Howard Hinnant's `civil_from_days`.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip_and_only_canonical_ones_parse() {
+        assert_eq!(rfc3339(1_796_119_200), "2026-12-01T10:00:00Z");
+        assert_eq!(parse_rfc3339("2026-12-01T10:00:00Z"), Some(1_796_119_200));
+        assert_eq!(parse_rfc3339("2024-02-29T23:59:59Z"), Some(1_709_251_199));
+        for bad in [
+            "2026-02-30T10:00:00Z",
+            "2026-12-01T24:00:00Z",
+            "2026-12-01T10:00:00+01:00",
+            "2026-12-01",
+            "1969-12-31T23:59:59Z",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn trusted_comments_name_file_and_serial() {
+        assert_eq!(
+            trusted_comment(7, 9),
+            "product:pane\tfile:channel.json\tserial:7\ttimestamp:9"
+        );
+    }
+}

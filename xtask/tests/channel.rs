@@ -1,0 +1,255 @@
+//! `cargo xtask channel` end to end: the real binary writes and signs the
+//! document in a mirror laid out as `cargo xtask serve` serves it, and pane's
+//! own channel verifier (the library an installation runs) checks the result.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use pane::channel::decide;
+use pane::channel::rollout::{availability, Availability, RolloutNumber};
+use pane::channel::{verify_document, ChannelError, ChannelKeys, Timestamp, VerifiedChannel};
+use semver::Version;
+use xtask::fixtures::{Release, TestKey};
+
+const TARGET: &str = "x86_64-unknown-linux-musl";
+
+struct Mirror {
+    root: tempfile::TempDir,
+    key: TestKey,
+}
+
+impl Mirror {
+    /// A mirror holding releases of `versions`, signed by a release key of
+    /// its own (not the channel key).
+    fn new(versions: &[&str]) -> Mirror {
+        let root = tempfile::tempdir().unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let binary: PathBuf = scratch.path().join("pane-binary");
+        std::fs::write(&binary, "#!/bin/sh\necho pane\n").unwrap();
+        let release_key = TestKey::generate();
+        for version in versions {
+            Release::new(*version)
+                .binary(&binary)
+                .write(root.path(), &release_key);
+        }
+        Mirror {
+            root,
+            key: TestKey::generate(),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.root.path()
+    }
+
+    /// `cargo xtask channel --mirror ROOT --key KEY <args>`.
+    fn channel(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .arg("channel")
+            .arg("--mirror")
+            .arg(self.path())
+            .arg("--key")
+            .arg(self.key.secret_key_path())
+            .args(args)
+            .env_remove("MINISIGN_PASSWORD")
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.channel(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{args:?} failed: {stderr}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Fails, leaving the document as it was, with `needle` in its message.
+    fn refused(&self, args: &[&str], needle: &str) {
+        let before = self.files();
+        let output = self.channel(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?} succeeded");
+        assert!(
+            stderr.contains(needle),
+            "{args:?}: {stderr:?} lacks {needle:?}"
+        );
+        assert_eq!(self.files(), before, "{args:?} changed the document");
+    }
+
+    fn files(&self) -> (Vec<u8>, String) {
+        let dir = self.path().join("channel");
+        (
+            std::fs::read(dir.join("channel.json")).unwrap_or_default(),
+            std::fs::read_to_string(dir.join("channel.json.minisig")).unwrap_or_default(),
+        )
+    }
+
+    /// The document as an installation that trusts this channel key sees it.
+    fn verified(&self) -> Result<VerifiedChannel, ChannelError> {
+        let (bytes, signature) = self.files();
+        let keys = ChannelKeys::single("channel key", &self.key.public_key_line()).unwrap();
+        verify_document(&bytes, &signature, &keys)
+    }
+}
+
+fn v(text: &str) -> Version {
+    Version::parse(text).unwrap()
+}
+
+#[test]
+fn rollout_withdraw_and_critical_make_documents_pane_accepts() {
+    let mirror = Mirror::new(&["1.1.3", "1.2.0", "1.2.1"]);
+    assert!(mirror.ok(&["show"]).contains("does not exist yet"));
+
+    mirror.ok(&[
+        "rollout",
+        "1.2.0",
+        "--hours",
+        "48",
+        "--start",
+        "2026-12-01T12:00:00Z",
+    ]);
+    let first = mirror.verified().unwrap();
+    assert_eq!(first.document.serial, 1);
+    assert_eq!(first.key_id, mirror.key.key_id_hex());
+    let rollout = first.document.rollout.clone().unwrap();
+    assert_eq!((rollout.version, rollout.hours), (v("1.2.0"), 48.0));
+    assert_eq!(rollout.start.to_string(), "2026-12-01T12:00:00Z");
+    let issued = first.document.issued;
+    assert_eq!(
+        first.document.expires,
+        Some(issued.plus_seconds(14 * 86_400))
+    );
+    // Hour 6: an installation at 0.25 waits, one at 0.1 has it.
+    let hour6 = Timestamp::parse("2026-12-01T18:00:00Z").unwrap();
+    let late = RolloutNumber::from_stored(0.25).unwrap();
+    let early = RolloutNumber::from_stored(0.1).unwrap();
+    assert!(matches!(
+        availability(&first.document, &v("1.2.0"), late, hour6),
+        Availability::RollingOut { .. }
+    ));
+    assert!(availability(&first.document, &v("1.2.0"), early, hour6).is_available());
+
+    let printed = mirror.ok(&[
+        "withdraw",
+        "1.2.0",
+        "--replacement",
+        "1.1.3",
+        "--reason",
+        "corrupts config files on save",
+    ]);
+    assert!(printed.contains("serial 2"), "{printed}");
+    let second = mirror.verified().unwrap();
+    assert_eq!(second.document.serial, 2);
+    let withdrawal = decide::withdrawal(&second.document, &v("1.2.0"), TARGET).unwrap();
+    assert_eq!(withdrawal.reason, "corrupts config files on save");
+    assert_eq!(
+        decide::replacement(&second.document, &v("1.2.0"), TARGET, &v("1.2.0")),
+        Ok(Some(v("1.1.3")))
+    );
+    // The withdrawn version's rollout is gone with it.
+    assert_eq!(second.document.rollout, None);
+    let floor = decide::downgrade_floor(
+        &second.document,
+        TARGET,
+        &v("1.2.0"),
+        &[v("1.1.0"), v("1.2.0")],
+    );
+    assert_eq!(floor, Some(v("1.1.3")));
+
+    mirror.ok(&["critical", "1.2.1"]);
+    let third = mirror.verified().unwrap();
+    assert_eq!(third.document.serial, 3);
+    assert!(third.document.is_critical(&v("1.2.1")));
+    assert!(third.document.withdrawal(&v("1.2.0"), TARGET).is_some());
+
+    let shown = mirror.ok(&["show"]);
+    assert!(
+        shown.contains("\"serial\": 3") && shown.contains("serial:3"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn bad_replacements_and_tampered_documents_are_refused() {
+    let mirror = Mirror::new(&["1.1.2", "1.1.3", "1.2.0"]);
+    let withdraw = |version: &'static str, replacement: &'static str| {
+        [
+            "withdraw",
+            version,
+            "--replacement",
+            replacement,
+            "--reason",
+            "broken",
+        ]
+    };
+    mirror.refused(&withdraw("1.2.0", "1.1.9"), "not released");
+    mirror.refused(&withdraw("1.2.0", "1.2.0"), "its own replacement");
+    mirror.refused(&["critical", "1.3.0"], "not released");
+    mirror.refused(
+        &["rollout", "1.2.0", "--hours", "4", "--start", "tomorrow"],
+        "--start",
+    );
+
+    mirror.ok(&withdraw("1.1.3", "1.1.2"));
+    // 1.1.3 is withdrawn, so it cannot be a replacement...
+    mirror.refused(&withdraw("1.2.0", "1.1.3"), "itself withdrawn");
+    mirror.refused(&["critical", "1.1.3"], "withdrawn");
+    // ...and 1.1.2, the replacement of 1.1.3, cannot be withdrawn under it.
+    mirror.refused(&withdraw("1.1.2", "1.2.0"), "replacement for 1.1.3");
+    // A withdrawal on one target leaves the replacement usable elsewhere.
+    mirror.ok(&[
+        "withdraw",
+        "1.2.0",
+        "--replacement",
+        "1.1.2",
+        "--reason",
+        "crashes on arm",
+        "--target",
+        "aarch64-apple-darwin",
+    ]);
+    let document = mirror.verified().unwrap().document;
+    assert_eq!(document.serial, 2);
+    assert!(document
+        .withdrawal(&v("1.2.0"), "aarch64-apple-darwin")
+        .is_some());
+    assert!(document.withdrawal(&v("1.2.0"), TARGET).is_none());
+
+    // Someone edits the mirror's document: the tool will not sign over it.
+    let path = mirror.path().join("channel/channel.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("crashes on arm", "fine")).unwrap();
+    mirror.refused(&["critical", "1.1.2"], "does not verify");
+    assert!(matches!(
+        mirror.verified(),
+        Err(ChannelError::BadSignature { .. })
+    ));
+}
+
+#[test]
+fn fields_the_tool_does_not_know_are_kept() {
+    let mirror = Mirror::new(&["1.2.0"]);
+    mirror.ok(&["critical", "1.2.0"]);
+    // A later tool added a field; re-sign it as that tool would.
+    let path = mirror.path().join("channel/channel.json");
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    value["notes"] = serde_json::json!({ "ticket": 1234 });
+    let text = serde_json::to_string(&value).unwrap();
+    std::fs::write(&path, &text).unwrap();
+    let signature = mirror.key.sign_with_comment(
+        text.as_bytes(),
+        "product:pane\tfile:channel.json\tserial:1\ttimestamp:1",
+    );
+    std::fs::write(
+        mirror.path().join("channel/channel.json.minisig"),
+        signature,
+    )
+    .unwrap();
+    assert!(mirror.verified().is_ok());
+
+    mirror.ok(&["rollout", "1.2.0", "--hours", "0"]);
+    let value: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(value["notes"]["ticket"], 1234);
+    assert_eq!(mirror.verified().unwrap().document.serial, 2);
+}
