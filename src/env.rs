@@ -29,7 +29,13 @@ pub struct Env {
     pub cargo_home: Option<PathBuf>,
     pub releases_url: Option<String>,
     pub api_url: Option<String>,
+    /// `PANE_GITHUB_TOKEN`: sent to whatever API host pane is pointed at.
     pub token: Option<String>,
+    /// `GITHUB_TOKEN`: set job-wide by CI, so sent only to GitHub's API
+    /// (`api.github.com`, or the host of `GITHUB_API_URL`).
+    pub generic_token: Option<String>,
+    /// `GITHUB_API_URL`: GitHub Actions' API (GitHub Enterprise's too).
+    pub github_api_url: Option<String>,
     /// Only read in builds with debug assertions.
     pub test_pubkey: Option<String>,
     pub installer: Option<String>,
@@ -54,8 +60,7 @@ fn path_var(name: &str) -> Option<PathBuf> {
 fn seconds_var(name: &str) -> Option<Duration> {
     var(name)
         .and_then(|v| v.parse::<f64>().ok())
-        .filter(|s| *s >= 0.0)
-        .map(Duration::from_secs_f64)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
 }
 
 impl Env {
@@ -72,7 +77,9 @@ impl Env {
             cargo_home: path_var("CARGO_HOME"),
             releases_url: var("PANE_RELEASES_URL"),
             api_url: var("PANE_RELEASES_API_URL"),
-            token: var("PANE_GITHUB_TOKEN").or_else(|| var("GITHUB_TOKEN")),
+            token: var("PANE_GITHUB_TOKEN"),
+            generic_token: var("GITHUB_TOKEN"),
+            github_api_url: var("GITHUB_API_URL"),
             test_pubkey: if cfg!(debug_assertions) {
                 var("PANE_TEST_PUBKEY")
             } else {
@@ -141,6 +148,12 @@ pub fn context(env: &Env, build: &Build) -> Result<Context, EnvError> {
     let data_dir = data_dir(env).ok_or(EnvError::NoHome)?;
     let trust = trust_store(env)?;
     let current_exe = std::env::current_exe().map_err(EnvError::NoExe)?;
+    let api_url = env
+        .api_url
+        .clone()
+        .unwrap_or_else(default_api_url)
+        .trim_end_matches('/')
+        .to_string();
     Ok(Context {
         current_version,
         target: crate::platform::TARGET.to_string(),
@@ -154,13 +167,8 @@ pub fn context(env: &Env, build: &Build) -> Result<Context, EnvError> {
                 .unwrap_or_else(default_releases_url)
                 .trim_end_matches('/')
                 .to_string(),
-            api_url: env
-                .api_url
-                .clone()
-                .unwrap_or_else(default_api_url)
-                .trim_end_matches('/')
-                .to_string(),
-            token: env.token.clone(),
+            token: api_token(env, &api_url),
+            api_url,
             connect_timeout: Duration::from_secs(10),
             idle_timeout: env.idle_timeout.unwrap_or(Duration::from_secs(30)),
             user_agent: format!("pane/{}", build.version),
@@ -168,4 +176,19 @@ pub fn context(env: &Env, build: &Build) -> Result<Context, EnvError> {
         trust,
         lock_wait: env.lock_wait.unwrap_or(Duration::from_secs(120)),
     })
+}
+
+/// The token for the API at `api_url`: `PANE_GITHUB_TOKEN` wherever pane is
+/// pointed (the user chose it for this); `GITHUB_TOKEN`, which CI sets for a
+/// whole job, only for GitHub's own API, so a third-party mirror named in
+/// `PANE_RELEASES_API_URL` never sees it.
+pub fn api_token(env: &Env, api_url: &str) -> Option<String> {
+    if env.token.is_some() {
+        return env.token.clone();
+    }
+    let origin = |url: &str| url::Url::parse(url).ok().map(|u| u.origin());
+    let api = origin(api_url)?;
+    let github = origin("https://api.github.com") == Some(api.clone())
+        || env.github_api_url.as_deref().and_then(origin) == Some(api);
+    github.then(|| env.generic_token.clone()).flatten()
 }

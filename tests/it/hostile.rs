@@ -395,10 +395,10 @@ fn tokens_go_to_the_api_host_only() {
     let world = World::installed(&["1.0.0", "1.1.0"]);
     let token = "ghp_test_token_value";
     world
-        .pane_env(&["self", "update"], &[("GITHUB_TOKEN", token)])
+        .pane_env(&["self", "update"], &[("PANE_GITHUB_TOKEN", token)])
         .success();
     world
-        .pane_env(&["self", "list"], &[("GITHUB_TOKEN", token)])
+        .pane_env(&["self", "list"], &[("PANE_GITHUB_TOKEN", token)])
         .success();
     let requests = world.server().requests();
     let with_token: Vec<_> = requests
@@ -433,13 +433,55 @@ fn tokens_go_to_the_api_host_only() {
         Fault::RedirectTo(format!("{}/releases?per_page=100&page=1", other.api_url())),
     );
     world
-        .pane_env(&["self", "list"], &[("GITHUB_TOKEN", token)])
+        .pane_env(&["self", "list"], &[("PANE_GITHUB_TOKEN", token)])
         .success();
     let seen = other.requests();
     assert!(!seen.is_empty(), "the redirect was not followed");
     assert!(
         seen.iter().all(|r| r.authorization.is_none()),
         "the token crossed to another host: {seen:?}"
+    );
+}
+
+#[test]
+fn the_generic_github_token_goes_to_githubs_api_only() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    let token = "ghp_job_wide_token";
+    // CI sets GITHUB_TOKEN for the whole job; the API here is a mirror's.
+    world
+        .pane_env(&["self", "list"], &[("GITHUB_TOKEN", token)])
+        .success();
+    let requests = world.server().requests();
+    assert!(
+        requests.iter().any(|r| r.path.starts_with("/repos/")),
+        "no API request was made: {requests:#?}"
+    );
+    assert!(
+        requests.iter().all(|r| r.authorization.is_none()),
+        "GITHUB_TOKEN went to a host that is not GitHub's API: {requests:#?}"
+    );
+    // GitHub Actions names its API (GitHub Enterprise's too) in GITHUB_API_URL.
+    world.server().clear_requests();
+    let api = world.server().base_url().to_string();
+    world
+        .pane_env(
+            &["self", "list"],
+            &[("GITHUB_TOKEN", token), ("GITHUB_API_URL", &api)],
+        )
+        .success();
+    let expected = format!("Bearer {token}");
+    let api_requests: Vec<_> = world
+        .server()
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/repos/"))
+        .collect();
+    assert!(!api_requests.is_empty());
+    assert!(
+        api_requests
+            .iter()
+            .all(|r| r.authorization.as_deref() == Some(&*expected)),
+        "{api_requests:#?}"
     );
 }
 
@@ -530,4 +572,17 @@ fn offline_verify_of_another_releases_archive_names_the_files_to_pass() {
     // Offline: the hint sends nobody to the network.
     assert!(!run.stderr.contains("pane self list"), "{run}");
     before.assert_same(&world.snapshot());
+}
+
+#[test]
+fn out_of_range_timeouts_are_ignored_not_a_crash() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    for value in ["inf", "1e300", "NaN", "-1"] {
+        world
+            .pane_env(
+                &["self", "update", "--dry-run"],
+                &[("PANE_LOCK_TIMEOUT", value), ("PANE_HTTP_TIMEOUT", value)],
+            )
+            .success();
+    }
 }
