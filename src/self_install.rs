@@ -178,12 +178,11 @@ pub fn uninstall(ctx: &Context, events: &mut dyn Events) -> Result<Uninstalled, 
     let receipt = tx.receipt(events)?;
     let mut removed = Vec::new();
     let notes = path_setup::undo_path(&receipt.profile_edits, &receipt.created_files)?;
+    // The install path itself: a symlink there is removed, never what it
+    // points to (a dotfiles manager's file is the user's).
     let install_path = receipt.install_path();
-    let target = swap::swap_target(&install_path);
-    for file in [target.clone(), install_path.clone()] {
-        if fs::symlink_metadata(&file).is_ok() && fs::remove_file(&file).is_ok() {
-            removed.push(file);
-        }
+    if fs::symlink_metadata(&install_path).is_ok() && fs::remove_file(&install_path).is_ok() {
+        removed.push(install_path);
     }
     platform::clean_temp_files(&receipt.install_dir);
     let versions = ctx.data_dir.join("versions");

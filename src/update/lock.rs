@@ -27,6 +27,12 @@ impl LockError {
             LockError::Busy { .. } => {
                 Some("wait for it to finish, then run the command again".into())
             }
+            LockError::Io { source, path } if source.raw_os_error() == Some(libc::ELOOP) => {
+                Some(format!(
+                    "{} is a symbolic link, which pane never makes: remove the link (not what it points to) and run the command again",
+                    path.display()
+                ))
+            }
             LockError::Io { source, path } => crate::platform::io_hint(source, path),
         }
     }
@@ -59,13 +65,13 @@ pub fn acquire(
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .map_err(io)?;
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    // Never through a link: the holder's record overwrites the file, and a
+    // planted link would aim that at another file of the user's.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+    let mut file = options.open(path).map_err(io)?;
     let started = Instant::now();
     let mut told = false;
     loop {

@@ -586,3 +586,48 @@ fn out_of_range_timeouts_are_ignored_not_a_crash() {
             .success();
     }
 }
+
+#[test]
+fn uninstall_removes_a_symlinked_install_path_not_its_target() {
+    let world = World::installed(&["1.0.0"]);
+    // The install path is a link into the user's dotfiles.
+    let dotfiles = world.home.join("dotfiles/bin");
+    std::fs::create_dir_all(&dotfiles).unwrap();
+    let real = dotfiles.join("pane");
+    std::fs::copy(world.install_path(), &real).unwrap();
+    std::fs::remove_file(world.install_path()).unwrap();
+    std::os::unix::fs::symlink(&real, world.install_path()).unwrap();
+    let kept = std::fs::read(&real).unwrap();
+    world.pane(&["self", "uninstall", "--yes"]).success();
+    assert!(
+        std::fs::symlink_metadata(world.install_path()).is_err(),
+        "the link is still there"
+    );
+    assert_eq!(
+        std::fs::read(&real).unwrap(),
+        kept,
+        "the link's target changed"
+    );
+}
+
+#[test]
+fn a_lock_file_that_is_a_symlink_is_refused_not_followed() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    // Someone plants update.lock as a link to a file of the user's.
+    let victim = world.home.join(".important");
+    std::fs::write(&victim, "the user's words\n").unwrap();
+    let lock = world.data_dir.join("update.lock");
+    let _ = std::fs::remove_file(&lock);
+    std::os::unix::fs::symlink(&victim, &lock).unwrap();
+    let before = world.snapshot();
+    world
+        .pane(&["self", "update"])
+        .fails_with("update lock")
+        .fails_with("is a symbolic link");
+    before.assert_same(&world.snapshot());
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "the user's words\n"
+    );
+    assert_eq!(world.installed_version(), "1.0.0");
+}
