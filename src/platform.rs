@@ -341,6 +341,25 @@ mod tests {
     }
 
     #[test]
+    fn temp_files_are_unguessable_and_never_opened_through_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = temp_path_in(dir.path(), "x");
+        let b = temp_path_in(dir.path(), "x");
+        assert_ne!(a, b);
+        // pid, counter and 64 random bits: the last part differs even
+        // between two processes that reuse a pid.
+        let random = |p: &Path| p.to_string_lossy().rsplit('-').next().unwrap().to_string();
+        assert_eq!(random(&a).len(), 16);
+        assert_ne!(random(&a), random(&b));
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"keep").unwrap();
+        let planted = dir.path().join("planted");
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        assert!(create_new(&planted).is_err(), "opened through a link");
+        assert_eq!(fs::read(&victim).unwrap(), b"keep");
+    }
+
+    #[test]
     fn reads_are_capped() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
