@@ -2,10 +2,10 @@
 //!
 //! What [`setup_path`] guarantees:
 //! - When the install dir is already on `PATH`, it changes nothing at all.
-//! - Otherwise it writes two files that pane owns: `<install dir>/env` (POSIX sh: puts the dir
+//! - Otherwise it writes two files that pane owns: `<install dir>/pane.env` (POSIX sh: puts the dir
 //!   first on `PATH` unless it is already there) and `<config>/fish/conf.d/pane.env.fish`, where
 //!   `<config>` is `$XDG_CONFIG_HOME` or `~/.config` (fish reads `conf.d` by itself).
-//! - It appends one line, `. "$HOME/.local/bin/env"` (the `$HOME` form when the dir is under the
+//! - It appends one line, `. "$HOME/.local/bin/pane.env"` (the `$HOME` form when the dir is under the
 //!   home directory), to `~/.profile` (created when missing), to each bash rc that exists
 //!   (`~/.bashrc`, `~/.bash_profile`, `~/.bash_login`: bash reads the latter two *instead of*
 //!   `~/.profile`), and to zsh's `.zshenv` (in `$ZDOTDIR`, else home), which every zsh reads,
@@ -15,6 +15,9 @@
 //! - It appends the dir to the `$GITHUB_PATH` file when one is given (later CI steps see it).
 //! - It is idempotent: a line already present (a whole line, byte for byte) is not added again
 //!   and an owned file with the right contents is not rewritten, so a second run changes no file.
+//! - It claims nothing it did not write: the files it owns have names of pane's own (other
+//!   installers write `<dir>/env`), a file of that name that does not carry pane's marker is
+//!   refused rather than overwritten, and a line found already in place is not recorded.
 //! - It records every line it added ([`ProfileEdit`]: the file and exactly the text inserted,
 //!   without its final newline) and every file and directory it created, so that [`undo_path`]
 //!   returns each profile to its previous bytes.
@@ -59,6 +62,9 @@ pub enum PathSetupError {
     /// An install dir that no shell line can name.
     #[error("{0}")]
     Unnameable(String),
+    /// A file where pane writes its own, holding something pane did not write.
+    #[error("{0} exists and was not written by pane; pane will not overwrite it")]
+    NotOurs(PathBuf),
 }
 
 impl PathSetupError {
@@ -66,6 +72,10 @@ impl PathSetupError {
         match self {
             PathSetupError::Io { source, path, .. } => crate::platform::io_hint(source, path),
             PathSetupError::Unnameable(_) => None,
+            PathSetupError::NotOurs(path) => Some(format!(
+                "move {} out of the way, or pass --no-modify-path and add the install dir to PATH yourself",
+                path.display()
+            )),
         }
     }
 
@@ -74,6 +84,7 @@ impl PathSetupError {
         match self {
             PathSetupError::Io { source, .. } => source.kind(),
             PathSetupError::Unnameable(_) => io::ErrorKind::InvalidInput,
+            PathSetupError::NotOurs(_) => io::ErrorKind::AlreadyExists,
         }
     }
 
@@ -118,8 +129,9 @@ pub struct PathContext {
 
 /// What [`setup_path`] did. Store `edits` and `created_files` in the receipt.
 ///
-/// `edits` lists every pane line now in place: the ones added by this call, exactly as
-/// inserted, and the ones found already there, as found. `created_files` lists the files and
+/// `edits` lists the lines this call added, exactly as inserted: a line found already in place
+/// is not pane's doing now and is not claimed (the receipt of the install that added it keeps
+/// its own record). `created_files` lists the files and
 /// directories this call created plus the two files pane owns (`env` and the fish file), in
 /// creation order. On a re-install keep the union with the previous receipt's records
 /// ([`merge_records`]): the first install knows best which files it created.
@@ -131,7 +143,9 @@ pub struct PathSetup {
     pub notes: Vec<String>,
 }
 
-const ENV_FILE_NAME: &str = "env";
+/// pane's own name: other installers (uv, cargo-dist's) write `<dir>/env` and source it with
+/// the same kind of line, so a file or line of that name may be theirs.
+const ENV_FILE_NAME: &str = "pane.env";
 /// The first line of comment in the files pane owns; undo removes only files that hold it.
 const OWNED_MARKER: &str = "# Written by `pane self install`; `pane self uninstall` removes it.";
 const FISH_FILE_NAME: &str = "pane.env.fish";

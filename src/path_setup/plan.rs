@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use super::survey::{targets, Survey, Targets};
-use super::text::{env_script, fish_script, has_line, source_line, tilde};
-use super::{PathContext, PathSetup, PathSetupError, ProfileEdit, ZSH_FILES};
+use super::text::{contains, env_script, fish_script, has_line, source_line, tilde};
+use super::{PathContext, PathSetup, PathSetupError, ProfileEdit, OWNED_MARKER, ZSH_FILES};
 
 /// One change to make.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +44,7 @@ pub fn plan(ctx: &PathContext, survey: &Survey) -> Result<Plan, PathSetupError> 
     }
     let targets = targets(ctx);
     let planner = Planner { ctx, survey };
-    planner.owned_files(&mut plan, &targets, dir_text);
+    planner.owned_files(&mut plan, &targets, dir_text)?;
     let line = source_line(&ctx.home, &ctx.install_dir, dir_text);
     let added = planner.profiles(&mut plan, &targets, &line);
     planner.github_path(&mut plan, dir_text);
@@ -93,8 +93,14 @@ impl Planner<'_> {
         self.survey.files.get(path).cloned().flatten()
     }
 
-    /// Files pane owns: rewritten only when their contents differ.
-    fn owned_files(&self, plan: &mut Plan, targets: &Targets, dir_text: &str) {
+    /// Files pane owns: rewritten only when their contents differ, and never when what is
+    /// there does not say it is pane's.
+    fn owned_files(
+        &self,
+        plan: &mut Plan,
+        targets: &Targets,
+        dir_text: &str,
+    ) -> Result<(), PathSetupError> {
         for (path, contents) in [
             (&targets.env_file, env_script(dir_text)),
             (&targets.fish_file, fish_script(dir_text)),
@@ -105,7 +111,14 @@ impl Planner<'_> {
                     plan.result.created_files.push(dir.clone());
                 }
             }
-            if self.current(path).as_deref() != Some(contents.as_bytes()) {
+            let existing = self.current(path);
+            if existing
+                .as_deref()
+                .is_some_and(|bytes| !contains(bytes, OWNED_MARKER.as_bytes()))
+            {
+                return Err(PathSetupError::NotOurs(path.clone()));
+            }
+            if existing.as_deref() != Some(contents.as_bytes()) {
                 plan.actions.push(Action::WriteOwned {
                     path: path.clone(),
                     contents,
@@ -113,6 +126,7 @@ impl Planner<'_> {
             }
             plan.result.created_files.push(path.clone());
         }
+        Ok(())
     }
 
     /// Profiles that source the env file; returns the ones that get the line, for display.
@@ -141,13 +155,9 @@ impl Planner<'_> {
         let (inserted, create) = match self.current(file) {
             None if create_if_missing => (line.to_string(), true),
             None => return false,
-            Some(contents) if has_line(&contents, line) => {
-                plan.result.edits.push(ProfileEdit {
-                    file: file.to_path_buf(),
-                    line: line.to_string(),
-                });
-                return false;
-            }
+            // Already there: not pane's doing now, so not recorded (an earlier install's
+            // own record of it is kept by `merge_records`).
+            Some(contents) if has_line(&contents, line) => return false,
             Some(contents) if contents.is_empty() || contents.ends_with(b"\n") => {
                 (line.to_string(), false)
             }

@@ -31,19 +31,19 @@ fn appended(plan: &Plan) -> Vec<(String, String)> {
         .collect()
 }
 
-const LINE: &str = ". \"$HOME/.local/bin/env\"";
+const LINE: &str = ". \"$HOME/.local/bin/pane.env\"";
 
 #[test]
 fn source_line_forms() {
     let home = Path::new("/home/u");
     let cases = [
-        ("/home/u/.local/bin", ". \"$HOME/.local/bin/env\""),
-        ("/home/u", ". \"$HOME/env\""),
-        ("/opt/pane/bin", ". \"/opt/pane/bin/env\""),
-        ("/home/user2/bin", ". \"/home/user2/bin/env\""),
+        ("/home/u/.local/bin", ". \"$HOME/.local/bin/pane.env\""),
+        ("/home/u", ". \"$HOME/pane.env\""),
+        ("/opt/pane/bin", ". \"/opt/pane/bin/pane.env\""),
+        ("/home/user2/bin", ". \"/home/user2/bin/pane.env\""),
         (
             "/home/u/we\"ird $dir`x\\",
-            ". \"$HOME/we\\\"ird \\$dir\\`x\\\\/env\"",
+            ". \"$HOME/we\\\"ird \\$dir\\`x\\\\/pane.env\"",
         ),
     ];
     for (dir, expected) in cases {
@@ -150,13 +150,13 @@ fn which_profiles_get_the_line() {
 fn appended_text_and_recorded_line() {
     // (existing contents of ~/.profile, appended text, recorded line)
     let cases: &[(Option<&str>, &str, &str)] = &[
-        (None, ". \"$HOME/.local/bin/env\"\n", LINE),
-        (Some(""), ". \"$HOME/.local/bin/env\"\n", LINE),
-        (Some("a\n"), ". \"$HOME/.local/bin/env\"\n", LINE),
+        (None, ". \"$HOME/.local/bin/pane.env\"\n", LINE),
+        (Some(""), ". \"$HOME/.local/bin/pane.env\"\n", LINE),
+        (Some("a\n"), ". \"$HOME/.local/bin/pane.env\"\n", LINE),
         (
             Some("a"),
-            "\n. \"$HOME/.local/bin/env\"\n",
-            "\n. \"$HOME/.local/bin/env\"",
+            "\n. \"$HOME/.local/bin/pane.env\"\n",
+            "\n. \"$HOME/.local/bin/pane.env\"",
         ),
     ];
     for (existing, text, line) in cases {
@@ -209,9 +209,8 @@ fn second_run_changes_nothing() {
     let second = plan(&context, &survey).unwrap();
     assert_eq!(second.actions, vec![]);
     assert!(second.result.notes[0].contains("already in place"));
-    // The lines found are still reported, as found.
-    assert_eq!(second.result.edits.len(), 2);
-    assert!(second.result.edits.iter().all(|e| e.line == LINE));
+    // The lines found are not claimed: the first run's records are what undo uses.
+    assert!(second.result.edits.is_empty(), "{:?}", second.result.edits);
 }
 
 #[test]
@@ -226,7 +225,7 @@ fn owned_files_and_missing_dirs() {
     assert_eq!(
         plan.result.created_files,
         [
-            "/home/u/.local/bin/env",
+            "/home/u/.local/bin/pane.env",
             "/home/u/.config",
             "/home/u/.config/fish",
             "/home/u/.config/fish/conf.d",

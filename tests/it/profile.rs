@@ -131,8 +131,13 @@ fn an_empty_home_gets_a_profile_and_loses_it_again() {
     let install_dir = home.home().join(".local/bin");
     let context = home.context(&install_dir);
     round_trip(&home, &context, |home| {
-        assert_eq!(home.read("home/.profile"), ". \"$HOME/.local/bin/env\"\n");
-        assert!(home.read("home/.local/bin/env").contains("export PATH="));
+        assert_eq!(
+            home.read("home/.profile"),
+            ". \"$HOME/.local/bin/pane.env\"\n"
+        );
+        assert!(home
+            .read("home/.local/bin/pane.env")
+            .contains("export PATH="));
         assert!(home
             .read("home/.config/fish/conf.d/pane.env.fish")
             .contains("set -gx PATH"));
@@ -160,7 +165,7 @@ fn existing_profiles_of_every_kind_are_restored_byte_for_byte() {
     let install_dir = home.home().join(".local/bin");
     let context = home.context(&install_dir);
     round_trip(&home, &context, |home| {
-        let line = ". \"$HOME/.local/bin/env\"";
+        let line = ". \"$HOME/.local/bin/pane.env\"";
         assert_eq!(
             home.read("home/.profile"),
             format!("export EDITOR=vi\n{line}\n")
@@ -202,7 +207,7 @@ fn zdotdir_xdg_config_home_and_an_install_dir_outside_home() {
     context.xdg_config_home = Some(home.root().join("xdg-config"));
     round_trip(&home, &context, |home| {
         let line = format!(
-            ". \"{}/opt/it's a \\\"dir\\\" with \\$dollar/env\"",
+            ". \"{}/opt/it's a \\\"dir\\\" with \\$dollar/pane.env\"",
             home.root().display()
         );
         assert_eq!(home.read("zdot/.zshenv"), format!("{line}\n"));
@@ -225,7 +230,7 @@ fn zsh_on_path_means_a_zshenv() {
     fs::write(&zsh, "#!/bin/sh\n").unwrap();
     fs::set_permissions(&zsh, fs::Permissions::from_mode(0o755)).unwrap();
     round_trip(&home, &context, |home| {
-        assert_eq!(home.read("home/.zshenv"), ". \"$HOME/bin/env\"\n");
+        assert_eq!(home.read("home/.zshenv"), ". \"$HOME/bin/pane.env\"\n");
     });
 }
 
@@ -238,7 +243,7 @@ fn lines_the_user_added_afterwards_stay() {
     let setup = setup_path(&context).unwrap();
     let bashrc = home.home().join(".bashrc");
     let mut text = fs::read_to_string(&bashrc).unwrap();
-    assert_eq!(text, "one\n. \"$HOME/.local/bin/env\"\n");
+    assert_eq!(text, "one\n. \"$HOME/.local/bin/pane.env\"\n");
     text.push_str("two\n");
     fs::write(&bashrc, &text).unwrap();
     let profile = home.home().join(".profile");
@@ -252,7 +257,7 @@ fn lines_the_user_added_afterwards_stay() {
     assert_eq!(fs::read_to_string(&bashrc).unwrap(), "one\ntwo\n");
     // A .profile pane created but the user has since written to is kept, without pane's line.
     assert_eq!(fs::read_to_string(&profile).unwrap(), "export X=1\n");
-    assert!(!install_dir.join("env").exists());
+    assert!(!install_dir.join("pane.env").exists());
     assert!(notes.iter().any(|n| n.contains(".bashrc")), "{notes:?}");
 }
 
@@ -264,10 +269,10 @@ fn undo_leaves_what_is_no_longer_pane_s() {
     let setup = setup_path(&context).unwrap();
     // The user removed pane's line by hand and rewrote the env file.
     fs::write(home.home().join(".profile"), "mine\n").unwrap();
-    fs::write(install_dir.join("env"), "my own env\n").unwrap();
+    fs::write(install_dir.join("pane.env"), "my own env\n").unwrap();
     let notes = undo_path(&setup.edits, &setup.created_files).unwrap();
     assert_eq!(home.read("home/.profile"), "mine\n");
-    assert_eq!(home.read("home/.local/bin/env"), "my own env\n");
+    assert_eq!(home.read("home/.local/bin/pane.env"), "my own env\n");
     assert!(
         notes.iter().any(|n| n.contains("no longer holds the line")),
         "{notes:?}"
@@ -346,7 +351,7 @@ fn the_env_file_puts_the_dir_first_once_under_every_shell() {
             .args(&shell[1..])
             .arg("-c")
             .arg(format!(
-                "PATH=; . '{}/env'; printf '%s' \"$PATH\"",
+                "PATH=; . '{}/pane.env'; printf '%s' \"$PATH\"",
                 install_dir.display().to_string().replace('\'', "'\\''")
             ))
             .env_clear()
@@ -451,7 +456,7 @@ fn self_install_then_uninstall_restores_every_profile_byte_for_byte() {
 
     let output = run_pane(&binary, &home, path_env, &["self", "install", "--yes"]);
     assert_ok(&output);
-    let line = ". \"$HOME/.local/bin/env\"";
+    let line = ". \"$HOME/.local/bin/pane.env\"";
     assert_eq!(
         home.read("home/.profile"),
         format!("# my profile\nexport EDITOR=vi\n{line}\n")
@@ -533,5 +538,92 @@ fn self_install_with_no_modify_path_touches_no_profile() {
     assert_same_tree(&before, &after, "--no-modify-path changed the home");
     assert!(!home.root().join("config/fish").exists());
     // `.local` holds the binary, and nothing of the PATH set-up.
-    assert!(!home.home().join(".local/bin/env").exists());
+    assert!(!home.home().join(".local/bin/pane.env").exists());
+}
+
+#[test]
+fn another_installers_env_file_and_line_are_never_pane_s() {
+    let binary = xtask::fixtures::build_pane("1.0.0");
+    let home = Home::new();
+    for dir in ["config", "data", "state", "cache"] {
+        fs::create_dir(home.root().join(dir)).unwrap();
+    }
+    // uv (and every cargo-dist installer) writes ~/.local/bin/env and sources it.
+    let uv_env = "#!/bin/sh\n# uv's env\nexport PATH=\"$HOME/.local/bin:$PATH\"\n";
+    let uv_line = ". \"$HOME/.local/bin/env\"";
+    home.write("home/.local/bin/env", uv_env);
+    home.write("home/.profile", &format!("{uv_line}\n"));
+    home.write("home/.bashrc", &format!("alias ll='ls -l'\n{uv_line}\n"));
+    let path_env = "/usr/local/bin:/usr/bin:/bin";
+    let before = tree(home.root());
+
+    assert_ok(&run_pane(
+        &binary,
+        &home,
+        path_env,
+        &["self", "install", "--yes"],
+    ));
+    // pane's own file and line, beside uv's, which are untouched.
+    assert_eq!(home.read("home/.local/bin/env"), uv_env);
+    assert!(home
+        .read("home/.local/bin/pane.env")
+        .contains("export PATH="));
+    let pane_line = ". \"$HOME/.local/bin/pane.env\"";
+    assert_eq!(
+        home.read("home/.profile"),
+        format!("{uv_line}\n{pane_line}\n")
+    );
+    let receipt = fs::read_to_string(home.root().join("data/pane/install-receipt.json")).unwrap();
+    assert!(
+        !receipt.contains("bin/env\\\""),
+        "pane claimed uv's line: {receipt}"
+    );
+    assert!(
+        !receipt.contains("bin/env\""),
+        "pane claimed uv's file: {receipt}"
+    );
+
+    let installed = home.home().join(".local/bin/pane");
+    assert_ok(&run_pane(
+        &installed,
+        &home,
+        path_env,
+        &["self", "uninstall", "--yes"],
+    ));
+    let mut after = tree(home.root());
+    after.retain(|path, _| !path.starts_with("data"));
+    let mut before = before;
+    before.retain(|path, _| !path.starts_with("data"));
+    assert_same_tree(
+        &before,
+        &after,
+        "uninstall touched another installer's files",
+    );
+}
+
+#[test]
+fn a_file_of_pane_s_name_that_pane_did_not_write_is_refused() {
+    let binary = xtask::fixtures::build_pane("1.0.0");
+    let home = Home::new();
+    for dir in ["config", "data", "state", "cache"] {
+        fs::create_dir(home.root().join(dir)).unwrap();
+    }
+    home.write("home/.local/bin/pane.env", "# something of the user's\n");
+    home.write("home/.bashrc", "x\n");
+    let before = tree(&home.home());
+    let output = run_pane(
+        &binary,
+        &home,
+        "/usr/bin:/bin",
+        &["self", "install", "--yes"],
+    );
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("was not written by pane"), "{stderr}");
+    assert!(stderr.contains("--no-modify-path"), "{stderr}");
+    assert_same_tree(
+        &before,
+        &tree(&home.home()),
+        "a refused install changed the home",
+    );
 }
