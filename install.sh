@@ -366,6 +366,11 @@ download() {
         if curl_supports --tlsv1.2; then
             set -- "$@" --tlsv1.2
         fi
+        # A ~/.curlrc may say `insecure`; the command line comes after it and wins.
+        set -- "$@" --no-insecure
+        if curl_supports --proxy-insecure; then
+            set -- "$@" --no-proxy-insecure
+        fi
         if curl_supports --retry; then
             set -- "$@" --retry 3
             # The deadline covers the retries too.
@@ -384,7 +389,8 @@ download() {
         # GNU wget's --timeout bounds each read, not the whole download: timeout(1) does that.
         set -- wget --quiet "--timeout=$_timeout" --tries=3 --max-redirect=5
         if [ "$_allow_http" = 0 ]; then
-            set -- "$@" --https-only --secure-protocol=TLSv1_2
+            # --check-certificate=on overrides `check_certificate = off` in a wgetrc.
+            set -- "$@" --https-only --secure-protocol=TLSv1_2 --check-certificate=on
         fi
         set -- "$@" -O -
     else

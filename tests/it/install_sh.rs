@@ -2009,3 +2009,134 @@ fn missing_tar_or_gzip_is_a_clear_error_before_any_download() {
     }
     assert!(server.requests().is_empty(), "{:?}", server.requests());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Certificates are checked whatever the user's downloader configuration says
+
+/// `openssl s_server -WWW`: an https file server (one connection at a time) over a copy of a
+/// release root laid out as GitHub's download paths, with a self-signed certificate for
+/// 127.0.0.1 made now. Stopped when dropped.
+struct TlsFiles {
+    child: std::process::Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl TlsFiles {
+    fn start(root: &Path) -> TlsFiles {
+        let openssl = which("openssl");
+        let dir = tempfile::Builder::new()
+            .prefix("pane-tls-")
+            .tempdir()
+            .unwrap();
+        let made = Command::new(&openssl)
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+            .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
+            .args([
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+            ])
+            .args(["-keyout", "key.pem", "-out", "cert.pem"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{}", describe(&made));
+        let download = dir.path().join("www/pane-cli/pane/releases/download");
+        for release in fs::read_dir(root).unwrap().flatten() {
+            let into = download.join(release.file_name());
+            fs::create_dir_all(&into).unwrap();
+            for file in fs::read_dir(release.path()).unwrap().flatten() {
+                fs::copy(file.path(), into.join(file.file_name())).unwrap();
+            }
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(&openssl)
+            .args(["s_server", "-quiet", "-WWW", "-accept"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-cert", "../cert.pem", "-key", "../key.pem"])
+            .current_dir(dir.path().join("www"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let files = TlsFiles { child, port, dir };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "openssl s_server did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        files
+    }
+
+    fn releases_url(&self) -> String {
+        format!("https://127.0.0.1:{}/pane-cli/pane/releases", self.port)
+    }
+
+    fn cert(&self) -> PathBuf {
+        self.dir.path().join("cert.pem")
+    }
+}
+
+impl Drop for TlsFiles {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_curlrc_or_wgetrc_cannot_turn_certificate_checks_off() {
+    let fake = Fake::new(&["1.0.0"]);
+    let server = start_server(fake.root());
+    let tls = TlsFiles::start(fake.root());
+    let no_curl = tools_dir(&["curl"]);
+    which("curl");
+    which("wget");
+    for shell in SHELLS {
+        for (path, downloader) in [(Path::new(SYSTEM_PATH), "curl"), (no_curl.path(), "wget")] {
+            let mut sandbox = Sandbox::new(&server, &fake.key_line());
+            sandbox.set("PATH", path);
+            sandbox.set("PANE_RELEASES_URL", tls.releases_url());
+            sandbox.set("PANE_RECORD", sandbox.path("record"));
+            fs::write(sandbox.home().join(".curlrc"), "insecure\n").unwrap();
+            fs::write(sandbox.home().join(".wgetrc"), "check_certificate = off\n").unwrap();
+            let before = sandbox.user_files();
+            let output = sandbox.run(shell, &["--version", "1.0.0", "--yes"]);
+            assert_eq!(
+                output.status.code(),
+                Some(1),
+                "{} with {downloader}: a certificate nobody trusts was accepted\n{}",
+                shell_name(shell),
+                describe(&output)
+            );
+            assert!(
+                stderr(&output).contains("could not download"),
+                "{}",
+                describe(&output)
+            );
+            assert!(!sandbox.path("record").exists(), "pane was run");
+            assert_eq!(sandbox.user_files(), before, "{}", shell_name(shell));
+        }
+        // The same server, its certificate trusted (curl's CURL_CA_BUNDLE): it installs.
+        let mut sandbox = Sandbox::new(&server, &fake.key_line());
+        sandbox.set("PANE_RELEASES_URL", tls.releases_url());
+        sandbox.set("CURL_CA_BUNDLE", tls.cert());
+        sandbox.set("PANE_RECORD", sandbox.path("record"));
+        let output = sandbox.run(shell, &["--version", "1.0.0", "--yes"]);
+        assert_success(shell, &output);
+        assert_eq!(
+            fs::read_to_string(sandbox.path("record")).unwrap(),
+            recorded("install.sh", &["self", "install", "--yes"])
+        );
+    }
+}
