@@ -2140,3 +2140,101 @@ fn a_curlrc_or_wgetrc_cannot_turn_certificate_checks_off() {
         );
     }
 }
+
+/// A receipt as pane writes it (pretty JSON), with these versions.
+fn write_receipt(sandbox: &Sandbox, version: &str, highest: &str, highest_stable: Option<&str>) {
+    let receipt = serde_json::json!({
+        "schema": 1,
+        "version": version,
+        "target": host_target(),
+        "install_dir": sandbox.home().join(".local/bin"),
+        "installed_by": "install.sh",
+        "pin": null,
+        "highest_verified": highest,
+        "highest_verified_stable": highest_stable,
+        "previous": null,
+        "kept": [],
+        "profile_edits": [],
+        "created_files": [],
+        "updated_at": 1,
+    });
+    let path = sandbox.path("data/pane/install-receipt.json");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut text = serde_json::to_string_pretty(&receipt).unwrap();
+    text.push('\n');
+    fs::write(path, text).unwrap();
+}
+
+#[test]
+fn the_floor_is_the_receipts_stable_record_and_an_explicit_version_goes_below_it() {
+    // A stand-in that knows `self install --allow-downgrade`, as a pane guarding downgrades does.
+    let knows = tempfile::tempdir().unwrap();
+    let binary = knows.path().join("pane");
+    fs::write(
+        &binary,
+        STAND_IN.replacen(
+            "{\n",
+            "if [ \"$*\" = 'self install --help' ]; then echo '  --allow-downgrade'; exit 0; fi\n{\n",
+            1,
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&binary, fs::Permissions::from_mode(0o755)).unwrap();
+    let fake = Fake::new(&["2.0.0", "3.0.5"]);
+    Release::new("2.5.0")
+        .binary(&binary)
+        .write(fake.root(), &fake.key);
+    let server = start_server(fake.root());
+    for shell in SHELLS {
+        // 3.1.0-beta.1 was tried, 3.0.0 is the highest stable: the stable channel's floor.
+        let receipt = |sandbox: &Sandbox| {
+            write_receipt(sandbox, "3.1.0-beta.1", "3.1.0-beta.1", Some("3.0.0"))
+        };
+        for (latest, installs) in [("2.0.0", false), ("3.0.5", true)] {
+            serve_as_latest(&server, latest);
+            let mut sandbox = Sandbox::new(&server, &fake.key_line());
+            sandbox.set("PANE_RECORD", sandbox.path("record"));
+            receipt(&sandbox);
+            let before = sandbox.user_files();
+            let output = sandbox.run(shell, &["--yes"]);
+            assert_success(shell, &output);
+            if installs {
+                assert_eq!(
+                    fs::read_to_string(sandbox.path("record")).unwrap(),
+                    recorded("install.sh", &["self", "install", "--yes"])
+                );
+            } else {
+                assert!(
+                    stderr(&output).contains(&format!(
+                        "(3.1.0-beta.1, and 3.0.0 verified before) is newer than {latest}"
+                    )),
+                    "{}",
+                    describe(&output)
+                );
+                assert!(!sandbox.path("record").exists(), "pane was run");
+                assert_eq!(sandbox.user_files(), before);
+            }
+            server.clear_faults();
+        }
+        // Named, a lower version is installed; a pane that guards `self install` is told
+        // that the downgrade is deliberate, one that does not know the flag is not.
+        for (version, args) in [
+            (
+                "2.5.0",
+                &["self", "install", "--yes", "--allow-downgrade"][..],
+            ),
+            ("2.0.0", &["self", "install", "--yes"][..]),
+        ] {
+            let mut sandbox = Sandbox::new(&server, &fake.key_line());
+            sandbox.set("PANE_RECORD", sandbox.path("record"));
+            receipt(&sandbox);
+            let output = sandbox.run(shell, &["--version", version, "--yes"]);
+            assert_success(shell, &output);
+            assert_eq!(
+                fs::read_to_string(sandbox.path("record")).unwrap(),
+                recorded("install.sh", args),
+                "{version}"
+            );
+        }
+    }
+}
