@@ -8,13 +8,19 @@
 #   1. fetches SHA256SUMS.minisig and SHA256SUMS from the release;
 #   2. verifies the minisign signature against the public keys embedded below (with `minisign`,
 #      else with OpenSSL 3), including the signed trusted comment: product, file and version;
-#   3. takes the one SHA256SUMS line for pane-<version>-<target>.tar.gz, downloads that archive
+#      without either tool it installs nothing, unless this script was stamped for the version
+#      being installed (see stamped_sums below) or --insecure-skip-signature says so;
+#   3. refuses a pre-release nobody asked for, and (without --version) a version below the
+#      highest one this machine has verified, which is no error: it says so and stops;
+#   4. takes the one SHA256SUMS line for pane-<version>-<target>.tar.gz, downloads that archive
 #      and checks its SHA-256 (fails closed);
-#   4. unpacks it in a temporary directory and hands over to the verified binary:
-#      `pane self install`, which places it, writes the install receipt and sets up PATH.
+#   5. unpacks it in a temporary directory and hands over to the verified binary:
+#      `pane self install`, which places it, writes the install receipt and sets up PATH (in
+#      GitHub Actions, this script appends the install dir to $GITHUB_PATH instead).
 #
 # It never runs sudo and only speaks https (plain http only to a loopback host, for mirrors on
-# this machine). Every line of code is inside a function and `main "$@"` is the last line, so a
+# this machine), through a downloader that checks certificates, with a deadline on every
+# download. Every line of code is inside a function and `main "$@"` is the last line, so a
 # download cut short runs nothing. That line is a brace group, `{ main "$@"; }`, because a shell
 # runs a brace group only once it has read all of it: a download cut to `main` or `main "$@"`
 # (without the arguments the user gave) is then a syntax error rather than an install.
@@ -30,8 +36,9 @@ USAGE:
 OPTIONS:
     --version VERSION   install exactly this version (e.g. 1.2.0) instead of the latest release;
                         the only way to go below a version this machine already has
-    --prerelease        accept a pre-release when the server offers one as the latest release
-                        (without it, only a pre-release named with --version is installed)
+    --prerelease        install the highest release, pre-releases included (listed through
+                        PANE_RELEASES_API_URL); without it, a pre-release is installed only
+                        when named with --version
     --install-dir DIR   put the pane binary in DIR
                         [default: $XDG_BIN_HOME, else ~/.local/bin]
     --no-modify-path    do not edit shell profiles, write PATH set-up files or $GITHUB_PATH
@@ -59,6 +66,8 @@ ENVIRONMENT:
                             same as --insecure-skip-signature
     PANE_RELEASES_URL       where releases are downloaded from (a mirror with the same layout)
                             [default: https://github.com/pane-cli/pane/releases]
+    PANE_RELEASES_API_URL   where --prerelease lists releases
+                            [default: https://api.github.com/repos/pane-cli/pane]
     PANE_REQUIRE_SIGNATURE=1
                             refuse --insecure-skip-signature (for provisioning scripts that
                             must never install an unchecked release)
@@ -857,10 +866,19 @@ main() {
     load_keys
     pick_verifier
 
+    trap cleanup EXIT
+    trap 'exit 129' HUP
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    _tmp=$(mktemp -d 2>/dev/null || mktemp -d -t pane-install) || die "cannot create a temporary directory"
+    [ -d "$_tmp" ] || die "cannot create a temporary directory"
+
     # Which version, and what vouches for it. A stamped script installs its own version unless
     # told otherwise; it vouches for that version's archives by itself.
     _stamped=$(stamped_version)
-    if [ -z "$_version" ] && [ -n "$_stamped" ]; then
+    if [ -z "$_version" ] && [ "$_prerelease" = 1 ]; then
+        highest_listed
+    elif [ -z "$_version" ] && [ -n "$_stamped" ]; then
         valid_version "$_stamped" || die "this install.sh is stamped with a malformed version: $_stamped"
         _version=$_stamped
         say "this install.sh belongs to pane $_stamped; to install another version, use --version"
@@ -884,13 +902,6 @@ main() {
         fi
         die "cannot check the signature of this release$_required: neither minisign nor OpenSSL 3 (with Ed25519) is installed, and installing without checking it could install anything. Install minisign (brew install minisign; apt-get install minisign) and run this again${_stamped:+, or install pane $_stamped, which this script vouches for by itself (run it without --version)}. To install without the signature anyway, pass --insecure-skip-signature. Nothing was installed."
     fi
-
-    trap cleanup EXIT
-    trap 'exit 129' HUP
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
-    _tmp=$(mktemp -d 2>/dev/null || mktemp -d -t pane-install) || die "cannot create a temporary directory"
-    [ -d "$_tmp" ] || die "cannot create a temporary directory"
 
     if [ -n "$_version" ]; then
         _release="$_base/download/v$_version"
@@ -990,11 +1001,47 @@ main() {
     fi
 }
 
+# --prerelease: sets _version to the highest release the listing API names, pre-releases
+# included. The listing is only a hint: the signature must then vouch for that exact version.
+highest_listed() {
+    _api=${PANE_RELEASES_API_URL:-https://api.github.com/repos/pane-cli/pane}
+    _api=${_api%/}
+    _saved_allow_http=$_allow_http
+    case "$_api" in
+        *[![:graph:]]*) die "PANE_RELEASES_API_URL contains spaces or control characters: $_api" ;;
+        https://?*)
+            if [ "$_downloader" = wget ] && [ "$_wget_gnu" = 0 ]; then
+                die "BusyBox wget does not verify TLS certificates; refusing to list releases at $_api with it. Install curl or GNU wget"
+            fi
+            _allow_http=0
+            ;;
+        http://?*)
+            is_loopback_url "$_api" ||
+                die "refusing plain http for $_api: only https is allowed, or http to a loopback host (127.0.0.1, ::1, localhost)"
+            _allow_http=1
+            ;;
+        *) die "PANE_RELEASES_API_URL must be an https:// URL: $_api" ;;
+    esac
+    fetch "$_api/releases?per_page=100" "$_tmp/releases.json" 2097152 "$_timeout" 1
+    _allow_http=$_saved_allow_http
+    grep -o '"tag_name" *: *"v[^"]*"' "$_tmp/releases.json" | sed 's/.*"v//; s/"$//' >"$_tmp/tags"
+    _best=""
+    while IFS= read -r _tag; do
+        valid_version "$_tag" || continue
+        if [ -z "$_best" ] || version_lt "$_best" "$_tag"; then
+            _best=$_tag
+        fi
+    done <"$_tmp/tags"
+    [ -n "$_best" ] || die "$_api/releases lists no release"
+    _version=$_best
+    say "the highest release listed, pre-releases included, is $_version"
+}
+
 # A pre-release is installed only when asked for: by name, or with --prerelease.
 check_prerelease() {
     if is_prerelease "$_version" && [ "$_prerelease" = 0 ]; then
         if [ -n "$_stamped" ] && [ "$_version" = "$_stamped" ]; then
-            die "this install.sh belongs to the pre-release $_version, which is installed only on request: run it with --version $_version (or --prerelease). Nothing was installed."
+            die "this install.sh belongs to the pre-release $_version, which is installed only on request: run it with --version $_version. Nothing was installed."
         fi
         die "$_base offers the pre-release $_version as its latest release; a pre-release is installed only on request: --version $_version (or --prerelease). Nothing was installed."
     fi

@@ -2238,3 +2238,46 @@ fn the_floor_is_the_receipts_stable_record_and_an_explicit_version_goes_below_it
         }
     }
 }
+
+#[test]
+fn prerelease_installs_the_highest_listed_release() {
+    let fake = Fake::new(&["2.0.0", "2.1.0-beta.1", "2.1.0-beta.10", "2.1.0-beta.2"]);
+    let server = start_server(fake.root());
+    for shell in SHELLS {
+        server.clear_requests();
+        let sandbox = Sandbox::new(&server, &fake.key_line());
+        let output = sandbox.run(shell, &["--prerelease", "--yes"]);
+        assert_success(shell, &output);
+        let err = stderr(&output);
+        assert!(
+            err.contains("the highest release listed, pre-releases included, is 2.1.0-beta.10"),
+            "{err}"
+        );
+        assert!(
+            err.contains("verified the signature of SHA256SUMS for pane 2.1.0-beta.10"),
+            "{err}"
+        );
+        // Listed through the API, then fetched by exact version, never through "latest".
+        let paths: Vec<String> = server
+            .requests()
+            .iter()
+            .map(|r| r.path_only().to_string())
+            .collect();
+        assert!(paths[0].ends_with("/releases"), "{paths:#?}");
+        assert!(
+            paths[1..]
+                .iter()
+                .all(|p| p.contains("/download/v2.1.0-beta.10/")),
+            "{paths:#?}"
+        );
+        // Without it, the latest stable release.
+        let sandbox = Sandbox::new(&server, &fake.key_line());
+        let output = sandbox.run(shell, &["--yes"]);
+        assert_success(shell, &output);
+        assert!(
+            stderr(&output).contains("for pane 2.0.0"),
+            "{}",
+            describe(&output)
+        );
+    }
+}
