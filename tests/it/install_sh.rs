@@ -2281,3 +2281,56 @@ fn prerelease_installs_the_highest_listed_release() {
         );
     }
 }
+
+#[test]
+fn the_release_pipeline_publishes_a_stamped_script_listed_in_the_signed_sums() {
+    let fake = Fake::new(&[]);
+    let release = fake.release("1.0.0").write(fake.root(), &fake.key);
+    let dir = fake.root().join("v1.0.0");
+    // release.yml's order: `cargo xtask install-sh`, `checksums`, `sign`.
+    xtask::install_script::write_stamped(&dir, &install_sh()).unwrap();
+    xtask::checksums::write_checksums(&dir).unwrap();
+    xtask::signing::sign_release(&dir, fake.key.secret_key()).unwrap();
+    let script = fs::read(dir.join("install.sh")).unwrap();
+    let script_sha256 = xtask::checksums::sha256_file(&dir.join("install.sh")).unwrap();
+    let sums = fs::read_to_string(dir.join("SHA256SUMS")).unwrap();
+    assert!(
+        sums.contains(&format!("{script_sha256}  install.sh\n")),
+        "{sums}"
+    );
+    assert!(String::from_utf8_lossy(&script).contains(&format!(
+        "    echo '{}  {}'\n",
+        release.archive_sha256(),
+        release.archive_name()
+    )));
+
+    let server = start_server(fake.root());
+    let stock = tools_like_stock_macos();
+    for shell in SHELLS {
+        for (path, signature_checked) in [(stock.path(), false), (Path::new(SYSTEM_PATH), true)] {
+            let mut sandbox = Sandbox::new(&server, &fake.key_line());
+            sandbox.set("PATH", path);
+            sandbox.set("PANE_RECORD", sandbox.path("record"));
+            // curl … /download/v1.0.0/install.sh | sh -s -- --yes
+            let fetched = sandbox
+                .command("curl")
+                .args(["-sSf", &server.download_url("1.0.0", "install.sh")])
+                .output()
+                .unwrap();
+            assert!(fetched.status.success(), "{}", describe(&fetched));
+            assert_eq!(fetched.stdout, script);
+            let output = sandbox.run_piped(shell, &fetched.stdout, &["--yes"]);
+            assert_success(shell, &output);
+            assert_eq!(
+                stderr(&output).contains("verified the signature of SHA256SUMS for pane 1.0.0"),
+                signature_checked,
+                "{}",
+                describe(&output)
+            );
+            assert_eq!(
+                fs::read_to_string(sandbox.path("record")).unwrap(),
+                recorded("install.sh", &["self", "install", "--yes"])
+            );
+        }
+    }
+}
