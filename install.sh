@@ -943,7 +943,7 @@ main() {
         read_floor
         if [ -n "$_floor" ] && version_lt "$_version" "$_floor"; then
             if [ "$_quiet" = 0 ]; then
-                printf 'pane-install: the pane on this machine (%s, and %s verified before) is newer than %s, the latest release offered; nothing was changed. To install %s anyway, run this again with --version %s\n' \
+                printf 'pane-install: the pane on this machine (%s, and %s verified before) is newer than %s, the version this run would install; nothing was changed. To install %s anyway, run this again with --version %s\n' \
                     "${_installed:-?}" "$_floor" "$_version" "$_version" "$_version" >&2
             fi
             exit 0
