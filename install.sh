@@ -8,13 +8,19 @@
 #   1. fetches SHA256SUMS.minisig and SHA256SUMS from the release;
 #   2. verifies the minisign signature against the public keys embedded below (with `minisign`,
 #      else with OpenSSL 3), including the signed trusted comment: product, file and version;
-#   3. takes the one SHA256SUMS line for pane-<version>-<target>.tar.gz, downloads that archive
+#      without either tool it installs nothing, unless this script was stamped for the version
+#      being installed (see stamped_sums below) or --insecure-skip-signature says so;
+#   3. refuses a pre-release nobody asked for, and (without --version) a version below the
+#      highest one this machine has verified, which is no error: it says so and stops;
+#   4. takes the one SHA256SUMS line for pane-<version>-<target>.tar.gz, downloads that archive
 #      and checks its SHA-256 (fails closed);
-#   4. unpacks it in a temporary directory and hands over to the verified binary:
-#      `pane self install`, which places it, writes the install receipt and sets up PATH.
+#   5. unpacks it in a temporary directory and hands over to the verified binary:
+#      `pane self install`, which places it, writes the install receipt and sets up PATH (in
+#      GitHub Actions, this script appends the install dir to $GITHUB_PATH instead).
 #
 # It never runs sudo and only speaks https (plain http only to a loopback host, for mirrors on
-# this machine). Every line of code is inside a function and `main "$@"` is the last line, so a
+# this machine), through a downloader that checks certificates, with a deadline on every
+# download. Every line of code is inside a function and `main "$@"` is the last line, so a
 # download cut short runs nothing. That line is a brace group, `{ main "$@"; }`, because a shell
 # runs a brace group only once it has read all of it: a download cut to `main` or `main "$@"`
 # (without the arguments the user gave) is then a syntax error rather than an install.
@@ -28,29 +34,61 @@ USAGE:
     sh install.sh [OPTIONS]
 
 OPTIONS:
-    --version VERSION   install exactly this version (e.g. 1.2.0) instead of the latest release
+    --version VERSION   install exactly this version (e.g. 1.2.0) instead of the latest release;
+                        the only way to go below a version this machine already has
+    --prerelease        install the highest release, pre-releases included (listed through
+                        PANE_RELEASES_API_URL); without it, a pre-release is installed only
+                        when named with --version
     --install-dir DIR   put the pane binary in DIR
                         [default: $XDG_BIN_HOME, else ~/.local/bin]
-    --no-modify-path    do not edit shell profiles or write PATH set-up files
+    --no-modify-path    do not edit shell profiles, write PATH set-up files or $GITHUB_PATH
+    --insecure-skip-signature
+                        install even when no tool here can check the release's signature
+                        (neither minisign nor OpenSSL 3): only the unsigned SHA-256 is checked
     -y, --yes           do not ask for confirmation
+    -q, --quiet         print only warnings and errors
+    -v, --verbose       also say which tools are used and every URL downloaded
     -h, --help          print this help
+
+The signature of the release is always checked, with minisign or OpenSSL 3. The install.sh
+published with a release carries the SHA-256 of that release's archives, so it installs its own
+version with no signature tool at all (stock macOS); any other version needs one.
+
+In GitHub Actions ($GITHUB_PATH set) the install dir is added to $GITHUB_PATH instead of
+editing shell profiles.
 
 ENVIRONMENT:
     PANE_VERSION            same as --version
     PANE_INSTALL_DIR        same as --install-dir
     PANE_NO_MODIFY_PATH=1   same as --no-modify-path
+    PANE_PRERELEASE=1       same as --prerelease
+    PANE_INSTALL_INSECURE_SKIP_SIGNATURE=1
+                            same as --insecure-skip-signature
     PANE_RELEASES_URL       where releases are downloaded from (a mirror with the same layout)
                             [default: https://github.com/pane-cli/pane/releases]
+    PANE_RELEASES_API_URL   where --prerelease lists releases
+                            [default: https://api.github.com/repos/pane-cli/pane]
     PANE_REQUIRE_SIGNATURE=1
-                            fail instead of warning when neither minisign nor OpenSSL 3 is
-                            available to check the signature
+                            refuse --insecure-skip-signature (for provisioning scripts that
+                            must never install an unchecked release)
+    PANE_INSTALL_TIMEOUT    seconds allowed for the signature and SHA256SUMS [default: 30]; the
+                            archive gets 20 times as long and must average 16 KiB/s
     PANE_INSTALL_PUBKEY     trust this minisign public key (base64 key line) instead of the
                             keys embedded in this script (for forks and tests)
 EOF
 }
 
 say() {
-    printf 'pane-install: %s\n' "$*" >&2
+    if [ "${_quiet:-0}" = 0 ]; then
+        printf 'pane-install: %s\n' "$*" >&2
+    fi
+}
+
+# Only with --verbose.
+debug() {
+    if [ "${_verbose:-0}" = 1 ]; then
+        printf 'pane-install: %s\n' "$*" >&2
+    fi
 }
 
 warn() {
@@ -91,6 +129,20 @@ embedded_keys() {
     echo 'RWRdYXmcQpHClUdAYgLW09S8Z/f03jxRTe8zg6wNZ6Q//vzYDpaxTYyk'
 }
 # END EMBEDDED KEYS
+
+# The release this copy of the script belongs to, stamped by `cargo xtask install-sh` into the
+# install.sh published with each release (itself listed in the signed SHA256SUMS): its version,
+# and the SHA-256 of each of its archives, one `<sha256>  <archive>` line each. Empty in the
+# repository. A stamped script installs its own version by default, and needs no signature tool
+# for it: the checksums it carries came over the same TLS connection as the script itself.
+# BEGIN STAMPED RELEASE
+stamped_version() {
+    :
+}
+stamped_sums() {
+    :
+}
+# END STAMPED RELEASE
 
 cleanup() {
     if [ -n "${_tmp:-}" ] && [ -d "$_tmp" ]; then
@@ -164,6 +216,44 @@ valid_version() {
         grep -Eq '^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$'
 }
 
+# is_prerelease V: true when the semver version V has a pre-release part (1.3.0-beta.1).
+is_prerelease() {
+    case "${1%%+*}" in
+        *-*) return 0 ;;
+        *) return 1 ;;
+    esac
+}
+
+# version_lt A B: true when version A is lower than B by semver precedence (build metadata
+# ignored; numeric identifiers compare as numbers, others in ASCII order; a pre-release is lower
+# than its release).
+version_lt() {
+    LC_ALL=C awk -v a="$1" -v b="$2" '
+        function cmp(x, y) {
+            if (x ~ /^[0-9]+$/ && y ~ /^[0-9]+$/) {
+                if (length(x) != length(y)) return length(x) < length(y) ? -1 : 1
+            } else if (x ~ /^[0-9]+$/) {
+                return -1
+            } else if (y ~ /^[0-9]+$/) {
+                return 1
+            }
+            return x "" < y "" ? -1 : (x "" > y "" ? 1 : 0)
+        }
+        BEGIN {
+            sub(/\+.*/, "", a); sub(/\+.*/, "", b)
+            ap = ""; bp = ""
+            i = index(a, "-"); if (i) { ap = substr(a, i + 1); a = substr(a, 1, i - 1) }
+            i = index(b, "-"); if (i) { bp = substr(b, i + 1); b = substr(b, 1, i - 1) }
+            split(a, an, "."); split(b, bn, ".")
+            for (k = 1; k <= 3; k++) { c = cmp(an[k], bn[k]); if (c) exit (c < 0 ? 0 : 1) }
+            if (ap == bp || ap == "") exit 1
+            if (bp == "") exit 0
+            n = split(ap, ax, "."); m = split(bp, bx, ".")
+            for (k = 1; k <= n && k <= m; k++) { c = cmp(ax[k], bx[k]); if (c) exit (c < 0 ? 0 : 1) }
+            exit (n < m ? 0 : 1)
+        }'
+}
+
 # True when the URL's host is loopback: 127.0.0.0/8, [::1] or localhost. Anything odd in the
 # authority (user info, unexpected characters) counts as not loopback.
 is_loopback_url() {
@@ -225,9 +315,33 @@ pick_downloader() {
             _wget_gnu=1
         else
             _wget_gnu=0
+            # BusyBox wget does not check TLS certificates at all ("TLS certificate validation
+            # not implemented"), so over https an on-path attacker could serve both the archive
+            # and its checksum.
+            if [ "$_allow_http" = 0 ]; then
+                die "the only downloader here is $(command -v wget) (BusyBox wget), which does not verify TLS certificates; refusing to download over https with it. Install curl or GNU wget (apk add curl; apt-get install curl) and run this again"
+            fi
         fi
     else
-        die "neither curl nor wget was found; install one of them and run this again"
+        die "neither curl nor wget was found; install one of them (apt-get install curl; apk add curl; dnf install curl) and run this again"
+    fi
+    if has timeout; then
+        _timeout_cmd=1
+    else
+        _timeout_cmd=0
+    fi
+    debug "downloading with $(command -v "$_downloader")"
+}
+
+# The tools this script needs besides a downloader, checked before anything is downloaded so
+# that a missing one is a clear error rather than a failure half-way.
+check_tools() {
+    _missing=""
+    for _tool in tar gzip mktemp awk sed grep head wc tr cut sort uniq od chmod mkdir rm cat dirname; do
+        has "$_tool" || _missing="$_missing $_tool"
+    done
+    if [ -n "$_missing" ]; then
+        die "this script needs these tools, which are not installed:$_missing. Install them (on Debian or Ubuntu: apt-get install tar gzip coreutils; on Alpine: apk add tar gzip coreutils) and run this again"
     fi
 }
 
@@ -238,14 +352,19 @@ curl_supports() {
     esac
 }
 
-# download URL FILE MAX_BYTES: fetches URL into FILE; fails on an HTTP error, a redirect to plain
-# http (unless the base is loopback http), or a body larger than MAX_BYTES.
+# download URL FILE MAX_BYTES DEADLINE MIN_RATE: fetches URL into FILE; fails on an HTTP error, a
+# redirect to plain http (unless the base is loopback http), a body larger than MAX_BYTES, a
+# download that takes more than DEADLINE seconds in all (retries included), or, with curl, one
+# that averages less than MIN_RATE bytes per second over any $_timeout seconds.
 download() {
     _url=$1
     _file=$2
     _max=$3
+    _deadline=$4
+    _min_rate=$5
+    debug "downloading $_url (at most $_max bytes, $_deadline s)"
     if [ "$_downloader" = curl ]; then
-        set -- curl --fail --silent --show-error --location --max-redirs 5 --connect-timeout 30
+        set -- curl --fail --silent --show-error --location --max-redirs 5 --connect-timeout "$_timeout"
         if [ "$_allow_http" = 1 ]; then
             set -- "$@" --proto '=http,https' --proto-redir '=http,https'
         elif curl_supports --proto; then
@@ -256,31 +375,42 @@ download() {
         if curl_supports --tlsv1.2; then
             set -- "$@" --tlsv1.2
         fi
+        # A ~/.curlrc may say `insecure`; the command line comes after it and wins.
+        set -- "$@" --no-insecure
+        if curl_supports --proxy-insecure; then
+            set -- "$@" --no-proxy-insecure
+        fi
         if curl_supports --retry; then
             set -- "$@" --retry 3
+            # The deadline covers the retries too.
+            if curl_supports --retry-max-time; then
+                set -- "$@" --retry-max-time "$_deadline"
+            fi
         fi
         if curl_supports --speed-time; then
-            # Give up on a connection that delivers nothing for 30 seconds.
-            set -- "$@" --speed-limit 1 --speed-time 30
+            set -- "$@" --speed-limit "$_min_rate" --speed-time "$_timeout"
         fi
         if curl_supports --max-filesize; then
             set -- "$@" --max-filesize "$_max"
         fi
-        set -- "$@" --output -
+        set -- "$@" --max-time "$_deadline" --output -
     elif [ "$_wget_gnu" = 1 ]; then
-        set -- wget --quiet --timeout=30 --tries=3 --max-redirect=5
+        # GNU wget's --timeout bounds each read, not the whole download: timeout(1) does that.
+        set -- wget --quiet "--timeout=$_timeout" --tries=3 --max-redirect=5
         if [ "$_allow_http" = 0 ]; then
-            set -- "$@" --https-only --secure-protocol=TLSv1_2
+            # --check-certificate=on overrides `check_certificate = off` in a wgetrc.
+            set -- "$@" --https-only --secure-protocol=TLSv1_2 --check-certificate=on
         fi
         set -- "$@" -O -
     else
-        # BusyBox wget: few options, and -T crashes builds made without timeout support (Debian's
-        # before 1.36.1-5: https://github.com/docker-easyconnect/docker-easyconnect/pull/369), so
-        # bound it with timeout(1) where there is one.
+        # BusyBox wget (loopback http only: see pick_downloader): few options, and -T crashes
+        # builds made without timeout support (Debian's before 1.36.1-5:
+        # https://github.com/docker-easyconnect/docker-easyconnect/pull/369), so timeout(1)
+        # bounds it.
         set -- wget -q -O -
-        if has timeout; then
-            set -- timeout 900 "$@"
-        fi
+    fi
+    if [ "$_downloader" = wget ] && [ "$_timeout_cmd" = 1 ]; then
+        set -- timeout "$_deadline" "$@"
     fi
     # The body passes through `head -c` so that a server sending more than it should, or never
     # stopping, is cut off at the cap whatever its Content-Length said. The downloader's exit
@@ -297,11 +427,16 @@ download() {
         say "$_url is larger than the $_max bytes allowed for it"
         return 1
     fi
-    [ "$_status" = 0 ]
+    case "$_status" in
+        0) return 0 ;;
+        28 | 124) say "$_url: too slow; gave up after $_deadline seconds or below $_min_rate bytes/s (PANE_INSTALL_TIMEOUT=$_timeout)" ;;
+    esac
+    return 1
 }
 
+# fetch URL FILE MAX_BYTES DEADLINE MIN_RATE: download, or stop with a message.
 fetch() {
-    if ! download "$1" "$2" "$3"; then
+    if ! download "$1" "$2" "$3" "$4" "$5"; then
         if [ -n "$_version" ]; then
             die "could not download $1
     Is $_version a released version with a build for $_target? See $_base"
@@ -337,6 +472,61 @@ load_keys() {
     if [ -z "$_keys" ]; then
         die "this install.sh has no public keys to check releases against"
     fi
+}
+
+# Sets _verifier to the tool that checks the signature: minisign, openssl (OpenSSL 3 with
+# Ed25519 and BLAKE2b-512) or none. LibreSSL (stock macOS) has no Ed25519.
+pick_verifier() {
+    if has minisign; then
+        _verifier=minisign
+    elif have_openssl_ed25519; then
+        _verifier=openssl
+    else
+        _verifier=none
+    fi
+    debug "signature checked with: $_verifier"
+}
+
+# The install receipt `pane self install` keeps in its data dir (the `directories` crate's, for
+# the project dev.pane.pane).
+receipt_path() {
+    if [ "$(uname -s 2>/dev/null)" = Darwin ]; then
+        printf '%s\n' "${HOME:-}/Library/Application Support/dev.pane.pane/install-receipt.json"
+        return 0
+    fi
+    case "${XDG_DATA_HOME:-}" in
+        /*) printf '%s\n' "$XDG_DATA_HOME/pane/install-receipt.json" ;;
+        *) printf '%s\n' "${HOME:-}/.local/share/pane/install-receipt.json" ;;
+    esac
+}
+
+# receipt_field FILE NAME: the string value of the receipt's top-level field NAME (the receipt
+# is pretty-printed JSON and its top-level fields come before the nested ones), or nothing.
+receipt_field() {
+    sed -n "s/^  \"$2\": \"\([0-9A-Za-z.+-]*\)\",\{0,1\}\$/\1/p" "$1" 2>/dev/null | head -n 1
+}
+
+# Sets _floor to the version that an install without --version may not go below: the highest
+# version this machine has verified (only stable ones, unless --prerelease), as the receipt
+# records it; and _installed to the version installed. Both empty without a receipt.
+read_floor() {
+    _floor=""
+    _installed=""
+    _receipt=$(receipt_path)
+    [ -f "$_receipt" ] || return 0
+    _installed=$(receipt_field "$_receipt" version)
+    _highest=$(receipt_field "$_receipt" highest_verified)
+    _highest_stable=$(receipt_field "$_receipt" highest_verified_stable)
+    if [ "$_prerelease" = 1 ]; then
+        _floor=$_highest
+    elif [ -n "$_highest_stable" ]; then
+        _floor=$_highest_stable
+    elif ! is_prerelease "$_highest"; then
+        _floor=$_highest
+    fi
+    valid_version "$_floor" || _floor=""
+    valid_version "$_installed" || _installed=""
+    debug "receipt $_receipt: installed ${_installed:-?}, floor ${_floor:-none}"
 }
 
 have_openssl_ed25519() {
@@ -599,8 +789,18 @@ main() {
     _install_dir=${PANE_INSTALL_DIR:-}
     _no_modify_path=0
     _yes=0
+    _quiet=0
+    _verbose=0
+    _prerelease=0
+    _insecure=0
     if truthy "${PANE_NO_MODIFY_PATH:-}"; then
         _no_modify_path=1
+    fi
+    if truthy "${PANE_PRERELEASE:-}"; then
+        _prerelease=1
+    fi
+    if truthy "${PANE_INSTALL_INSECURE_SKIP_SIGNATURE:-}"; then
+        _insecure=1
     fi
 
     _requested=${PANE_VERSION:-}
@@ -619,7 +819,17 @@ main() {
                 ;;
             --install-dir=*) _install_dir=${1#--install-dir=} ;;
             --no-modify-path) _no_modify_path=1 ;;
+            --prerelease) _prerelease=1 ;;
+            --insecure-skip-signature) _insecure=1 ;;
             -y | --yes) _yes=1 ;;
+            -q | --quiet)
+                _quiet=1
+                _verbose=0
+                ;;
+            -v | --verbose)
+                _verbose=1
+                _quiet=0
+                ;;
             -h | --help)
                 usage
                 exit 0
@@ -632,21 +842,29 @@ main() {
         _version=${_requested#v}
         valid_version "$_version" || usage_error "not a version: $_requested (expected e.g. 1.2.0)"
     fi
+    _timeout=${PANE_INSTALL_TIMEOUT:-30}
+    case "$_timeout" in
+        '' | *[!0-9]* | 0) usage_error "PANE_INSTALL_TIMEOUT must be a number of seconds: $_timeout" ;;
+    esac
 
     check_base_url
     detect_target
     resolve_home
     if [ -n "$_install_dir" ]; then
-        check_install_dir "$_install_dir"
+        _dir=$_install_dir
     elif [ -n "${XDG_BIN_HOME:-}" ]; then
-        check_install_dir "$XDG_BIN_HOME"
+        _dir=$XDG_BIN_HOME
     elif [ -n "${HOME:-}" ]; then
-        check_install_dir "$HOME/.local/bin"
+        _dir=$HOME/.local/bin
     else
         die "HOME is not set and could not be found; choose where to install with --install-dir DIR"
     fi
+    check_install_dir "$_dir"
+    _bin_dir=$_dir
+    check_tools
     pick_downloader
     load_keys
+    pick_verifier
 
     trap cleanup EXIT
     trap 'exit 129' HUP
@@ -655,6 +873,36 @@ main() {
     _tmp=$(mktemp -d 2>/dev/null || mktemp -d -t pane-install) || die "cannot create a temporary directory"
     [ -d "$_tmp" ] || die "cannot create a temporary directory"
 
+    # Which version, and what vouches for it. A stamped script installs its own version unless
+    # told otherwise; it vouches for that version's archives by itself.
+    _stamped=$(stamped_version)
+    if [ -z "$_version" ] && [ "$_prerelease" = 1 ]; then
+        highest_listed
+    elif [ -z "$_version" ] && [ -n "$_stamped" ]; then
+        valid_version "$_stamped" || die "this install.sh is stamped with a malformed version: $_stamped"
+        _version=$_stamped
+        say "this install.sh belongs to pane $_stamped; to install another version, use --version"
+    fi
+    if [ -n "$_version" ] && [ -z "$_requested" ]; then
+        check_prerelease
+    fi
+    if [ -n "$_stamped" ] && [ "$_version" = "$_stamped" ]; then
+        _vouched=stamp
+    elif [ "$_verifier" != none ]; then
+        _vouched=signature
+    elif [ "$_insecure" = 1 ] && ! truthy "${PANE_REQUIRE_SIGNATURE:-}"; then
+        _vouched=nothing
+    else
+        if [ "$_insecure" = 1 ]; then
+            die "--insecure-skip-signature was given, but PANE_REQUIRE_SIGNATURE is set; nothing was installed"
+        fi
+        _required=""
+        if truthy "${PANE_REQUIRE_SIGNATURE:-}"; then
+            _required=" (PANE_REQUIRE_SIGNATURE is set)"
+        fi
+        die "cannot check the signature of this release$_required: neither minisign nor OpenSSL 3 (with Ed25519) is installed, and installing without checking it could install anything. Install minisign (brew install minisign; apt-get install minisign) and run this again${_stamped:+, or install pane $_stamped, which this script vouches for by itself (run it without --version)}. To install without the signature anyway, pass --insecure-skip-signature. Nothing was installed."
+    fi
+
     if [ -n "$_version" ]; then
         _release="$_base/download/v$_version"
         say "installing pane $_version for $_target from $_base"
@@ -662,43 +910,82 @@ main() {
         _release="$_base/latest/download"
         say "installing the latest pane for $_target from $_base"
     fi
-    fetch "$_release/SHA256SUMS.minisig" "$_tmp/SHA256SUMS.minisig" 4096
-    fetch "$_release/SHA256SUMS" "$_tmp/SHA256SUMS" 65536
-
-    if ! verify_signature "$_tmp/SHA256SUMS" "$_tmp/SHA256SUMS.minisig"; then
-        refuse_signature
+    _archive_deadline=$((_timeout * 20))
+    if [ "$_vouched" = stamp ]; then
+        stamped_sums >"$_tmp/STAMPED_SUMS"
+        _archive="pane-$_version-$_target.tar.gz"
+        find_checksum "$_tmp/STAMPED_SUMS"
+        _stamped_sha256=$_expected_sha256
     fi
-    if [ "$_checked" = 0 ]; then
-        if truthy "${PANE_REQUIRE_SIGNATURE:-}"; then
-            die "cannot check the signature of SHA256SUMS: neither minisign nor OpenSSL 3 with Ed25519 is installed, and PANE_REQUIRE_SIGNATURE is set"
+    if [ "$_vouched" != stamp ] || [ "$_verifier" != none ]; then
+        fetch "$_release/SHA256SUMS.minisig" "$_tmp/SHA256SUMS.minisig" 4096 "$_timeout" 1
+        fetch "$_release/SHA256SUMS" "$_tmp/SHA256SUMS" 65536 "$_timeout" 1
+        if ! verify_signature "$_tmp/SHA256SUMS" "$_tmp/SHA256SUMS.minisig"; then
+            refuse_signature
         fi
-        warn "the signature of SHA256SUMS was NOT checked: neither minisign nor OpenSSL 3 with Ed25519 is installed. Only the SHA-256 checksum will be checked. Set PANE_REQUIRE_SIGNATURE=1 to make this an error."
+        if [ "$_checked" = 0 ] && [ "$_vouched" != stamp ]; then
+            warn "!!! INSECURE: --insecure-skip-signature: the signature of SHA256SUMS was NOT checked (neither minisign nor OpenSSL 3 is installed). Anyone who can alter the download can make this install a program of their choosing; only the unsigned SHA-256 in SHA256SUMS is compared. !!!"
+        fi
+        check_comment
+        _archive="pane-$_version-$_target.tar.gz"
+        find_checksum "$_tmp/SHA256SUMS"
+        if [ "$_checked" = 1 ]; then
+            say "verified the signature of SHA256SUMS for pane $_version"
+        fi
+        if [ "$_vouched" = stamp ] && [ "$_expected_sha256" != "$_stamped_sha256" ]; then
+            die "SHA256SUMS and this install.sh disagree about $_archive ($_expected_sha256 against $_stamped_sha256). Nothing was installed."
+        fi
+    else
+        say "checking $_archive against the SHA-256 this install.sh carries (no signature tool is needed for its own version)"
     fi
-    check_comment
-    _archive="pane-$_version-$_target.tar.gz"
-    find_checksum "$_tmp/SHA256SUMS"
-    if [ "$_checked" = 1 ]; then
-        say "verified the signature of SHA256SUMS for pane $_version"
+    if [ -z "$_requested" ]; then
+        check_prerelease
+        read_floor
+        if [ -n "$_floor" ] && version_lt "$_version" "$_floor"; then
+            if [ "$_quiet" = 0 ]; then
+                printf 'pane-install: the pane on this machine (%s, and %s verified before) is newer than %s, the version this run would install; nothing was changed. To install %s anyway, run this again with --version %s\n' \
+                    "${_installed:-?}" "$_floor" "$_version" "$_version" "$_version" >&2
+            fi
+            exit 0
+        fi
+    else
+        read_floor
     fi
 
-    if [ -z "$_requested" ]; then
+    if [ -z "$_requested" ] && [ -z "$_stamped" ]; then
         _release="$_base/download/v$_version"
     fi
-    fetch "$_release/$_archive" "$_tmp/$_archive" 268435456
+    fetch "$_release/$_archive" "$_tmp/$_archive" 268435456 "$_archive_deadline" 16384
     check_sha256 "$_tmp/$_archive"
     say "verified the SHA-256 of $_archive"
     unpack "$_tmp/$_archive"
 
+    # In GitHub Actions a later step finds the binary through $GITHUB_PATH; profiles are for
+    # people at a terminal.
+    _github_path=0
+    if [ -n "${GITHUB_PATH:-}" ] && [ "$_no_modify_path" = 0 ]; then
+        _github_path=1
+    fi
     set -- self install
     if [ -n "$_install_dir" ]; then
         set -- "$@" --install-dir "$_install_dir"
     fi
-    if [ "$_no_modify_path" = 1 ]; then
+    if [ "$_no_modify_path" = 1 ] || [ "$_github_path" = 1 ]; then
         set -- "$@" --no-modify-path
     fi
     if [ "$_yes" = 1 ]; then
         set -- "$@" --yes
     fi
+    if [ "$_quiet" = 1 ]; then
+        set -- "$@" --quiet
+    fi
+    # An explicit --version below what this machine has verified is a deliberate downgrade; a
+    # pane that guards `self install` against downgrades is told so.
+    if [ -n "$_floor" ] && version_lt "$_version" "$_floor" &&
+        "$_binary" self install --help 2>/dev/null | grep -q -e '--allow-downgrade'; then
+        set -- "$@" --allow-downgrade
+    fi
+    debug "handing over: $_binary $*"
     PANE_INSTALLER=install.sh "$_binary" "$@"
     _status=$?
     if [ "$_status" -eq 126 ]; then
@@ -706,6 +993,57 @@ main() {
     fi
     if [ "$_status" -ne 0 ]; then
         die "pane self install failed (exit status $_status)"
+    fi
+    if [ "$_github_path" = 1 ]; then
+        _bin_dir=$(cd "$_bin_dir" && pwd -P) || die "cannot find the install dir $_bin_dir"
+        printf '%s\n' "$_bin_dir" >>"$GITHUB_PATH" || die "cannot append to GITHUB_PATH ($GITHUB_PATH)"
+        say "added $_bin_dir to GITHUB_PATH for the next steps of this job"
+    fi
+}
+
+# --prerelease: sets _version to the highest release the listing API names, pre-releases
+# included. The listing is only a hint: the signature must then vouch for that exact version.
+highest_listed() {
+    _api=${PANE_RELEASES_API_URL:-https://api.github.com/repos/pane-cli/pane}
+    _api=${_api%/}
+    _saved_allow_http=$_allow_http
+    case "$_api" in
+        *[![:graph:]]*) die "PANE_RELEASES_API_URL contains spaces or control characters: $_api" ;;
+        https://?*)
+            if [ "$_downloader" = wget ] && [ "$_wget_gnu" = 0 ]; then
+                die "BusyBox wget does not verify TLS certificates; refusing to list releases at $_api with it. Install curl or GNU wget"
+            fi
+            _allow_http=0
+            ;;
+        http://?*)
+            is_loopback_url "$_api" ||
+                die "refusing plain http for $_api: only https is allowed, or http to a loopback host (127.0.0.1, ::1, localhost)"
+            _allow_http=1
+            ;;
+        *) die "PANE_RELEASES_API_URL must be an https:// URL: $_api" ;;
+    esac
+    fetch "$_api/releases?per_page=100" "$_tmp/releases.json" 2097152 "$_timeout" 1
+    _allow_http=$_saved_allow_http
+    grep -o '"tag_name" *: *"v[^"]*"' "$_tmp/releases.json" | sed 's/.*"v//; s/"$//' >"$_tmp/tags"
+    _best=""
+    while IFS= read -r _tag; do
+        valid_version "$_tag" || continue
+        if [ -z "$_best" ] || version_lt "$_best" "$_tag"; then
+            _best=$_tag
+        fi
+    done <"$_tmp/tags"
+    [ -n "$_best" ] || die "$_api/releases lists no release"
+    _version=$_best
+    say "the highest release listed, pre-releases included, is $_version"
+}
+
+# A pre-release is installed only when asked for: by name, or with --prerelease.
+check_prerelease() {
+    if is_prerelease "$_version" && [ "$_prerelease" = 0 ]; then
+        if [ -n "$_stamped" ] && [ "$_version" = "$_stamped" ]; then
+            die "this install.sh belongs to the pre-release $_version, which is installed only on request: run it with --version $_version. Nothing was installed."
+        fi
+        die "$_base offers the pre-release $_version as its latest release; a pre-release is installed only on request: --version $_version (or --prerelease). Nothing was installed."
     fi
 }
 

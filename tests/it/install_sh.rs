@@ -1191,21 +1191,21 @@ fn the_openssl_path_verifies_and_rejects_when_minisign_is_absent() {
 }
 
 #[test]
-fn without_minisign_or_openssl_it_warns_or_with_require_signature_refuses() {
+fn without_minisign_or_openssl_it_refuses_with_or_without_require_signature() {
     let fixture = Fake::new(&["1.0.0", "1.1.0"]);
     let server = start_server(fixture.root());
     let bin = tools_dir(&["minisign", "openssl"]);
     for shell in SHELLS {
+        // Fails closed: no signature tool is no install (it once warned and installed).
         let mut sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
         sandbox.set("PATH", bin.path());
         let output = sandbox.run(shell, &["--yes"]);
-        assert_success(shell, &output);
-        let err = stderr(&output);
-        assert!(
-            err.contains("warning: the signature of SHA256SUMS was NOT checked"),
-            "{err}"
+        assert_refused(
+            shell,
+            &sandbox,
+            &output,
+            &["cannot check the signature", "--insecure-skip-signature"],
         );
-        assert!(err.contains("verified the SHA-256"), "{err}");
 
         let mut sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
         sandbox.set("PATH", bin.path());
@@ -1485,4 +1485,852 @@ fn every_line_of_code_is_inside_a_function() {
     }
     assert_eq!(depth, 0);
     assert_eq!(lines.last(), Some(&"{ main \"$@\"; }"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fail closed on the signature (issue 12, finding 1)
+
+/// A stand-in for stock macOS's `openssl` (LibreSSL): it says it is LibreSSL, lists no Ed25519
+/// and cannot verify with it, and otherwise is the real openssl (base64, SHA-256).
+const LIBRESSL: &str = "#!/bin/sh\n\
+    case \"$1\" in\n\
+    version) echo 'LibreSSL 3.3.6' ;;\n\
+    list) printf 'RSA\\nEC\\nSHA256\\n' ;;\n\
+    pkeyutl) echo 'pkeyutl: Ed25519 is not supported' >&2; exit 1 ;;\n\
+    *) exec /usr/bin/openssl \"$@\" ;;\n\
+    esac\n";
+
+/// The system tools without minisign, and LibreSSL's `openssl` in place of OpenSSL 3.
+fn tools_like_stock_macos() -> tempfile::TempDir {
+    which("openssl");
+    let bin = tools_dir(&["minisign", "openssl"]);
+    let path = bin.path().join("openssl");
+    fs::write(&path, LIBRESSL).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+#[test]
+fn without_a_signature_tool_it_refuses_unless_told_loudly() {
+    let fake = Fake::new(&["1.0.0", "1.1.0"]);
+    let server = start_server(fake.root());
+    let bin = tools_like_stock_macos();
+    let sandbox_for = |_shell: &[&str]| {
+        let mut sandbox = Sandbox::new(&server, &fake.key_line());
+        sandbox.set("PATH", bin.path());
+        sandbox.set("PANE_RECORD", sandbox.path("record"));
+        sandbox
+    };
+    for shell in SHELLS {
+        for args in [&["--yes"][..], &["--version", "1.0.0", "--yes"][..]] {
+            let sandbox = sandbox_for(shell);
+            let output = sandbox.run(shell, args);
+            assert_refused(
+                shell,
+                &sandbox,
+                &output,
+                &[
+                    "cannot check the signature of this release",
+                    "neither minisign nor OpenSSL 3",
+                    "--insecure-skip-signature",
+                    "Nothing was installed",
+                ],
+            );
+            assert!(!sandbox.path("record").exists(), "pane was run");
+        }
+        // Refused before anything was downloaded.
+        assert!(server.requests().is_empty(), "{:?}", server.requests());
+
+        // The opt-out, by flag or by variable, installs with a loud warning.
+        for (args, env) in [
+            (&["--insecure-skip-signature", "--yes"][..], None),
+            (
+                &["--yes"][..],
+                Some(("PANE_INSTALL_INSECURE_SKIP_SIGNATURE", "1")),
+            ),
+        ] {
+            let mut sandbox = sandbox_for(shell);
+            if let Some((name, value)) = env {
+                sandbox.set(name, value);
+            }
+            let output = sandbox.run(shell, args);
+            assert_success(shell, &output);
+            let err = stderr(&output);
+            assert!(err.contains("warning: !!! INSECURE"), "{err}");
+            assert!(err.contains("was NOT checked"), "{err}");
+            assert!(!err.contains("verified the signature"), "{err}");
+            assert!(err.contains("verified the SHA-256"), "{err}");
+            assert_eq!(
+                fs::read_to_string(sandbox.path("record")).unwrap(),
+                recorded("install.sh", &["self", "install", "--yes"])
+            );
+        }
+        // PANE_REQUIRE_SIGNATURE overrides the opt-out.
+        let mut sandbox = sandbox_for(shell);
+        sandbox.set("PANE_REQUIRE_SIGNATURE", "1");
+        let output = sandbox.run(shell, &["--insecure-skip-signature", "--yes"]);
+        assert_refused(shell, &sandbox, &output, &["PANE_REQUIRE_SIGNATURE is set"]);
+        server.clear_requests();
+    }
+}
+
+/// install.sh as `cargo xtask install-sh` stamps it for `release`.
+fn stamped_script(release: &xtask::fixtures::ReleaseDir) -> Vec<u8> {
+    let script = fs::read_to_string(install_sh()).unwrap();
+    xtask::install_script::stamp(
+        &script,
+        &release.version,
+        &[(release.archive_sha256(), release.archive_name())],
+    )
+    .expect("stamp install.sh")
+    .into_bytes()
+}
+
+#[test]
+fn the_stamped_script_installs_its_own_version_with_no_signature_tool() {
+    let fake = Fake::new(&[]);
+    let own = fake.release("1.0.0").write(fake.root(), &fake.key);
+    fake.release("1.1.0").write(fake.root(), &fake.key);
+    let server = start_server(fake.root());
+    let script = stamped_script(&own);
+    let bin = tools_like_stock_macos();
+    for shell in SHELLS {
+        let sandbox_with = |path: &Path| {
+            let mut sandbox = Sandbox::new(&server, &fake.key_line());
+            sandbox.set("PATH", path);
+            sandbox.set("PANE_RECORD", sandbox.path("record"));
+            sandbox
+        };
+        // Its own version, by default or by name: no signature tool, no warning.
+        for args in [&["--yes"][..], &["--version", "1.0.0", "--yes"][..]] {
+            server.clear_requests();
+            let sandbox = sandbox_with(bin.path());
+            let output = sandbox.run_piped(shell, &script, args);
+            assert_success(shell, &output);
+            let err = stderr(&output);
+            assert!(
+                err.contains("belongs to pane 1.0.0") || args.len() > 1,
+                "{err}"
+            );
+            assert!(
+                err.contains("against the SHA-256 this install.sh carries"),
+                "{err}"
+            );
+            assert!(!err.contains("warning"), "{err}");
+            assert_eq!(
+                fs::read_to_string(sandbox.path("record")).unwrap(),
+                recorded("install.sh", &["self", "install", "--yes"])
+            );
+            // Only the archive of that version was fetched.
+            let paths: Vec<String> = server
+                .requests()
+                .iter()
+                .map(|r| r.path_only().to_string())
+                .collect();
+            assert_eq!(
+                paths,
+                [format!(
+                    "/pane-cli/pane/releases/download/v1.0.0/{}",
+                    own.archive_name()
+                )]
+            );
+        }
+        // Another version needs a signature tool.
+        let sandbox = sandbox_with(bin.path());
+        let output = sandbox.run_piped(shell, &script, &["--version", "1.1.0", "--yes"]);
+        assert_refused(
+            shell,
+            &sandbox,
+            &output,
+            &[
+                "cannot check the signature",
+                "or install pane 1.0.0, which this script vouches for",
+            ],
+        );
+        // An archive other than the one it carries the checksum of is refused.
+        server.set_fault(own.archive_name(), Fault::CorruptByte { offset: 100 });
+        let sandbox = sandbox_with(bin.path());
+        let output = sandbox.run_piped(shell, &script, &["--yes"]);
+        assert_refused(
+            shell,
+            &sandbox,
+            &output,
+            &["checksum mismatch for", &own.archive_sha256()],
+        );
+        server.clear_faults();
+        // With minisign at hand it checks the signature as well.
+        let sandbox = sandbox_with(Path::new(SYSTEM_PATH));
+        let output = sandbox.run_piped(shell, &script, &["--yes"]);
+        assert_success(shell, &output);
+        assert!(
+            stderr(&output).contains("verified the signature of SHA256SUMS for pane 1.0.0"),
+            "{}",
+            describe(&output)
+        );
+    }
+}
+
+#[test]
+fn busybox_wget_is_refused_for_https() {
+    let busybox = which("busybox");
+    let bin = tools_dir(&["curl", "wget"]);
+    std::os::unix::fs::symlink(&busybox, bin.path().join("wget")).unwrap();
+    let fake = Fake::new(&["1.0.0"]);
+    let server = start_server(fake.root());
+    for shell in SHELLS {
+        let mut sandbox = Sandbox::new(&server, &fake.key_line());
+        sandbox.set("PATH", bin.path());
+        sandbox.set(
+            "PANE_RELEASES_URL",
+            server.releases_url().replace("http://", "https://"),
+        );
+        let output = sandbox.run(shell, &["--yes"]);
+        assert_refused(
+            shell,
+            &sandbox,
+            &output,
+            &[
+                "(BusyBox wget), which does not verify TLS certificates",
+                "Install curl or GNU wget",
+            ],
+        );
+    }
+    assert!(server.requests().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// A pre-release served as "latest" (issue 12, finding 2)
+
+/// Makes the server answer `latest/download/` for the signature and SHA256SUMS with those of
+/// `version`, as a mirror (or an attacker) that calls it the latest release would.
+fn serve_as_latest(server: &Server, version: &str) {
+    for asset in ["SHA256SUMS.minisig", "SHA256SUMS"] {
+        server.set_fault(
+            format!("/releases/latest/download/{asset}"),
+            Fault::RedirectTo(server.download_url(version, asset)),
+        );
+    }
+}
+
+#[test]
+fn a_pre_release_served_as_latest_is_installed_only_with_prerelease() {
+    let fake = Fake::new(&["2.0.0", "2.1.0-beta.1"]);
+    let server = start_server(fake.root());
+    serve_as_latest(&server, "2.1.0-beta.1");
+    for shell in SHELLS {
+        server.clear_requests();
+        let mut sandbox = Sandbox::new(&server, &fake.key_line());
+        sandbox.set("PANE_RECORD", sandbox.path("record"));
+        let output = sandbox.run(shell, &["--yes"]);
+        assert_refused(
+            shell,
+            &sandbox,
+            &output,
+            &[
+                "offers the pre-release 2.1.0-beta.1 as its latest release",
+                "--version 2.1.0-beta.1",
+                "--prerelease",
+            ],
+        );
+        assert!(!sandbox.path("record").exists(), "pane was run");
+        assert!(
+            server
+                .requests()
+                .iter()
+                .all(|r| !r.path_only().ends_with(".tar.gz")),
+            "an archive was fetched"
+        );
+        // Asked for, by flag or variable, it is installed.
+        for (args, env) in [
+            (&["--prerelease", "--yes"][..], None),
+            (&["--yes"][..], Some(("PANE_PRERELEASE", "1"))),
+        ] {
+            let mut sandbox = Sandbox::new(&server, &fake.key_line());
+            sandbox.set("PANE_RECORD", sandbox.path("record"));
+            if let Some((name, value)) = env {
+                sandbox.set(name, value);
+            }
+            let output = sandbox.run(shell, args);
+            assert_success(shell, &output);
+            assert!(
+                stderr(&output)
+                    .contains("verified the signature of SHA256SUMS for pane 2.1.0-beta.1"),
+                "{}",
+                describe(&output)
+            );
+        }
+    }
+}
+
+#[test]
+fn a_stamped_pre_release_script_installs_only_on_request() {
+    let fake = Fake::new(&["2.0.0"]);
+    let beta = fake.release("2.1.0-beta.1").write(fake.root(), &fake.key);
+    let server = start_server(fake.root());
+    let script = stamped_script(&beta);
+    for shell in SHELLS {
+        let mut sandbox = Sandbox::new(&server, &fake.key_line());
+        sandbox.set("PANE_RECORD", sandbox.path("record"));
+        let output = sandbox.run_piped(shell, &script, &["--yes"]);
+        assert_refused(
+            shell,
+            &sandbox,
+            &output,
+            &[
+                "belongs to the pre-release 2.1.0-beta.1",
+                "--version 2.1.0-beta.1",
+            ],
+        );
+        let output = sandbox.run_piped(shell, &script, &["--version", "2.1.0-beta.1"]);
+        assert_success(shell, &output);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The downgrade floor (issue 12, finding 3)
+
+#[test]
+fn an_older_latest_does_not_downgrade_an_installation() {
+    let fixture = shared();
+    let server = start_server(&fixture.root);
+    for shell in SHELLS {
+        server.clear_faults();
+        let sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        assert_success(shell, &sandbox.run(shell, &["--yes"]));
+        let binary = sandbox.home().join(".local/bin/pane");
+        assert_eq!(sandbox.installed_version(&binary), "pane 1.1.0");
+
+        // "latest" now says 1.0.0 (a replay, or a backport published last).
+        serve_as_latest(&server, "1.0.0");
+        let before = sandbox.user_files();
+        let output = sandbox.run(shell, &["--yes"]);
+        assert_success(shell, &output);
+        let err = stderr(&output);
+        assert!(
+            err.contains(
+                "the pane on this machine (1.1.0, and 1.1.0 verified before) is newer than 1.0.0"
+            ),
+            "{err}"
+        );
+        assert!(err.contains("--version 1.0.0"), "{err}");
+        assert_eq!(sandbox.user_files(), before, "{}", shell_name(shell));
+
+        // The floor is the machine's, not the install dir's.
+        let other = sandbox.path("other/bin");
+        let output = sandbox.run(shell, &["--install-dir", other.to_str().unwrap(), "--yes"]);
+        assert_success(shell, &output);
+        assert!(stderr(&output).contains("is newer than 1.0.0"));
+        assert!(!other.exists());
+        assert_eq!(sandbox.user_files(), before, "{}", shell_name(shell));
+
+        // Naming the version is explicit.
+        let output = sandbox.run(shell, &["--version", "1.0.0", "--yes"]);
+        assert_success(shell, &output);
+        assert_eq!(sandbox.installed_version(&binary), "pane 1.0.0");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Slow retrieval (issue 12, finding 5)
+
+#[test]
+fn a_slow_download_is_given_up_on_its_deadline() {
+    // PANE_INSTALL_TIMEOUT=2: the signature and SHA256SUMS get 2 s each; the archive 40 s in
+    // all, and no 2 s below 16 KiB/s (curl; wget has the deadline alone).
+    let fake = Fake::new(&[]);
+    fake.release("1.0.0")
+        .padding(48 * 1024)
+        .write(fake.root(), &fake.key);
+    let server = start_server(fake.root());
+    let no_curl = tools_dir(&["curl"]);
+    which("wget");
+    // (downloader's PATH, asset throttled, bytes per second, seconds allowed). Unbounded, the
+    // signature (a few hundred bytes) at 20 B/s would take ~15 s, the archive at 1000 B/s ~50 s.
+    let cases: [(&Path, &str, u64, u64); 3] = [
+        (Path::new(SYSTEM_PATH), "SHA256SUMS.minisig", 20, 9),
+        (Path::new(SYSTEM_PATH), ".tar.gz", 1000, 40),
+        (no_curl.path(), "SHA256SUMS.minisig", 20, 9),
+    ];
+    for shell in SHELLS {
+        for (path, asset, rate, allowed) in cases {
+            server.set_fault(
+                format!("*{asset}"),
+                Fault::Throttle {
+                    bytes_per_sec: rate,
+                },
+            );
+            let mut sandbox = Sandbox::new(&server, &fake.key_line());
+            sandbox.set("PATH", path);
+            sandbox.set("PANE_INSTALL_TIMEOUT", "2");
+            sandbox.set("PANE_RECORD", sandbox.path("record"));
+            let started = std::time::Instant::now();
+            let output = sandbox.run(shell, &["--version", "1.0.0", "--yes"]);
+            let took = started.elapsed();
+            assert_refused(
+                shell,
+                &sandbox,
+                &output,
+                &["could not download", asset, "too slow; gave up after"],
+            );
+            assert!(!sandbox.path("record").exists(), "pane was run");
+            assert!(
+                took < std::time::Duration::from_secs(allowed),
+                "{}: {asset} at {rate} B/s took {took:?}",
+                shell_name(shell)
+            );
+            server.clear_faults();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CI and containers (issue 14)
+
+#[test]
+fn in_github_actions_the_dir_goes_to_github_path_and_no_profile_is_touched() {
+    let fixture = shared();
+    let server = start_server(&fixture.root);
+    for shell in SHELLS {
+        let mut sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        let github_path = sandbox.path("github_path");
+        fs::write(&github_path, "/opt/earlier/bin\n").unwrap();
+        sandbox.set("GITHUB_PATH", &github_path);
+        sandbox.set("GITHUB_ACTIONS", "true");
+        sandbox.set("CI", "true");
+        fs::write(sandbox.home().join(".bashrc"), "alias ll='ls -l'\n").unwrap();
+        let output = sandbox.run(shell, &["--yes"]);
+        assert_success(shell, &output);
+        let dir = sandbox.home().join(".local/bin");
+        assert_eq!(sandbox.installed_version(&dir.join("pane")), "pane 1.1.0");
+        assert_eq!(
+            fs::read_to_string(&github_path).unwrap(),
+            format!("/opt/earlier/bin\n{}\n", dir.display())
+        );
+        assert!(stderr(&output).contains("added"), "{}", describe(&output));
+        for profile in [
+            ".profile",
+            ".bash_profile",
+            ".bash_login",
+            ".zshenv",
+            ".zshrc",
+        ] {
+            assert!(
+                !sandbox.home().join(profile).exists(),
+                "{}: {profile} was written",
+                shell_name(shell)
+            );
+        }
+        assert_eq!(
+            fs::read_to_string(sandbox.home().join(".bashrc")).unwrap(),
+            "alias ll='ls -l'\n"
+        );
+        assert!(!dir.join("env").exists());
+        let receipt: serde_json::Value = serde_json::from_str(&receipt_text(&sandbox)).unwrap();
+        assert_eq!(receipt["profile_edits"], serde_json::json!([]), "{receipt}");
+        assert_eq!(receipt["created_files"], serde_json::json!([]), "{receipt}");
+
+        // --no-modify-path leaves GITHUB_PATH alone too.
+        let mut sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        let github_path = sandbox.path("github_path");
+        fs::write(&github_path, "").unwrap();
+        sandbox.set("GITHUB_PATH", &github_path);
+        let output = sandbox.run(shell, &["--no-modify-path", "--yes"]);
+        assert_success(shell, &output);
+        assert_eq!(fs::read_to_string(&github_path).unwrap(), "");
+    }
+}
+
+#[test]
+fn quiet_and_verbose() {
+    let fixture = shared();
+    let server = start_server(&fixture.root);
+    for shell in SHELLS {
+        for flag in ["--quiet", "-q"] {
+            let sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+            let output = sandbox.run(shell, &[flag, "--yes"]);
+            assert_success(shell, &output);
+            assert!(
+                output.stdout.is_empty() && output.stderr.is_empty(),
+                "{}: {flag} printed something\n{}",
+                shell_name(shell),
+                describe(&output)
+            );
+            assert_eq!(
+                sandbox.installed_version(&sandbox.home().join(".local/bin/pane")),
+                "pane 1.1.0"
+            );
+        }
+        for flag in ["--verbose", "-v"] {
+            let sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+            let output = sandbox.run(shell, &[flag, "--yes"]);
+            assert_success(shell, &output);
+            let err = stderr(&output);
+            for needle in [
+                "downloading with /usr/bin/curl",
+                "signature checked with: minisign",
+                &format!("downloading {}", server.latest_url("SHA256SUMS.minisig")),
+                "handing over: ",
+            ] {
+                assert!(
+                    err.contains(needle),
+                    "{}: lacks {needle:?}\n{err}",
+                    shell_name(shell)
+                );
+            }
+        }
+        // A refusal still says why under --quiet.
+        let mut sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        sandbox.set("PANE_RELEASES_URL", "http://example.com/r");
+        let output = sandbox.run(shell, &["--quiet"]);
+        assert_refused(shell, &sandbox, &output, &["refusing plain http"]);
+    }
+}
+
+#[test]
+fn missing_tar_or_gzip_is_a_clear_error_before_any_download() {
+    let fake = Fake::new(&["1.0.0"]);
+    let server = start_server(fake.root());
+    for hidden in ["tar", "gzip"] {
+        let bin = tools_dir(&[hidden]);
+        for shell in SHELLS {
+            let mut sandbox = Sandbox::new(&server, &fake.key_line());
+            sandbox.set("PATH", bin.path());
+            let output = sandbox.run(shell, &["--yes"]);
+            assert_refused(
+                shell,
+                &sandbox,
+                &output,
+                &[
+                    &format!("this script needs these tools, which are not installed: {hidden}."),
+                    "apt-get install",
+                ],
+            );
+        }
+    }
+    assert!(server.requests().is_empty(), "{:?}", server.requests());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Certificates are checked whatever the user's downloader configuration says
+
+/// `openssl s_server -WWW`: an https file server (one connection at a time) over a copy of a
+/// release root laid out as GitHub's download paths, with a self-signed certificate for
+/// 127.0.0.1 made now. Stopped when dropped.
+struct TlsFiles {
+    child: std::process::Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl TlsFiles {
+    fn start(root: &Path) -> TlsFiles {
+        let openssl = which("openssl");
+        let dir = tempfile::Builder::new()
+            .prefix("pane-tls-")
+            .tempdir()
+            .unwrap();
+        let made = Command::new(&openssl)
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+            .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
+            .args([
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+            ])
+            .args(["-keyout", "key.pem", "-out", "cert.pem"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{}", describe(&made));
+        let download = dir.path().join("www/pane-cli/pane/releases/download");
+        for release in fs::read_dir(root).unwrap().flatten() {
+            let into = download.join(release.file_name());
+            fs::create_dir_all(&into).unwrap();
+            for file in fs::read_dir(release.path()).unwrap().flatten() {
+                fs::copy(file.path(), into.join(file.file_name())).unwrap();
+            }
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(&openssl)
+            .args(["s_server", "-quiet", "-WWW", "-accept"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-cert", "../cert.pem", "-key", "../key.pem"])
+            .current_dir(dir.path().join("www"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let files = TlsFiles { child, port, dir };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "openssl s_server did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        files
+    }
+
+    fn releases_url(&self) -> String {
+        format!("https://127.0.0.1:{}/pane-cli/pane/releases", self.port)
+    }
+
+    fn cert(&self) -> PathBuf {
+        self.dir.path().join("cert.pem")
+    }
+}
+
+impl Drop for TlsFiles {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_curlrc_or_wgetrc_cannot_turn_certificate_checks_off() {
+    let fake = Fake::new(&["1.0.0"]);
+    let server = start_server(fake.root());
+    let tls = TlsFiles::start(fake.root());
+    let no_curl = tools_dir(&["curl"]);
+    which("curl");
+    which("wget");
+    for shell in SHELLS {
+        for (path, downloader) in [(Path::new(SYSTEM_PATH), "curl"), (no_curl.path(), "wget")] {
+            let mut sandbox = Sandbox::new(&server, &fake.key_line());
+            sandbox.set("PATH", path);
+            sandbox.set("PANE_RELEASES_URL", tls.releases_url());
+            sandbox.set("PANE_RECORD", sandbox.path("record"));
+            fs::write(sandbox.home().join(".curlrc"), "insecure\n").unwrap();
+            fs::write(sandbox.home().join(".wgetrc"), "check_certificate = off\n").unwrap();
+            let before = sandbox.user_files();
+            let output = sandbox.run(shell, &["--version", "1.0.0", "--yes"]);
+            assert_eq!(
+                output.status.code(),
+                Some(1),
+                "{} with {downloader}: a certificate nobody trusts was accepted\n{}",
+                shell_name(shell),
+                describe(&output)
+            );
+            assert!(
+                stderr(&output).contains("could not download"),
+                "{}",
+                describe(&output)
+            );
+            assert!(!sandbox.path("record").exists(), "pane was run");
+            assert_eq!(sandbox.user_files(), before, "{}", shell_name(shell));
+        }
+        // The same server, its certificate trusted (curl's CURL_CA_BUNDLE): it installs.
+        let mut sandbox = Sandbox::new(&server, &fake.key_line());
+        sandbox.set("PANE_RELEASES_URL", tls.releases_url());
+        sandbox.set("CURL_CA_BUNDLE", tls.cert());
+        sandbox.set("PANE_RECORD", sandbox.path("record"));
+        let output = sandbox.run(shell, &["--version", "1.0.0", "--yes"]);
+        assert_success(shell, &output);
+        assert_eq!(
+            fs::read_to_string(sandbox.path("record")).unwrap(),
+            recorded("install.sh", &["self", "install", "--yes"])
+        );
+    }
+}
+
+/// A receipt as pane writes it (pretty JSON), with these versions.
+fn write_receipt(sandbox: &Sandbox, version: &str, highest: &str, highest_stable: Option<&str>) {
+    let receipt = serde_json::json!({
+        "schema": 1,
+        "version": version,
+        "target": host_target(),
+        "install_dir": sandbox.home().join(".local/bin"),
+        "installed_by": "install.sh",
+        "pin": null,
+        "highest_verified": highest,
+        "highest_verified_stable": highest_stable,
+        "previous": null,
+        "kept": [],
+        "profile_edits": [],
+        "created_files": [],
+        "updated_at": 1,
+    });
+    let path = sandbox.path("data/pane/install-receipt.json");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut text = serde_json::to_string_pretty(&receipt).unwrap();
+    text.push('\n');
+    fs::write(path, text).unwrap();
+}
+
+#[test]
+fn the_floor_is_the_receipts_stable_record_and_an_explicit_version_goes_below_it() {
+    // A stand-in that knows `self install --allow-downgrade`, as a pane guarding downgrades does.
+    let knows = tempfile::tempdir().unwrap();
+    let binary = knows.path().join("pane");
+    fs::write(
+        &binary,
+        STAND_IN.replacen(
+            "{\n",
+            "if [ \"$*\" = 'self install --help' ]; then echo '  --allow-downgrade'; exit 0; fi\n{\n",
+            1,
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&binary, fs::Permissions::from_mode(0o755)).unwrap();
+    let fake = Fake::new(&["2.0.0", "3.0.5"]);
+    Release::new("2.5.0")
+        .binary(&binary)
+        .write(fake.root(), &fake.key);
+    let server = start_server(fake.root());
+    for shell in SHELLS {
+        // 3.1.0-beta.1 was tried, 3.0.0 is the highest stable: the stable channel's floor.
+        let receipt = |sandbox: &Sandbox| {
+            write_receipt(sandbox, "3.1.0-beta.1", "3.1.0-beta.1", Some("3.0.0"))
+        };
+        for (latest, installs) in [("2.0.0", false), ("3.0.5", true)] {
+            serve_as_latest(&server, latest);
+            let mut sandbox = Sandbox::new(&server, &fake.key_line());
+            sandbox.set("PANE_RECORD", sandbox.path("record"));
+            receipt(&sandbox);
+            let before = sandbox.user_files();
+            let output = sandbox.run(shell, &["--yes"]);
+            assert_success(shell, &output);
+            if installs {
+                assert_eq!(
+                    fs::read_to_string(sandbox.path("record")).unwrap(),
+                    recorded("install.sh", &["self", "install", "--yes"])
+                );
+            } else {
+                assert!(
+                    stderr(&output).contains(&format!(
+                        "(3.1.0-beta.1, and 3.0.0 verified before) is newer than {latest}"
+                    )),
+                    "{}",
+                    describe(&output)
+                );
+                assert!(!sandbox.path("record").exists(), "pane was run");
+                assert_eq!(sandbox.user_files(), before);
+            }
+            server.clear_faults();
+        }
+        // Named, a lower version is installed; a pane that guards `self install` is told
+        // that the downgrade is deliberate, one that does not know the flag is not.
+        for (version, args) in [
+            (
+                "2.5.0",
+                &["self", "install", "--yes", "--allow-downgrade"][..],
+            ),
+            ("2.0.0", &["self", "install", "--yes"][..]),
+        ] {
+            let mut sandbox = Sandbox::new(&server, &fake.key_line());
+            sandbox.set("PANE_RECORD", sandbox.path("record"));
+            receipt(&sandbox);
+            let output = sandbox.run(shell, &["--version", version, "--yes"]);
+            assert_success(shell, &output);
+            assert_eq!(
+                fs::read_to_string(sandbox.path("record")).unwrap(),
+                recorded("install.sh", args),
+                "{version}"
+            );
+        }
+    }
+}
+
+#[test]
+fn prerelease_installs_the_highest_listed_release() {
+    let fake = Fake::new(&["2.0.0", "2.1.0-beta.1", "2.1.0-beta.10", "2.1.0-beta.2"]);
+    let server = start_server(fake.root());
+    for shell in SHELLS {
+        server.clear_requests();
+        let sandbox = Sandbox::new(&server, &fake.key_line());
+        let output = sandbox.run(shell, &["--prerelease", "--yes"]);
+        assert_success(shell, &output);
+        let err = stderr(&output);
+        assert!(
+            err.contains("the highest release listed, pre-releases included, is 2.1.0-beta.10"),
+            "{err}"
+        );
+        assert!(
+            err.contains("verified the signature of SHA256SUMS for pane 2.1.0-beta.10"),
+            "{err}"
+        );
+        // Listed through the API, then fetched by exact version, never through "latest".
+        let paths: Vec<String> = server
+            .requests()
+            .iter()
+            .map(|r| r.path_only().to_string())
+            .collect();
+        assert!(paths[0].ends_with("/releases"), "{paths:#?}");
+        assert!(
+            paths[1..]
+                .iter()
+                .all(|p| p.contains("/download/v2.1.0-beta.10/")),
+            "{paths:#?}"
+        );
+        // Without it, the latest stable release.
+        let sandbox = Sandbox::new(&server, &fake.key_line());
+        let output = sandbox.run(shell, &["--yes"]);
+        assert_success(shell, &output);
+        assert!(
+            stderr(&output).contains("for pane 2.0.0"),
+            "{}",
+            describe(&output)
+        );
+    }
+}
+
+#[test]
+fn the_release_pipeline_publishes_a_stamped_script_listed_in_the_signed_sums() {
+    let fake = Fake::new(&[]);
+    let release = fake.release("1.0.0").write(fake.root(), &fake.key);
+    let dir = fake.root().join("v1.0.0");
+    // release.yml's order: `cargo xtask install-sh`, `checksums`, `sign`.
+    xtask::install_script::write_stamped(&dir, &install_sh()).unwrap();
+    xtask::checksums::write_checksums(&dir).unwrap();
+    xtask::signing::sign_release(&dir, fake.key.secret_key()).unwrap();
+    let script = fs::read(dir.join("install.sh")).unwrap();
+    let script_sha256 = xtask::checksums::sha256_file(&dir.join("install.sh")).unwrap();
+    let sums = fs::read_to_string(dir.join("SHA256SUMS")).unwrap();
+    assert!(
+        sums.contains(&format!("{script_sha256}  install.sh\n")),
+        "{sums}"
+    );
+    assert!(String::from_utf8_lossy(&script).contains(&format!(
+        "    echo '{}  {}'\n",
+        release.archive_sha256(),
+        release.archive_name()
+    )));
+
+    let server = start_server(fake.root());
+    let stock = tools_like_stock_macos();
+    for shell in SHELLS {
+        for (path, signature_checked) in [(stock.path(), false), (Path::new(SYSTEM_PATH), true)] {
+            let mut sandbox = Sandbox::new(&server, &fake.key_line());
+            sandbox.set("PATH", path);
+            sandbox.set("PANE_RECORD", sandbox.path("record"));
+            // curl … /download/v1.0.0/install.sh | sh -s -- --yes
+            let fetched = sandbox
+                .command("curl")
+                .args(["-sSf", &server.download_url("1.0.0", "install.sh")])
+                .output()
+                .unwrap();
+            assert!(fetched.status.success(), "{}", describe(&fetched));
+            assert_eq!(fetched.stdout, script);
+            let output = sandbox.run_piped(shell, &fetched.stdout, &["--yes"]);
+            assert_success(shell, &output);
+            assert_eq!(
+                stderr(&output).contains("verified the signature of SHA256SUMS for pane 1.0.0"),
+                signature_checked,
+                "{}",
+                describe(&output)
+            );
+            assert_eq!(
+                fs::read_to_string(sandbox.path("record")).unwrap(),
+                recorded("install.sh", &["self", "install", "--yes"])
+            );
+        }
+    }
 }

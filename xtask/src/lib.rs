@@ -8,6 +8,7 @@
 //! - [`checksums`] — `SHA256SUMS`
 //! - [`signing`] — minisign keys, `SHA256SUMS.minisig`
 //! - [`formula`] — the Homebrew formula
+//! - [`install_script`] — the `install.sh` published with a release, stamped with it
 //! - [`server`] — a local release server with fault injection
 //! - [`dist`] — build and package a release binary
 //! - [`fixtures`] — keys, stamped binaries and release directories for tests
@@ -26,6 +27,7 @@ mod error;
 pub mod fixtures;
 pub mod formula;
 mod fsutil;
+pub mod install_script;
 pub mod server;
 pub mod signing;
 pub mod workspace;

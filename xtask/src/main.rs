@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use xtask::server::{Fault, Server};
-use xtask::{checksums, dist, formula, signing, Context, Result};
+use xtask::{checksums, dist, formula, install_script, signing, Context, Result};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "pane's release tooling")]
@@ -32,6 +32,14 @@ enum Command {
         profile: String,
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+    },
+    /// Write DIR/install.sh: the repository's install.sh stamped with the
+    /// version and archive SHA-256s of the release in DIR (before `checksums`)
+    InstallSh {
+        dir: PathBuf,
+        /// The script to stamp (default: the repository's install.sh)
+        #[arg(long, value_name = "FILE")]
+        script: Option<PathBuf>,
     },
     /// Write DIR/SHA256SUMS over every asset in DIR
     Checksums { dir: PathBuf },
@@ -169,6 +177,11 @@ fn run(cli: Cli) -> Result<()> {
                 mtime,
             })?;
             println!("{}", archive.display());
+        }
+        Command::InstallSh { dir, script } => {
+            let script = script.unwrap_or_else(|| xtask::workspace::root().join("install.sh"));
+            let path = install_script::write_stamped(&dir, &script)?;
+            println!("{}", path.display());
         }
         Command::Checksums { dir } => {
             let path = checksums::write_checksums(&dir)?;

@@ -1,0 +1,113 @@
+//! The `install.sh` published with a release: the repository's script with
+//! the release stamped into it (its version and the SHA-256 of each of its
+//! archives), so that it can install its own version where no tool can check
+//! a minisign signature (stock macOS has LibreSSL, without Ed25519). It is
+//! written before `SHA256SUMS`, which then lists it, and is signed with it.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::archive::parse_archive_name;
+use crate::checksums::{asset_names, sha256_file};
+use crate::error::{Context, Result};
+use crate::fsutil::write_atomically;
+use crate::signing::release_version;
+
+pub const NAME: &str = "install.sh";
+const BEGIN: &str = "# BEGIN STAMPED RELEASE\n";
+const END: &str = "# END STAMPED RELEASE\n";
+
+/// `script` with its stamped block filled in for `version`, whose archives
+/// are `sums` (SHA-256 hex, archive name). Refuses a script without exactly
+/// one stamped block, or one already stamped.
+pub fn stamp(script: &str, version: &str, sums: &[(String, String)]) -> Result<String> {
+    let (Some(start), Some(end)) = (script.find(BEGIN), script.find(END)) else {
+        crate::bail!(
+            "install.sh has no `{}` … `{}` block",
+            BEGIN.trim(),
+            END.trim()
+        );
+    };
+    if script.matches(BEGIN).count() != 1 || script.matches(END).count() != 1 || end < start {
+        crate::bail!("install.sh must have exactly one stamped-release block");
+    }
+    let block = &script[start..end];
+    if !block.contains("stamped_version() {\n    :\n}") {
+        crate::bail!("install.sh is already stamped");
+    }
+    let safe = |text: &str| {
+        !text.is_empty()
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+'))
+    };
+    if !safe(version) {
+        crate::bail!("cannot stamp install.sh with the version {version:?}");
+    }
+    let mut body =
+        format!("{BEGIN}stamped_version() {{\n    echo '{version}'\n}}\nstamped_sums() {{\n");
+    if sums.is_empty() {
+        crate::bail!("no archives to stamp into install.sh");
+    }
+    for (sha256, name) in sums {
+        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) || !safe(name) {
+            crate::bail!("cannot stamp install.sh with {sha256:?} {name:?}");
+        }
+        body.push_str(&format!(
+            "    echo '{}  {name}'\n",
+            sha256.to_ascii_lowercase()
+        ));
+    }
+    body.push_str("}\n");
+    Ok(format!("{}{body}{}", &script[..start], &script[end..]))
+}
+
+/// Writes `dir/install.sh`: `script` stamped with the release in `dir` (the
+/// version from its archive names, and each archive's SHA-256).
+pub fn write_stamped(dir: &Path, script: &Path) -> Result<PathBuf> {
+    let version = release_version(dir)?;
+    let text = std::fs::read_to_string(script)
+        .with_context(|| format!("cannot read {}", script.display()))?;
+    let mut sums = Vec::new();
+    for name in asset_names(dir)? {
+        if parse_archive_name(&name).is_some() {
+            sums.push((sha256_file(&dir.join(&name))?, name));
+        }
+    }
+    let stamped = stamp(&text, &version.to_string(), &sums)
+        .with_context(|| format!("in {}", script.display()))?;
+    let out = dir.join(NAME);
+    write_atomically(&out, 0o755, |file| {
+        file.write_all(stamped.as_bytes())
+            .with_context(|| format!("cannot write {}", out.display()))
+    })?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCRIPT: &str = "a\n# BEGIN STAMPED RELEASE\nstamped_version() {\n    :\n}\nstamped_sums() {\n    :\n}\n# END STAMPED RELEASE\nb\n";
+
+    #[test]
+    fn stamps_the_block_once() {
+        let sums = vec![(
+            "ab".repeat(32),
+            "pane-1.2.0-x86_64-apple-darwin.tar.gz".to_string(),
+        )];
+        let stamped = stamp(SCRIPT, "1.2.0", &sums).unwrap();
+        assert_eq!(
+            stamped,
+            format!(
+                "a\n# BEGIN STAMPED RELEASE\nstamped_version() {{\n    echo '1.2.0'\n}}\nstamped_sums() {{\n    echo '{}  pane-1.2.0-x86_64-apple-darwin.tar.gz'\n}}\n# END STAMPED RELEASE\nb\n",
+                "ab".repeat(32)
+            )
+        );
+        assert!(stamp(&stamped, "1.2.0", &sums).is_err(), "stamped twice");
+        assert!(stamp("no block\n", "1.2.0", &sums).is_err());
+        assert!(stamp(SCRIPT, "1.2.0'; rm -rf ~; '", &sums).is_err());
+        assert!(stamp(SCRIPT, "1.2.0", &[("zz".repeat(32), "x".into())]).is_err());
+        assert!(stamp(SCRIPT, "1.2.0", &[]).is_err());
+    }
+}
