@@ -19,6 +19,8 @@ pub struct InstallRequest {
     pub install_dir: PathBuf,
     pub installed_by: String,
     pub modify_path: bool,
+    /// Install even when the running binary is older than the installed one.
+    pub allow_downgrade: bool,
     pub path_context: PathContext,
 }
 
@@ -38,11 +40,19 @@ pub fn install(
     events: &mut dyn Events,
 ) -> Result<Installed, UpdateError> {
     let tx = Transaction::lock(ctx, "install", events)?;
+    let old = tx.receipt_if_any(events)?;
+    if let Some(old) = old.as_ref().filter(|o| ctx.current_version < o.version) {
+        if !request.allow_downgrade {
+            return Err(UpdateError::OlderThanInstalled {
+                running: ctx.current_version.clone(),
+                installed: old.version.clone(),
+            });
+        }
+    }
     fs::create_dir_all(&request.install_dir)
         .map_err(UpdateError::io("create", &request.install_dir))?;
     let install_dir = fs::canonicalize(&request.install_dir)
         .map_err(UpdateError::io("open", &request.install_dir))?;
-    let old = tx.receipt_if_any(events)?;
     platform::clean_temp_files(&install_dir);
     let install_path = install_dir.join(platform::BINARY_NAME);
     let version = ctx.current_version.clone();
@@ -104,7 +114,8 @@ fn already_installed(
 }
 
 /// The receipt to start from: the old one for a re-install in the same
-/// directory, else a fresh one that carries the old PATH records over.
+/// directory, else a fresh one that carries the old PATH records and the
+/// downgrade floor over (what this machine verified holds in every directory).
 fn base_receipt(
     ctx: &Context,
     request: &InstallRequest,
@@ -121,8 +132,10 @@ fn base_receipt(
             install_dir: install_dir.to_path_buf(),
             installed_by: request.installed_by.clone(),
             pin: None,
-            highest_verified: ctx.current_version.clone(),
-            highest_verified_stable: None,
+            highest_verified: old.map_or(ctx.current_version.clone(), |r| {
+                r.highest_verified.clone().max(ctx.current_version.clone())
+            }),
+            highest_verified_stable: old.and_then(|r| r.highest_verified_stable.clone()),
             previous: None,
             kept: Vec::new(),
             profile_edits: old.map(|r| r.profile_edits.clone()).unwrap_or_default(),

@@ -46,6 +46,7 @@ pub fn install(ctx: &Context, ui: &Ui, env: &Env, args: InstallArgs) -> CommandR
             .clone()
             .unwrap_or_else(|| "self install".into()),
         modify_path,
+        allow_downgrade: args.allow_downgrade,
         path_context: PathContext {
             home,
             install_dir,

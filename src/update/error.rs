@@ -36,6 +36,11 @@ pub enum UpdateError {
     OutsidePin { requested: String, pin: String },
     #[error("the server offers {offered} as the latest release, but {highest} was already verified; refusing to go down (an old release replayed?)")]
     Downgrade { offered: Version, highest: Version },
+    #[error("this pane is {running}, older than the pane {installed} installed now; refusing to go down")]
+    OlderThanInstalled {
+        running: Version,
+        installed: Version,
+    },
     #[error("no release matches {0}")]
     NoMatch(String),
     #[error("{0:?} is neither a version (1.2.0) nor a version requirement (~1.2)")]
@@ -72,6 +77,9 @@ impl UpdateError {
             )),
             UpdateError::Downgrade { offered, .. } => Some(format!(
                 "if you really want {offered}, ask for it: `pane self update {offered}`"
+            )),
+            UpdateError::OlderThanInstalled { running, .. } => Some(format!(
+                "to go down anyway, pass --allow-downgrade, or run `pane self pin {running}` with the installed pane"
             )),
             UpdateError::NoMatch(_) => Some("see `pane self list` for the releases there are".into()),
             UpdateError::BadRequirement(_) => None,

@@ -631,3 +631,49 @@ fn a_lock_file_that_is_a_symlink_is_refused_not_followed() {
     );
     assert_eq!(world.installed_version(), "1.0.0");
 }
+
+#[test]
+fn self_install_of_an_older_binary_refuses_unless_asked() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    world.pane(&["self", "update"]).success();
+    let older = build_pane("1.0.0");
+    let before = world.snapshot();
+    world
+        .run(&older, &["self", "install", "--no-modify-path"], &[])
+        .fails_with("this pane is 1.0.0, older than the pane 1.1.0 installed now")
+        .fails_with("--allow-downgrade");
+    before.assert_same(&world.snapshot());
+    assert_eq!(world.installed_version(), "1.1.0");
+    world
+        .run(
+            &older,
+            &["self", "install", "--no-modify-path", "--allow-downgrade"],
+            &[],
+        )
+        .success();
+    assert_eq!(world.installed_version(), "1.0.0");
+    // Going down does not lower the floor.
+    assert_eq!(world.receipt()["highest_verified"], "1.1.0");
+}
+
+#[test]
+fn the_downgrade_floor_follows_the_installation_to_another_directory() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    world.pane(&["self", "update"]).success();
+    world.pane(&["self", "rollback"]).success();
+    assert_eq!(world.installed_version(), "1.0.0");
+    let other = world.home.join("elsewhere/bin");
+    world
+        .pane(&[
+            "self",
+            "install",
+            "--install-dir",
+            &other.to_string_lossy(),
+            "--no-modify-path",
+        ])
+        .success();
+    let receipt = world.receipt();
+    assert_eq!(receipt["install_dir"], other.to_string_lossy().as_ref());
+    assert_eq!(receipt["highest_verified"], "1.1.0", "{receipt:#}");
+    assert_eq!(receipt["highest_verified_stable"], "1.1.0", "{receipt:#}");
+}

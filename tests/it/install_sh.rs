@@ -377,7 +377,7 @@ fn fresh_install_of_the_latest_release_under_each_shell() {
 
         // The profile now puts the install dir on PATH for a new login shell.
         let profile = fs::read_to_string(sandbox.home().join(".profile")).unwrap();
-        assert_eq!(profile, ". \"$HOME/.local/bin/env\"\n");
+        assert_eq!(profile, ". \"$HOME/.local/bin/pane.env\"\n");
         let found = sandbox
             .command(shell[0])
             .args(&shell[1..])
@@ -459,7 +459,7 @@ fn a_custom_install_dir_from_the_flag_or_the_environment() {
         assert_eq!(sandbox.installed_version(&dir.join("pane")), "pane 1.1.0");
         assert!(!sandbox.home().join(".local/bin/pane").exists());
         let profile = fs::read_to_string(sandbox.home().join(".profile")).unwrap();
-        assert_eq!(profile, format!(". \"{}/env\"\n", dir.display()));
+        assert_eq!(profile, format!(". \"{}/pane.env\"\n", dir.display()));
 
         let mut sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
         let dir = sandbox.home().join("bin");
@@ -470,7 +470,7 @@ fn a_custom_install_dir_from_the_flag_or_the_environment() {
         assert_eq!(sandbox.installed_version(&dir.join("pane")), "pane 1.1.0");
         // PANE_NO_MODIFY_PATH: no profile, no env file.
         assert!(!sandbox.home().join(".profile").exists());
-        assert!(!dir.join("env").exists());
+        assert!(!dir.join("pane.env").exists());
     }
 }
 
@@ -502,7 +502,10 @@ fn running_it_again_changes_nothing() {
             describe(&output)
         );
         let bashrc = fs::read_to_string(sandbox.home().join(".bashrc")).unwrap();
-        assert_eq!(bashrc, "alias ll='ls -l'\n. \"$HOME/.local/bin/env\"\n");
+        assert_eq!(
+            bashrc,
+            "alias ll='ls -l'\n. \"$HOME/.local/bin/pane.env\"\n"
+        );
     }
 }
 
@@ -1924,7 +1927,7 @@ fn in_github_actions_the_dir_goes_to_github_path_and_no_profile_is_touched() {
             fs::read_to_string(sandbox.home().join(".bashrc")).unwrap(),
             "alias ll='ls -l'\n"
         );
-        assert!(!dir.join("env").exists());
+        assert!(!dir.join("pane.env").exists());
         let receipt: serde_json::Value = serde_json::from_str(&receipt_text(&sandbox)).unwrap();
         assert_eq!(receipt["profile_edits"], serde_json::json!([]), "{receipt}");
         assert_eq!(receipt["created_files"], serde_json::json!([]), "{receipt}");
