@@ -22,6 +22,9 @@ use reqwest::header::{HeaderValue, AUTHORIZATION, LOCATION, USER_AGENT};
 use reqwest::{StatusCode, Url};
 use semver::Version;
 
+pub use super::listing::{parse_listing, ListedRelease};
+use super::pace::Pace;
+
 pub const SIGNATURE_CAP: u64 = 4 * 1024;
 pub const SUMS_CAP: u64 = 64 * 1024;
 pub const API_PAGE_CAP: u64 = 2 * 1024 * 1024;
@@ -54,6 +57,12 @@ pub enum FetchError {
     },
     #[error("timed out waiting for {url}")]
     Timeout { url: String },
+    #[error("{url} came too slowly: {received} bytes in {seconds} seconds")]
+    TooSlow {
+        url: String,
+        received: u64,
+        seconds: u64,
+    },
     #[error("could not fetch {url}")]
     Network {
         url: String,
@@ -78,7 +87,10 @@ impl FetchError {
                 "set PANE_GITHUB_TOKEN (or GITHUB_TOKEN) to a GitHub token to raise the API rate limit"
                     .into(),
             ),
-            FetchError::Timeout { .. } | FetchError::Network { .. } | FetchError::Truncated { .. } => {
+            FetchError::Timeout { .. }
+            | FetchError::TooSlow { .. }
+            | FetchError::Network { .. }
+            | FetchError::Truncated { .. } => {
                 Some("check your connection (and PANE_RELEASES_URL if you use a mirror), then try again".into())
             }
             FetchError::Insecure { .. } | FetchError::InsecureRedirect { .. } => {
@@ -103,15 +115,6 @@ pub trait Progress {
 /// A `Progress` that shows nothing.
 pub struct NoProgress;
 impl Progress for NoProgress {}
-
-/// A release as the listing API describes it (a hint, never evidence).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct ListedRelease {
-    pub version: Version,
-    pub tag: String,
-    pub prerelease: bool,
-    pub published_at: Option<String>,
-}
 
 #[derive(Clone, Debug)]
 pub struct SourceConfig {
@@ -204,6 +207,7 @@ impl Source {
         progress: &mut dyn Progress,
         name: &str,
     ) -> Result<(u64, String), FetchError> {
+        let pace = Pace::start(self.config.idle_timeout, cap);
         let mut response = self.get(url, false)?;
         let final_url = response.url().to_string();
         let expected = response.content_length();
@@ -216,7 +220,7 @@ impl Source {
             }
         }
         progress.start(name, expected);
-        let received = copy_capped(&mut response, out, cap, progress, &final_url)?;
+        let received = copy_capped(&mut response, out, (cap, &pace), progress, &final_url)?;
         progress.finish();
         if let Some(expected) = expected {
             if received != expected {
@@ -237,6 +241,7 @@ impl Source {
         // GitHub caps listings at 1000 releases; so do we, whatever the server says.
         for page in 1..=10 {
             let url = format!("{}/releases?per_page=100&page={page}", self.config.api_url);
+            let pace = Pace::start(self.config.idle_timeout, API_PAGE_CAP);
             let mut response = self.get(&url, true)?;
             let has_next = response
                 .headers()
@@ -248,7 +253,7 @@ impl Source {
             copy_capped(
                 &mut response,
                 &mut body,
-                API_PAGE_CAP,
+                (API_PAGE_CAP, &pace),
                 &mut NoProgress,
                 &url,
             )?;
@@ -387,7 +392,7 @@ fn classify(error: reqwest::Error, url: &str) -> FetchError {
 fn copy_capped(
     response: &mut Response,
     out: &mut dyn Write,
-    cap: u64,
+    (cap, pace): (u64, &Pace),
     progress: &mut dyn Progress,
     url: &str,
 ) -> Result<u64, FetchError> {
@@ -401,6 +406,13 @@ fn copy_capped(
             Err(e) => return Err(read_error(e, url)),
         };
         received += n as u64;
+        if !pace.on_time(received) {
+            return Err(FetchError::TooSlow {
+                url: url.to_string(),
+                received,
+                seconds: pace.elapsed().as_secs(),
+            });
+        }
         if received > cap {
             return Err(FetchError::TooLarge {
                 url: url.to_string(),
@@ -439,37 +451,6 @@ fn read_error(error: std::io::Error, url: &str) -> FetchError {
             url: url.to_string(),
         },
     }
-}
-
-/// Parses one page of GitHub's release listing. Returns `None` when it is not
-/// a JSON array of objects with a `tag_name`.
-pub fn parse_listing(body: &[u8]) -> Option<Vec<ListedRelease>> {
-    #[derive(serde::Deserialize)]
-    struct Item {
-        tag_name: String,
-        #[serde(default)]
-        prerelease: bool,
-        #[serde(default)]
-        draft: bool,
-        #[serde(default)]
-        published_at: Option<String>,
-    }
-    let items: Vec<Item> = serde_json::from_slice(body).ok()?;
-    Some(
-        items
-            .into_iter()
-            .filter(|item| !item.draft)
-            .filter_map(|item| {
-                let version = Version::parse(item.tag_name.strip_prefix('v')?).ok()?;
-                Some(ListedRelease {
-                    prerelease: item.prerelease || !version.pre.is_empty(),
-                    version,
-                    tag: item.tag_name,
-                    published_at: item.published_at,
-                })
-            })
-            .collect(),
-    )
 }
 
 #[cfg(test)]
@@ -576,23 +557,5 @@ mod tests {
             None
         );
         assert_eq!(tag_version_in("http://127.0.0.1:1/download/vnext/x"), None);
-    }
-
-    #[test]
-    fn listing_table() {
-        let body = br#"[{"tag_name":"v1.2.0","prerelease":false},
-                        {"tag_name":"v1.3.0-beta.1","prerelease":false},
-                        {"tag_name":"nightly"},
-                        {"tag_name":"v0.9.0","draft":true}]"#;
-        let releases = parse_listing(body).unwrap();
-        assert_eq!(releases.len(), 2);
-        assert!(!releases[0].prerelease);
-        assert!(
-            releases[1].prerelease,
-            "a semver pre-release is a pre-release"
-        );
-        assert!(parse_listing(b"{}").is_none());
-        assert!(parse_listing(b"[{\"name\":1}]").is_none());
-        assert!(parse_listing(b"\xff").is_none());
     }
 }

@@ -677,3 +677,33 @@ fn the_downgrade_floor_follows_the_installation_to_another_directory() {
     assert_eq!(receipt["highest_verified"], "1.1.0", "{receipt:#}");
     assert_eq!(receipt["highest_verified_stable"], "1.1.0", "{receipt:#}");
 }
+
+#[test]
+fn a_trickling_server_cannot_hold_an_update() {
+    // PANE_HTTP_TIMEOUT is 3 s here: the grace each download gets.
+    for (pattern, rate) in [("SHA256SUMS.minisig", 2), (".tar.gz", 1024)] {
+        let world = World::installed(&["1.0.0", "1.1.0"]);
+        world.server().set_fault(
+            pattern,
+            Fault::Throttle {
+                bytes_per_sec: rate,
+            },
+        );
+        let before = world.snapshot();
+        let started = std::time::Instant::now();
+        world
+            .pane(&["self", "update"])
+            .fails_with("came too slowly")
+            .fails_with("check your connection");
+        let took = started.elapsed();
+        assert!(
+            took < std::time::Duration::from_secs(20),
+            "{pattern} at {rate} B/s held the update for {took:?}"
+        );
+        before.assert_same(&world.snapshot());
+        assert_no_temp_files(&world.home);
+        // The lock is free again: the next update goes through.
+        world.server().clear_faults();
+        world.pane(&["self", "update"]).success();
+    }
+}
