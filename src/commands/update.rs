@@ -15,6 +15,7 @@ pub fn update(ctx: &Context, ui: &Ui, args: UpdateArgs) -> CommandResult {
             prerelease: args.prerelease,
         },
     };
+    note_other_copy(ctx, ui);
     let updater = Updater::new(ctx);
     let mut events = ui.events();
     let outcome = updater.update(&want, args.dry_run, &mut events)?;
@@ -23,6 +24,7 @@ pub fn update(ctx: &Context, ui: &Ui, args: UpdateArgs) -> CommandResult {
 }
 
 pub fn pin(ctx: &Context, ui: &Ui, requirement: &str, prerelease: bool) -> CommandResult {
+    note_other_copy(ctx, ui);
     let updater = Updater::new(ctx);
     let outcome = updater.pin(requirement, prerelease, &mut ui.events())?;
     show(ui, &outcome);
@@ -37,6 +39,7 @@ pub fn unpin(ctx: &Context, ui: &Ui) -> CommandResult {
 }
 
 pub fn rollback(ctx: &Context, ui: &Ui) -> CommandResult {
+    note_other_copy(ctx, ui);
     let updater = Updater::new(ctx);
     let outcome = updater.rollback(&mut ui.events())?;
     show(ui, &outcome);
@@ -96,5 +99,27 @@ fn show(ui: &Ui, outcome: &Outcome) {
         ui.json(&value);
     } else {
         ui.done(&message);
+    }
+}
+
+/// Says so when this pane is not the installed one (a copy elsewhere, a
+/// manual download): the command changes the installation the receipt names,
+/// and this copy stays as it is.
+fn note_other_copy(ctx: &Context, ui: &Ui) {
+    let Ok(Some(receipt)) = update::read_receipt(ctx) else {
+        return;
+    };
+    let installed = receipt.install_path();
+    let same = |a: &std::path::Path, b: &std::path::Path| match (a.canonicalize(), b.canonicalize())
+    {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    if !same(&ctx.current_exe, &installed) {
+        ui.note(&format!(
+            "note: this is {}, not the installed pane; changing the installation at {} (this copy stays as it is)",
+            ctx.current_exe.display(),
+            installed.display()
+        ));
     }
 }

@@ -314,3 +314,59 @@ fn release_made_by_the_xtask_pipeline_is_accepted() {
     assert_eq!(run.json()["status"], "updated");
     assert_eq!(world.installed_version(), "1.1.0");
 }
+
+#[test]
+fn self_update_from_another_copy_says_what_it_updates() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    let copy = world.home.join("Downloads/pane");
+    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    std::fs::copy(world.install_path(), &copy).unwrap();
+    let run = world.run(&copy, &["self", "update"], &[]).success();
+    assert!(
+        run.stderr.contains("not the installed pane")
+            && run
+                .stderr
+                .contains(&world.install_path().display().to_string()),
+        "{run}"
+    );
+    assert_eq!(world.installed_version(), "1.1.0");
+    let copy_version = world.run(&copy, &["--version"], &[]).success();
+    assert_eq!(copy_version.stdout.trim(), "pane 1.0.0", "the copy changed");
+}
+
+#[test]
+fn the_binary_is_replaced_while_another_pane_runs_it() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    // A long-running pane: its listing request stalls until it times out.
+    world
+        .server()
+        .set_fault("/releases", xtask::server::Fault::Stall);
+    let mut running = world.command(&world.install_path());
+    running.args(["self", "list"]);
+    running.stdout(std::process::Stdio::piped());
+    running.stderr(std::process::Stdio::piped());
+    let child = running.spawn().unwrap();
+    let started = std::time::Instant::now();
+    while !world
+        .server()
+        .requests()
+        .iter()
+        .any(|r| r.path.contains("/releases"))
+    {
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the listing never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Meanwhile the binary it runs from is replaced.
+    world.pane(&["self", "update"]).success();
+    assert_eq!(world.installed_version(), "1.1.0");
+    // The old process goes on undisturbed from its own (old) file and ends
+    // with its own error, not a crash.
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("timed out"), "{stderr}");
+    world.pane(&["self", "status"]).success();
+}
