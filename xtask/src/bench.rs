@@ -295,32 +295,19 @@ impl Binaries {
 
 /// `cargo build --release ARGS` in `dir` (a workspace root) into `target_dir`.
 fn cargo_build(dir: &Path, target_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<()> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
+    let mut command = crate::process::nested_cargo();
     command
         .current_dir(dir)
         .args(["build", "--release"])
         .args(args)
         .env("CARGO_TARGET_DIR", target_dir)
-        // Not the parent cargo's jobserver or build target.
-        .env_remove("CARGO_MAKEFLAGS")
-        .env_remove("MAKEFLAGS")
-        .env_remove("MFLAGS")
-        .env_remove("CARGO_BUILD_TARGET")
-        .env_remove("PANE_BUILD_VERSION");
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let output = command.output().context("cannot run cargo")?;
-    if !output.status.success() {
-        crate::bail!(
-            "`cargo build --release {}` in {} failed:\n{}",
-            args.join(" "),
-            dir.display(),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(())
+        .envs(env.iter().copied());
+    let what = format!(
+        "`cargo build --release {}` in {}",
+        args.join(" "),
+        dir.display()
+    );
+    crate::process::checked_output(&mut command, &what).map(drop)
 }
 
 // ---------------------------------------------------------------------------
@@ -644,7 +631,7 @@ impl Bench {
     /// The environment the integration tests give pane (tests/it/common.rs).
     fn pane_env(&self, command: &mut Command, stage: &Stage, home: &Path) {
         command
-            .envs(crate::fixtures::sandbox_env(
+            .envs(crate::sandbox::pane_env(
                 home,
                 &self.key,
                 Some(&stage.server),
@@ -700,18 +687,7 @@ fn isolated(prefix: &[OsString], program: &Path, home: &Path) -> Command {
 }
 
 fn run_success(command: &mut Command, what: &str) -> Result<()> {
-    let output = command
-        .output()
-        .with_context(|| format!("cannot run {what}"))?;
-    if !output.status.success() {
-        crate::bail!(
-            "{what} failed ({}):\n{}{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(())
+    crate::process::checked_output(command, what).map(drop)
 }
 
 /// The wall time from spawning `command` to its successful exit.
@@ -1087,21 +1063,15 @@ impl Bench {
 
         let mut checks = Samples::default();
         for _ in 0..3 {
-            let output = Command::new(&self.bins.verify_speed)
+            let mut command = Command::new(&self.bins.verify_speed);
+            command
                 .arg("minisign")
                 .arg(stage.release.sums_path())
                 .arg(stage.release.signature_path())
                 .arg(self.key.public_key_line())
                 .arg(NEW)
-                .arg("2000")
-                .output()
-                .context("cannot run verify-speed minisign")?;
-            if !output.status.success() {
-                crate::bail!(
-                    "verify-speed minisign failed:\n{}",
-                    String::from_utf8_lossy(&output.stderr)
-                );
-            }
+                .arg("2000");
+            let output = crate::process::checked_output(&mut command, "verify-speed minisign")?;
             let nanos: u64 = String::from_utf8_lossy(&output.stdout)
                 .trim()
                 .parse()
@@ -1749,6 +1719,80 @@ mod tests {
         }]);
         add_asset_urls(&mut json);
         assert_eq!(json[0]["assets"][0]["url"], "http://x/a.tar.gz");
+    }
+
+    /// A report with every section, its figures fixed.
+    fn sample_report(quick: bool) -> Report {
+        let ms =
+            |values: &[u64]| Samples(values.iter().map(|&m| Duration::from_millis(m)).collect());
+        let plan = Plan::new(&Options {
+            quick,
+            ..Options::default()
+        });
+        let update =
+            |archive_size, throttle, pane: &[u64], peer: &[u64], floor: &[u64]| UpdateCase {
+                archive_size,
+                throttle,
+                pane: ms(pane),
+                peer: ms(peer),
+                floor: ms(floor),
+            };
+        Report {
+            machine: Machine {
+                cpus: 2,
+                cpu_model: "Test CPU".into(),
+                sha_extensions: !quick,
+                date: "2026-01-02 03:04 UTC".into(),
+                kernel: "Linux 6.1".into(),
+                rustc: "rustc 1.89.0".into(),
+            },
+            plan,
+            sizes: Sizes {
+                pane: 3 * MIB,
+                hello: MIB / 4,
+                pipeline: 2 * MIB,
+                peer: 5 * MIB,
+            },
+            startup: Some(Startup {
+                pane: ms(&[2, 3, 4]),
+                bare: ms(&[1, 2, 3]),
+            }),
+            updates: vec![
+                update(3 * MIB, None, &[40, 50, 60], &[80, 90, 100], &[30, 35, 40]),
+                update(40 * MIB, Some(12_500_000), &[3000], &[3100], &[2900]),
+            ],
+            memory: Some(Memory {
+                method: "wait4 ru_maxrss (/usr/bin/time -f %M)",
+                archive_size: 200 * MIB,
+                pane: vec![6 * MIB, 7 * MIB],
+                pane_time: ms(&[900, 1100]),
+                peer: vec![300 * MIB, 310 * MIB, 305 * MIB],
+            }),
+            verify: Some(Verify {
+                file_size: 200 * MIB,
+                pane: ms(&[100, 110, 120]),
+                sha256sum: ms(&[400]),
+                openssl: quick.then(|| ms(&[110])),
+                signature_check: Duration::from_micros(85),
+                sums_size: 97,
+                minisign_pane: ms(&[300]),
+                minisign_cli: (!quick).then(|| ms(&[350])),
+            }),
+        }
+    }
+
+    /// Every section, both ways each optional row can go; the expected
+    /// text is what `BENCHMARKS.md` gets, byte for byte.
+    #[test]
+    fn the_report_renders_every_section() {
+        assert_eq!(
+            sample_report(false).render(),
+            include_str!("../testdata/bench-report-full.md")
+        );
+        assert_eq!(
+            sample_report(true).render(),
+            include_str!("../testdata/bench-report-quick.md")
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ use std::io::{BufWriter, Cursor, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::{Mutex, OnceLock};
 
 use minisign::{PublicKey, SecretKey};
@@ -151,31 +151,6 @@ fn unix_now() -> u64 {
         .unwrap_or_default()
 }
 
-/// The environment a sandboxed pane runs with, wherever one is driven (the
-/// integration tests, `chaos`, `bench`, `demo`): `HOME` and its XDG dirs,
-/// the test key (honoured by debug builds), the release server's two URLs,
-/// and no update notice. Start from `env_clear()`; add `PATH` and timeouts.
-pub fn sandbox_env(
-    home: &Path,
-    key: &TestKey,
-    server: Option<&crate::server::Server>,
-) -> Vec<(&'static str, std::ffi::OsString)> {
-    let mut env = vec![
-        ("HOME", home.into()),
-        ("XDG_CONFIG_HOME", home.join(".config").into()),
-        ("XDG_DATA_HOME", home.join(".local/share").into()),
-        ("XDG_STATE_HOME", home.join(".local/state").into()),
-        ("XDG_CACHE_HOME", home.join(".cache").into()),
-        ("PANE_TEST_PUBKEY", key.public_key_line().into()),
-        ("PANE_NO_UPDATE_CHECK", "1".into()),
-    ];
-    if let Some(server) = server {
-        env.push(("PANE_RELEASES_URL", server.releases_url().into()));
-        env.push(("PANE_RELEASES_API_URL", server.api_url().into()));
-    }
-    env
-}
-
 /// The host's target triple (cached).
 pub fn host_target() -> &'static str {
     static HOST: OnceLock<String> = OnceLock::new();
@@ -245,8 +220,8 @@ pub fn try_build_pane(version: &str, profile: &str) -> Result<PathBuf> {
     let fresh = binary.is_file()
         && std::fs::read_to_string(&stamp).is_ok_and(|text| text.trim() == fingerprint);
     if !fresh {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let output = Command::new(cargo)
+        let mut build = crate::process::nested_cargo();
+        build
             .current_dir(&root)
             .args([
                 "build",
@@ -258,20 +233,11 @@ pub fn try_build_pane(version: &str, profile: &str) -> Result<PathBuf> {
                 profile,
             ])
             .env("PANE_BUILD_VERSION", version)
-            .env("CARGO_TARGET_DIR", &target_dir)
-            // Not the parent cargo's jobserver or build target.
-            .env_remove("CARGO_MAKEFLAGS")
-            .env_remove("MAKEFLAGS")
-            .env_remove("MFLAGS")
-            .env_remove("CARGO_BUILD_TARGET")
-            .output()
-            .context("cannot run cargo")?;
-        if !output.status.success() {
-            crate::bail!(
-                "`cargo build -p pane --profile {profile}` with PANE_BUILD_VERSION={version} failed:\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
+            .env("CARGO_TARGET_DIR", &target_dir);
+        crate::process::checked_output(
+            &mut build,
+            &format!("`cargo build -p pane --profile {profile}` with PANE_BUILD_VERSION={version}"),
+        )?;
         let profile_dir = if profile == "dev" { "debug" } else { profile };
         let built_binary = target_dir.join(profile_dir).join("pane");
         std::fs::create_dir_all(&out_dir)
