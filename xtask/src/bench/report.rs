@@ -62,27 +62,60 @@ pub(super) struct Report {
     pub(super) verify: Option<Verify>,
 }
 
+/// The goals the report ends with: what, the figure, met or missed.
+type Goals = Vec<(String, String, &'static str)>;
+
+/// Markdown, a line at a time.
+#[derive(Default)]
+struct Markdown(String);
+
+impl Markdown {
+    fn line(&mut self, text: impl AsRef<str>) {
+        self.0.push_str(text.as_ref());
+        self.0.push('\n');
+    }
+
+    fn blank(&mut self) {
+        self.0.push('\n');
+    }
+}
+
 impl Report {
-    /// The results as Markdown.
+    /// The results as Markdown: a section for each measurement made, then
+    /// the goals they meet or miss.
     pub(super) fn render(&self) -> String {
-        let m = &self.machine;
-        let mut out = String::new();
-        let mut line = |text: String| {
-            out.push_str(&text);
-            out.push('\n');
-        };
-        line(format!(
+        let mut out = Markdown::default();
+        let mut goals = Goals::new();
+        self.render_machine(&mut out);
+        self.render_updates(&mut out, &mut goals);
+        if let Some(memory) = &self.memory {
+            render_memory(memory, &mut out, &mut goals);
+        }
+        render_sizes(&self.sizes, &mut out, &mut goals);
+        if let Some(startup) = &self.startup {
+            render_startup(startup, &mut out, &mut goals);
+        }
+        if let Some(verify) = &self.verify {
+            render_verify(verify, &mut out, &mut goals);
+        }
+        render_goals(goals, &mut out);
+        out.0
+    }
+
+    /// What ran, where, and how much of it.
+    fn render_machine(&self, out: &mut Markdown) {
+        out.line(format!(
             "Run {} on {} × {}{}, {}, {}; {}.",
-            m.date,
-            m.cpus,
-            m.cpu_model,
-            if m.sha_extensions {
+            self.machine.date,
+            self.machine.cpus,
+            self.machine.cpu_model,
+            if self.machine.sha_extensions {
                 " (SHA extensions)"
             } else {
                 ""
             },
-            m.kernel,
-            m.rustc,
+            self.machine.kernel,
+            self.machine.rustc,
             if self.plan.quick {
                 "a --quick run"
             } else if self.plan.updates_only {
@@ -91,19 +124,16 @@ impl Report {
                 "a full run"
             }
         ));
-        line(String::new());
+        out.blank();
+    }
 
-        let mut goals: Vec<(String, String, &'static str)> = Vec::new();
-
-        line("### Update time".into());
-        line(String::new());
-        line("From 1.0.0 to 1.1.0, median (min–max) over alternating rounds; the order of the three rotates every round.".into());
-        line(String::new());
-        line(
-            "| release | rounds | pane | self_update peer | floor | pane/peer | pane/floor |"
-                .into(),
-        );
-        line("| --- | ---: | ---: | ---: | ---: | ---: | ---: |".into());
+    fn render_updates(&self, out: &mut Markdown, goals: &mut Goals) {
+        out.line("### Update time");
+        out.blank();
+        out.line("From 1.0.0 to 1.1.0, median (min–max) over alternating rounds; the order of the three rotates every round.");
+        out.blank();
+        out.line("| release | rounds | pane | self_update peer | floor | pane/peer | pane/floor |");
+        out.line("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
         for case in &self.updates {
             let pane_peer = ratio(case.pane.median(), case.peer.median());
             let pane_floor = ratio(case.pane.median(), case.floor.median());
@@ -115,7 +145,7 @@ impl Report {
                 ),
                 None => mib(case.archive_size),
             };
-            line(format!(
+            out.line(format!(
                 "| {label} | {} | {} | {} | {} | {pane_peer:.2} | {pane_floor:.2} |",
                 case.pane.0.len(),
                 spread(&case.pane),
@@ -130,175 +160,177 @@ impl Report {
                 ));
             }
         }
-        line(String::new());
+        out.blank();
+    }
+}
 
-        if let Some(memory) = &self.memory {
-            let pane = memory.pane.iter().copied().max().unwrap_or_default();
-            let peer = median_u64(&memory.peer);
-            line("### Memory".into());
-            line(String::new());
-            line(format!(
-                "Peak RSS updating to a {} release, {} run(s) each; {}.",
-                mib(memory.archive_size),
-                memory.pane.len(),
-                memory.method
-            ));
-            line(String::new());
-            line("| | peak RSS (highest) | peak RSS (median) | update time (median) |".into());
-            line("| --- | ---: | ---: | ---: |".into());
-            line(format!(
-                "| pane | {} | {} | {} |",
-                mib(pane),
-                mib(median_u64(&memory.pane)),
-                ms(memory.pane_time.median())
-            ));
-            line(format!(
-                "| self_update peer | {} | {} | |",
-                mib(memory.peer.iter().copied().max().unwrap_or_default()),
-                mib(peer)
-            ));
-            line(String::new());
-            goals.push((
-                format!("peak RSS ≤ 8 MiB at {}", mib(memory.archive_size)),
-                mib(pane),
-                verdict(pane <= 8 * MIB),
-            ));
-        }
+fn render_memory(memory: &Memory, out: &mut Markdown, goals: &mut Goals) {
+    let pane = memory.pane.iter().copied().max().unwrap_or_default();
+    let peer = median_u64(&memory.peer);
+    out.line("### Memory");
+    out.blank();
+    out.line(format!(
+        "Peak RSS updating to a {} release, {} run(s) each; {}.",
+        mib(memory.archive_size),
+        memory.pane.len(),
+        memory.method
+    ));
+    out.blank();
+    out.line("| | peak RSS (highest) | peak RSS (median) | update time (median) |");
+    out.line("| --- | ---: | ---: | ---: |");
+    out.line(format!(
+        "| pane | {} | {} | {} |",
+        mib(pane),
+        mib(median_u64(&memory.pane)),
+        ms(memory.pane_time.median())
+    ));
+    out.line(format!(
+        "| self_update peer | {} | {} | |",
+        mib(memory.peer.iter().copied().max().unwrap_or_default()),
+        mib(peer)
+    ));
+    out.blank();
+    goals.push((
+        format!("peak RSS ≤ 8 MiB at {}", mib(memory.archive_size)),
+        mib(pane),
+        verdict(pane <= 8 * MIB),
+    ));
+}
 
-        let s = &self.sizes;
-        line("### Binary size".into());
-        line(String::new());
-        line("All with pane's release profile (`opt-level = \"s\"` with sha2 and zlib-rs at 3, fat LTO, one codegen unit, stripped, `panic = \"abort\"`).".into());
-        line(String::new());
-        line("| binary | size | over the bare binary |".into());
-        line("| --- | ---: | ---: |".into());
-        let over = |size: u64| mib(size.saturating_sub(s.hello));
-        line(format!(
-            "| pane (`cargo build --release -p pane`) | {} | {} |",
-            mib(s.pane),
-            over(s.pane)
-        ));
-        line(format!(
-            "| pane's update pipeline alone (`pane-pipeline`: no CLI) | {} | {} |",
-            mib(s.pipeline),
-            over(s.pipeline)
-        ));
-        line(format!(
-            "| self_update's GitHub flow alone (the peer) | {} | {} |",
-            mib(s.peer),
-            over(s.peer)
-        ));
-        line(format!(
-            "| bare binary printing one line | {} | |",
-            mib(s.hello)
-        ));
-        line(String::new());
-        line(format!(
+fn render_sizes(s: &Sizes, out: &mut Markdown, goals: &mut Goals) {
+    out.line("### Binary size");
+    out.blank();
+    out.line("All with pane's release profile (`opt-level = \"s\"` with sha2 and zlib-rs at 3, fat LTO, one codegen unit, stripped, `panic = \"abort\"`).");
+    out.blank();
+    out.line("| binary | size | over the bare binary |");
+    out.line("| --- | ---: | ---: |");
+    let over = |size: u64| mib(size.saturating_sub(s.hello));
+    out.line(format!(
+        "| pane (`cargo build --release -p pane`) | {} | {} |",
+        mib(s.pane),
+        over(s.pane)
+    ));
+    out.line(format!(
+        "| pane's update pipeline alone (`pane-pipeline`: no CLI) | {} | {} |",
+        mib(s.pipeline),
+        over(s.pipeline)
+    ));
+    out.line(format!(
+        "| self_update's GitHub flow alone (the peer) | {} | {} |",
+        mib(s.peer),
+        over(s.peer)
+    ));
+    out.line(format!(
+        "| bare binary printing one line | {} | |",
+        mib(s.hello)
+    ));
+    out.blank();
+    out.line(format!(
             "The updater adds {} to a bare binary (self_update: {}); pane's CLI and other commands add {} on top.",
             over(s.pipeline),
             over(s.peer),
             mib(s.pane.saturating_sub(s.pipeline))
         ));
-        line(String::new());
-        goals.push((
-            "release binary ≤ 4 MiB".into(),
-            mib(s.pane),
-            verdict(s.pane <= 4 * MIB),
+    out.blank();
+    goals.push((
+        "release binary ≤ 4 MiB".into(),
+        mib(s.pane),
+        verdict(s.pane <= 4 * MIB),
+    ));
+}
+
+fn render_startup(startup: &Startup, out: &mut Markdown, goals: &mut Goals) {
+    let r = ratio(startup.pane.median(), startup.bare.median());
+    out.line("### Start-up");
+    out.blank();
+    out.line(format!(
+        "Spawn to exit, median (min–max) of {} alternating runs each.",
+        startup.pane.0.len()
+    ));
+    out.blank();
+    out.line("| `pane --version` | bare binary | ratio |");
+    out.line("| ---: | ---: | ---: |");
+    out.line(format!(
+        "| {} | {} | {r:.2} |",
+        spread(&startup.pane),
+        spread(&startup.bare)
+    ));
+    out.blank();
+    goals.push((
+        "start-up ≤ 1.2 × bare".into(),
+        format!("{r:.2}"),
+        verdict(r <= 1.2),
+    ));
+}
+
+fn render_verify(verify: &Verify, out: &mut Markdown, goals: &mut Goals) {
+    out.line("### Verification throughput");
+    out.blank();
+    out.line(format!(
+            "SHA-256 of the same {} file (in the page cache), whole process timed, median of {} alternating rounds.",
+            mib(verify.file_size),
+            verify.pane.0.len()
         ));
+    out.blank();
+    out.line("| | median | throughput |");
+    out.line("| --- | ---: | ---: |");
+    let row = |name: &str, samples: &Samples| {
+        format!(
+            "| {name} | {} | {} |",
+            ms(samples.median()),
+            mb_per_s(verify.file_size, samples.median())
+        )
+    };
+    out.line(row(
+        "pane (`pane::update::verify::sha256_file`)",
+        &verify.pane,
+    ));
+    out.line(row("`sha256sum`", &verify.sha256sum));
+    if let Some(openssl) = &verify.openssl {
+        out.line(row("`openssl dgst -sha256`", openssl));
+    }
+    out.blank();
+    out.line(format!(
+            "A minisign check of the same file (prehashed: BLAKE2b-512 of the file, then Ed25519), whole process timed, median of {} alternating rounds.",
+            verify.minisign_pane.0.len()
+        ));
+    out.blank();
+    out.line("| | median | throughput |");
+    out.line("| --- | ---: | ---: |");
+    out.line(row(
+        "pane's verifier (minisign-verify, streamed)",
+        &verify.minisign_pane,
+    ));
+    if let Some(cli) = &verify.minisign_cli {
+        out.line(row("`minisign -V`", cli));
+    }
+    out.blank();
+    out.line(format!(
+            "pane's signature check of a release (`verify_sums`: minisign prehashed Ed25519 over the {}-byte `SHA256SUMS`, trusted comment, parsing): {:.1} µs, once per update.",
+            verify.sums_size,
+            verify.signature_check.as_secs_f64() * 1e6
+        ));
+    out.blank();
+    // OpenSSL's hand-scheduled assembly is the machine's SHA speed;
+    // a compiled implementation on the same instructions lands
+    // within a fifth of it, a software one (sha256sum) far below.
+    if let Some(openssl) = &verify.openssl {
+        let r = ratio(openssl.median(), verify.pane.median());
+        goals.push((
+            "SHA-256 ≥ 0.8 × `openssl dgst` (SHA extensions)".into(),
+            format!("{r:.2} ×"),
+            verdict(r >= 0.8),
+        ));
+    }
+}
 
-        if let Some(startup) = &self.startup {
-            let r = ratio(startup.pane.median(), startup.bare.median());
-            line("### Start-up".into());
-            line(String::new());
-            line(format!(
-                "Spawn to exit, median (min–max) of {} alternating runs each.",
-                startup.pane.0.len()
-            ));
-            line(String::new());
-            line("| `pane --version` | bare binary | ratio |".into());
-            line("| ---: | ---: | ---: |".into());
-            line(format!(
-                "| {} | {} | {r:.2} |",
-                spread(&startup.pane),
-                spread(&startup.bare)
-            ));
-            line(String::new());
-            goals.push((
-                "start-up ≤ 1.2 × bare".into(),
-                format!("{r:.2}"),
-                verdict(r <= 1.2),
-            ));
-        }
-
-        if let Some(verify) = &self.verify {
-            line("### Verification throughput".into());
-            line(String::new());
-            line(format!(
-                "SHA-256 of the same {} file (in the page cache), whole process timed, median of {} alternating rounds.",
-                mib(verify.file_size),
-                verify.pane.0.len()
-            ));
-            line(String::new());
-            line("| | median | throughput |".into());
-            line("| --- | ---: | ---: |".into());
-            let row = |name: &str, samples: &Samples| {
-                format!(
-                    "| {name} | {} | {} |",
-                    ms(samples.median()),
-                    mb_per_s(verify.file_size, samples.median())
-                )
-            };
-            line(row(
-                "pane (`pane::update::verify::sha256_file`)",
-                &verify.pane,
-            ));
-            line(row("`sha256sum`", &verify.sha256sum));
-            if let Some(openssl) = &verify.openssl {
-                line(row("`openssl dgst -sha256`", openssl));
-            }
-            line(String::new());
-            line(format!(
-                "A minisign check of the same file (prehashed: BLAKE2b-512 of the file, then Ed25519), whole process timed, median of {} alternating rounds.",
-                verify.minisign_pane.0.len()
-            ));
-            line(String::new());
-            line("| | median | throughput |".into());
-            line("| --- | ---: | ---: |".into());
-            line(row(
-                "pane's verifier (minisign-verify, streamed)",
-                &verify.minisign_pane,
-            ));
-            if let Some(cli) = &verify.minisign_cli {
-                line(row("`minisign -V`", cli));
-            }
-            line(String::new());
-            line(format!(
-                "pane's signature check of a release (`verify_sums`: minisign prehashed Ed25519 over the {}-byte `SHA256SUMS`, trusted comment, parsing): {:.1} µs, once per update.",
-                verify.sums_size,
-                verify.signature_check.as_secs_f64() * 1e6
-            ));
-            line(String::new());
-            // OpenSSL's hand-scheduled assembly is the machine's SHA speed;
-            // a compiled implementation on the same instructions lands
-            // within a fifth of it, a software one (sha256sum) far below.
-            if let Some(openssl) = &verify.openssl {
-                let r = ratio(openssl.median(), verify.pane.median());
-                goals.push((
-                    "SHA-256 ≥ 0.8 × `openssl dgst` (SHA extensions)".into(),
-                    format!("{r:.2} ×"),
-                    verdict(r >= 0.8),
-                ));
-            }
-        }
-
-        line("### Goals".into());
-        line(String::new());
-        line("| goal | measured | |".into());
-        line("| --- | ---: | --- |".into());
-        for (goal, measured, verdict) in goals {
-            line(format!("| {goal} | {measured} | {verdict} |"));
-        }
-        out
+fn render_goals(goals: Goals, out: &mut Markdown) {
+    out.line("### Goals");
+    out.blank();
+    out.line("| goal | measured | |");
+    out.line("| --- | ---: | --- |");
+    for (goal, measured, verdict) in goals {
+        out.line(format!("| {goal} | {measured} | {verdict} |"));
     }
 }
 

@@ -27,7 +27,31 @@ pub(super) struct Verify {
 }
 
 impl Bench {
+    /// The same file through every SHA-256 tool, then through pane's
+    /// minisign verifier and the stock CLI, and pane's check of a release's
+    /// signature; `rounds` alternating rounds each.
     pub(super) fn verify_throughput(&self, stage: &Stage, rounds: usize) -> Result<Verify> {
+        let (pane, sha256sum, openssl) = self.sha256_rounds(stage, rounds)?;
+        let (minisign_pane, minisign_cli) = self.minisign_rounds(stage, rounds)?;
+        Ok(Verify {
+            file_size: file_size(&stage.release.archive)?,
+            pane,
+            sha256sum,
+            openssl,
+            signature_check: self.signature_check(stage)?,
+            sums_size: file_size(&stage.release.sums_path())?,
+            minisign_pane,
+            minisign_cli,
+        })
+    }
+
+    /// pane's `sha256_file`, `sha256sum` and (when installed) `openssl dgst`
+    /// over the archive, the whole process timed, in rotating order.
+    fn sha256_rounds(
+        &self,
+        stage: &Stage,
+        rounds: usize,
+    ) -> Result<(Samples, Samples, Option<Samples>)> {
         let file = &stage.release.archive;
         let expected = &stage.sha256;
         // The same file through each tool; the whole process is timed.
@@ -39,35 +63,32 @@ impl Bench {
         let pane = || time(&self.bins.verify_speed, &["sha256"], "verify-speed sha256");
         let sha256sum = || time(Path::new("sha256sum"), &[], "sha256sum");
         let openssl = || time(Path::new("openssl"), &["dgst", "-sha256", "-r"], "openssl");
-        let mut result = Verify {
-            file_size: file_size(file)?,
-            pane: Samples::default(),
-            sha256sum: Samples::default(),
-            openssl: command_line("openssl", &["version"]).map(|_| Samples::default()),
-            signature_check: Duration::ZERO,
-            sums_size: file_size(&stage.release.sums_path())?,
-            minisign_pane: Samples::default(),
-            minisign_cli: command_line("minisign", &["-v"]).map(|_| Samples::default()),
-        };
+        let mut pane_samples = Samples::default();
+        let mut sha256sum_samples = Samples::default();
+        let mut openssl_samples = command_line("openssl", &["version"]).map(|_| Samples::default());
         // Warm the page cache; every tool then reads the same cached file.
         pane()?;
         sha256sum()?;
         for round in 0..rounds {
             for offset in 0..3 {
                 match (round + offset) % 3 {
-                    0 => result.pane.push(pane()?),
-                    1 => result.sha256sum.push(sha256sum()?),
+                    0 => pane_samples.push(pane()?),
+                    1 => sha256sum_samples.push(sha256sum()?),
                     _ => {
-                        if let Some(samples) = &mut result.openssl {
+                        if let Some(samples) = &mut openssl_samples {
                             samples.push(openssl()?);
                         }
                     }
                 }
             }
         }
+        Ok((pane_samples, sha256sum_samples, openssl_samples))
+    }
 
-        // A minisign signature over the whole file, checked by pane's
-        // verifier and by the stock CLI, alternating.
+    /// A minisign signature over the whole archive, checked by pane's
+    /// verifier and (when installed) by the stock CLI, alternating.
+    fn minisign_rounds(&self, stage: &Stage, rounds: usize) -> Result<(Samples, Option<Samples>)> {
+        let file = &stage.release.archive;
         let signature = stage.root.join("whole-file.minisig");
         let text = File::open(file)
             .context("cannot open the archive")
@@ -94,19 +115,26 @@ impl Bench {
                 .args(["-P", &key]);
             time_digest(&mut command, "Signature", "minisign -V")
         };
+        let mut pane = Samples::default();
+        let mut cli = command_line("minisign", &["-v"]).map(|_| Samples::default());
         pane_check()?;
         for round in 0..rounds {
-            if round % 2 == 1 || result.minisign_cli.is_none() {
-                result.minisign_pane.push(pane_check()?);
+            if round % 2 == 1 || cli.is_none() {
+                pane.push(pane_check()?);
             }
-            if let Some(samples) = &mut result.minisign_cli {
+            if let Some(samples) = &mut cli {
                 samples.push(cli_check()?);
             }
-            if round % 2 == 0 && result.minisign_cli.is_some() {
-                result.minisign_pane.push(pane_check()?);
+            if round % 2 == 0 && cli.is_some() {
+                pane.push(pane_check()?);
             }
         }
+        Ok((pane, cli))
+    }
 
+    /// pane's signature check of the release's `SHA256SUMS` (timed inside
+    /// `verify-speed` over 2,000 checks), the median of three runs.
+    fn signature_check(&self, stage: &Stage) -> Result<Duration> {
         let mut checks = Samples::default();
         for _ in 0..3 {
             let mut command = Command::new(&self.bins.verify_speed);
@@ -124,8 +152,7 @@ impl Bench {
                 .context("verify-speed minisign printed no number")?;
             checks.push(Duration::from_nanos(nanos));
         }
-        result.signature_check = checks.median();
-        Ok(result)
+        Ok(checks.median())
     }
 }
 
