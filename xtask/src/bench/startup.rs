@@ -5,8 +5,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::build::Binaries;
+use super::stage::check_version;
 use super::stats::Samples;
-use super::NEW;
+use super::{file_size, NEW};
 use crate::error::{Context, Result};
 
 pub(super) struct Sizes {
@@ -18,16 +19,11 @@ pub(super) struct Sizes {
 
 impl Sizes {
     pub(super) fn measure(bins: &Binaries) -> Result<Sizes> {
-        let size = |path: &Path| {
-            std::fs::metadata(path)
-                .map(|m| m.len())
-                .with_context(|| format!("cannot read {}", path.display()))
-        };
         Ok(Sizes {
-            pane: size(&bins.pane_release)?,
-            hello: size(&bins.hello)?,
-            pipeline: size(&bins.pipeline)?,
-            peer: size(&bins.peer)?,
+            pane: file_size(&bins.pane_release)?,
+            hello: file_size(&bins.hello)?,
+            pipeline: file_size(&bins.pipeline)?,
+            peer: file_size(&bins.peer)?,
         })
     }
 }
@@ -39,15 +35,7 @@ pub(super) struct Startup {
 
 /// `pane --version` and the bare binary, alternating, `runs` times each.
 pub(super) fn startup(bins: &Binaries, runs: usize) -> Result<Startup> {
-    let expected = format!("pane {NEW}");
-    let output = Command::new(&bins.pane_release)
-        .arg("--version")
-        .output()
-        .context("cannot run pane --version")?;
-    let printed = String::from_utf8_lossy(&output.stdout);
-    if printed.trim() != expected {
-        crate::bail!("pane --version printed {printed:?}, not {expected:?}");
-    }
+    check_version(&bins.pane_release, NEW)?;
     let time = |program: &Path| -> Result<Duration> {
         let start = Instant::now();
         let status = Command::new(program)
