@@ -123,25 +123,19 @@ impl Snapshot {
 }
 
 fn collect(base: &Path, dir: &Path, files: &mut BTreeMap<PathBuf, String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let meta = std::fs::symlink_metadata(&path).unwrap();
-        let rel = path.strip_prefix(base).unwrap().to_path_buf();
-        if meta.is_dir() {
-            collect(base, &path, files);
-        } else if meta.file_type().is_symlink() {
-            files.insert(
-                rel,
-                format!("link:{}", std::fs::read_link(&path).unwrap().display()),
-            );
-        } else {
-            let digest = xtask::checksums::sha256_file(&path).unwrap();
-            files.insert(rel, digest);
+    xtask::sandbox::walk(dir, &mut |path, is_dir| {
+        if is_dir {
+            return;
         }
-    }
+        let rel = path.strip_prefix(base).unwrap().to_path_buf();
+        let meta = std::fs::symlink_metadata(path).unwrap();
+        let value = if meta.file_type().is_symlink() {
+            format!("link:{}", std::fs::read_link(path).unwrap().display())
+        } else {
+            xtask::checksums::sha256_file(path).unwrap()
+        };
+        files.insert(rel, value);
+    });
 }
 
 /// No `.pane-tmp-*` file anywhere under `dir`.

@@ -407,7 +407,7 @@ fn calibrate(sandbox: &Sandbox, to: &str) -> Result<Timeline> {
 
 fn spawn_update(sandbox: &Sandbox, to: &str) -> Result<Child> {
     sandbox
-        .command(&sandbox.install_path())
+        .command(sandbox.install_path())
         .args(["self", "update", to])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -738,7 +738,7 @@ fn race_once(
 ) -> Result<Tally> {
     let mut children = Vec::new();
     for _ in 0..racers {
-        let mut command = sandbox.command(&sandbox.install_path());
+        let mut command = sandbox.command(sandbox.install_path());
         command
             .args(["self", "update"])
             .stdin(Stdio::null())
@@ -805,6 +805,6 @@ fn race_once(
             }
         }
     }
-    check_consistent(&sandbox, to, Some(from))?;
+    check_consistent(sandbox, to, Some(from))?;
     Ok(tally)
 }
