@@ -260,33 +260,11 @@ pub fn kill_chaos(options: &KillOptions, log: &mut dyn Write) -> Result<KillRepo
         crate::bail!("kill_chaos needs at least three versions to go round");
     }
     let started = Instant::now();
-    let sandbox = sandbox()?;
-    let _ = writeln!(
-        log,
-        "chaos: publishing {} releases padded with {} MiB…",
-        options.versions.len(),
-        options.padding >> 20
-    );
-    for version in &options.versions {
-        sandbox.publish(Release::new(version.clone()).padding(options.padding))?;
-    }
-    sandbox.install(&options.versions[0])?;
     let throttle = Fault::Throttle {
         bytes_per_sec: options.bytes_per_sec,
     };
-
-    // One whole throttled update, watched, to know when its phases fall.
-    let mut current = 0;
-    let target = 1;
-    sandbox.server().set_fault(".tar.gz", throttle.clone());
-    let calibration = calibrate(&sandbox, &options.versions[target])?;
-    sandbox.server().clear_faults();
-    check_consistent(
-        &sandbox,
-        &options.versions[target],
-        Some(&options.versions[current]),
-    )?;
-    current = target;
+    let (sandbox, calibration) = kill_setup(options, &throttle, log)?;
+    let mut current = 1;
 
     let mut report = KillReport {
         calibration,
@@ -350,6 +328,32 @@ pub fn kill_chaos(options: &KillOptions, log: &mut dyn Write) -> Result<KillRepo
         }
     }
     Ok(report)
+}
+
+/// A sandbox with the padded releases published and `versions[1]` installed
+/// by one whole throttled update from `versions[0]`, watched to know when
+/// its phases fall.
+fn kill_setup(
+    options: &KillOptions,
+    throttle: &Fault,
+    log: &mut dyn Write,
+) -> Result<(Sandbox, Timeline)> {
+    let sandbox = sandbox()?;
+    let _ = writeln!(
+        log,
+        "chaos: publishing {} releases padded with {} MiB…",
+        options.versions.len(),
+        options.padding >> 20
+    );
+    for version in &options.versions {
+        sandbox.publish(Release::new(version.clone()).padding(options.padding))?;
+    }
+    sandbox.install(&options.versions[0])?;
+    sandbox.server().set_fault(".tar.gz", throttle.clone());
+    let calibration = calibrate(&sandbox, &options.versions[1])?;
+    sandbox.server().clear_faults();
+    check_consistent(&sandbox, &options.versions[1], Some(&options.versions[0]))?;
+    Ok((sandbox, calibration))
 }
 
 /// When the phases of one update fell, from its start.

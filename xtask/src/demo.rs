@@ -215,7 +215,14 @@ struct Demo {
 }
 
 impl Demo {
+    /// The nine steps, in order.
     fn steps(&mut self, install_sh: &Path) {
+        self.install_and_update(install_sh);
+        self.pin_roll_back_and_uninstall();
+    }
+
+    /// install.sh, `--version`, `self check`, `self update`.
+    fn install_and_update(&mut self, install_sh: &Path) {
         let target = host_target();
         let key_line = self.sandbox.key.public_key_line();
         let mut install = self.command("sh");
@@ -274,7 +281,11 @@ impl Demo {
                 Ok(format!("{FIRST} → {LATEST}"))
             }),
         );
+    }
 
+    /// `self pin`, `self update` held by the pin, `self rollback` with the
+    /// server stopped, `self status`, `self uninstall`.
+    fn pin_roll_back_and_uninstall(&mut self) {
         self.pane_step(
             &format!("pin to {MIDDLE}"),
             &["self", "pin", MIDDLE],

@@ -465,9 +465,21 @@ impl Release {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
         let archive = dir.join(archive_name(&self.version, &target));
+        self.write_archive(&dir, &target, &archive)?;
+        self.write_assets_and_sums(&dir)?;
+        self.write_signature(&dir, key)?;
+        Ok(ReleaseDir {
+            dir,
+            version: self.version,
+            target,
+            archive,
+        })
+    }
 
+    /// The archive: the raw one if given, else the (padded) binary packaged.
+    fn write_archive(&self, dir: &Path, target: &str, archive: &Path) -> Result<()> {
         match &self.raw_archive {
-            Some(raw) => raw.write(&archive)?,
+            Some(raw) => raw.write(archive)?,
             None => {
                 let binary = match &self.binary {
                     Some(binary) => binary.clone(),
@@ -481,7 +493,7 @@ impl Release {
                     extra_files: Vec::new(),
                 };
                 if self.padding == 0 {
-                    package_with(&binary, &self.version, &target, &dir, &options)?;
+                    package_with(&binary, &self.version, target, dir, &options)?;
                 } else {
                     let scratch =
                         tempfile::tempdir().context("cannot make a temporary directory")?;
@@ -495,10 +507,15 @@ impl Release {
                     result.with_context(|| format!("cannot pad {}", binary.display()))?;
                     // Padding does not compress; spend no time trying.
                     options.level = 1;
-                    package_with(&padded, &self.version, &target, &dir, &options)?;
+                    package_with(&padded, &self.version, target, dir, &options)?;
                 }
             }
         }
+        Ok(())
+    }
+
+    /// The extra assets, then `SHA256SUMS` (computed, or the text given).
+    fn write_assets_and_sums(&self, dir: &Path) -> Result<()> {
         for (name, contents) in &self.assets {
             let path = dir.join(name);
             write_atomically(&path, 0o644, |file| {
@@ -508,7 +525,7 @@ impl Release {
         }
         match &self.sums {
             None => {
-                checksums::write_checksums(&dir)?;
+                checksums::write_checksums(dir)?;
             }
             Some(text) => {
                 let path = dir.join(SUMS_NAME);
@@ -518,17 +535,22 @@ impl Release {
                 })?;
             }
         }
+        Ok(())
+    }
+
+    /// `SHA256SUMS.minisig` as [`Release`] was told to sign, or none.
+    fn write_signature(&self, dir: &Path, key: &TestKey) -> Result<()> {
         let signature_path = dir.join(SIGNATURE_NAME);
         match &self.signature {
             Signature::Release if self.sums.is_none() => {
-                signing::sign_release(&dir, key.secret_key())?;
+                signing::sign_release(dir, key.secret_key())?;
             }
             Signature::Release => {
                 let comment = signing::trusted_comment(&self.version, unix_now());
-                signing::write_signature(&dir, key.secret_key(), &comment)?;
+                signing::write_signature(dir, key.secret_key(), &comment)?;
             }
             Signature::Comment(comment) => {
-                signing::write_signature(&dir, key.secret_key(), comment)?;
+                signing::write_signature(dir, key.secret_key(), comment)?;
             }
             Signature::Legacy(comment) => {
                 let sums = std::fs::read(dir.join(SUMS_NAME)).context("cannot read SHA256SUMS")?;
@@ -540,12 +562,7 @@ impl Release {
                 let _ = std::fs::remove_file(&signature_path);
             }
         }
-        Ok(ReleaseDir {
-            dir,
-            version: self.version,
-            target,
-            archive,
-        })
+        Ok(())
     }
 }
 

@@ -87,7 +87,7 @@ impl Bench {
         command
     }
 
-    /// The environment the integration tests give pane (tests/it/common.rs).
+    /// The environment every sandboxed pane gets ([`crate::sandbox::pane_env`]).
     pub(super) fn pane_env(&self, command: &mut Command, stage: &Stage, home: &Path) {
         command
             .envs(crate::sandbox::pane_env(
