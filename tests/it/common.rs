@@ -6,43 +6,35 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub use xtask::fixtures::Run;
-use xtask::fixtures::{build_pane, Release, ReleaseDir, TestKey};
-use xtask::server::Server;
+use xtask::fixtures::{Release, ReleaseDir};
+use xtask::sandbox::Sandbox;
 
-pub struct World {
-    pub tmp: tempfile::TempDir,
-    pub home: PathBuf,
-    pub data_dir: PathBuf,
-    pub bin_dir: PathBuf,
-    pub root: PathBuf,
-    pub key: TestKey,
-    pub server: Option<Server>,
-    pub extra_env: Vec<(String, String)>,
+/// [`xtask::sandbox::Sandbox`] (whose fields and methods it derefs to), with
+/// methods that panic as test helpers do.
+pub struct World(Sandbox);
+
+impl Deref for World {
+    type Target = Sandbox;
+
+    fn deref(&self) -> &Sandbox {
+        &self.0
+    }
+}
+
+impl DerefMut for World {
+    fn deref_mut(&mut self) -> &mut Sandbox {
+        &mut self.0
+    }
 }
 
 impl World {
     pub fn new() -> World {
-        let tmp = tempfile::tempdir().expect("temp dir");
-        let home = tmp.path().join("home");
-        let root = tmp.path().join("releases");
-        std::fs::create_dir_all(&home).unwrap();
-        std::fs::create_dir_all(&root).unwrap();
-        let key = TestKey::generate();
-        let server = Server::start(&root).expect("release server");
-        World {
-            data_dir: home.join(".local/share/pane"),
-            bin_dir: home.join(".local/bin"),
-            home,
-            root,
-            key,
-            server: Some(server),
-            tmp,
-            extra_env: Vec::new(),
-        }
+        World(Sandbox::new(".tmp").unwrap_or_else(|e| panic!("cannot make the test world: {e:#}")))
     }
 
     /// A world with releases of `versions` published and the first installed.
@@ -55,45 +47,17 @@ impl World {
         world
     }
 
-    pub fn server(&self) -> &Server {
-        self.server.as_ref().expect("server running")
-    }
-
     pub fn publish(&self, version: &str) -> ReleaseDir {
         Release::new(version).write(&self.root, &self.key)
     }
 
-    pub fn install_path(&self) -> PathBuf {
-        self.bin_dir.join("pane")
-    }
-
-    pub fn receipt_path(&self) -> PathBuf {
-        self.data_dir.join("install-receipt.json")
-    }
-
     pub fn receipt(&self) -> serde_json::Value {
-        serde_json::from_slice(&std::fs::read(self.receipt_path()).expect("receipt"))
-            .expect("receipt JSON")
+        self.0.receipt().unwrap_or_else(|e| panic!("{e:#}"))
     }
 
     /// A command running `exe` with only this world's environment.
     pub fn command(&self, exe: &Path) -> Command {
-        let mut command = Command::new(exe);
-        command
-            .env_clear()
-            .envs(xtask::fixtures::sandbox_env(
-                &self.home,
-                &self.key,
-                self.server.as_ref(),
-            ))
-            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-            .env("PANE_HTTP_TIMEOUT", "3")
-            .env("PANE_LOCK_TIMEOUT", "60")
-            .current_dir(&self.home);
-        for (k, v) in &self.extra_env {
-            command.env(k, v);
-        }
-        command
+        self.0.command(exe)
     }
 
     /// Runs the installed pane.
@@ -106,19 +70,14 @@ impl World {
     }
 
     pub fn run(&self, exe: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let mut command = self.command(exe);
-        command.args(args);
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        Run::from(command.output().expect("run pane"))
+        self.0
+            .run(exe, args, env)
+            .unwrap_or_else(|e| panic!("{e:#}"))
     }
 
     /// Installs a fixture pane of `version` the way a manual download does.
     pub fn install(&self, version: &str) {
-        let exe = build_pane(version);
-        self.run(&exe, &["self", "install", "--no-modify-path"], &[])
-            .success();
+        self.0.install(version).unwrap_or_else(|e| panic!("{e:#}"));
         assert_eq!(self.installed_version(), version);
     }
 
@@ -137,10 +96,6 @@ impl World {
         collect(&self.home, &self.home, &mut files);
         files.remove(Path::new(".local/share/pane/update.lock"));
         Snapshot(files)
-    }
-
-    pub fn stop_server(&mut self) {
-        self.server = None;
     }
 }
 
@@ -168,25 +123,19 @@ impl Snapshot {
 }
 
 fn collect(base: &Path, dir: &Path, files: &mut BTreeMap<PathBuf, String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let meta = std::fs::symlink_metadata(&path).unwrap();
-        let rel = path.strip_prefix(base).unwrap().to_path_buf();
-        if meta.is_dir() {
-            collect(base, &path, files);
-        } else if meta.file_type().is_symlink() {
-            files.insert(
-                rel,
-                format!("link:{}", std::fs::read_link(&path).unwrap().display()),
-            );
-        } else {
-            let digest = xtask::checksums::sha256_file(&path).unwrap();
-            files.insert(rel, digest);
+    xtask::sandbox::walk(dir, &mut |path, is_dir| {
+        if is_dir {
+            return;
         }
-    }
+        let rel = path.strip_prefix(base).unwrap().to_path_buf();
+        let meta = std::fs::symlink_metadata(path).unwrap();
+        let value = if meta.file_type().is_symlink() {
+            format!("link:{}", std::fs::read_link(path).unwrap().display())
+        } else {
+            xtask::checksums::sha256_file(path).unwrap()
+        };
+        files.insert(rel, value);
+    });
 }
 
 /// No `.pane-tmp-*` file anywhere under `dir`.

@@ -20,12 +20,13 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::error::{Context, Result};
-use crate::fixtures::{build_pane, sandbox_env, Release, Run, TestKey};
-use crate::server::{Fault, Server};
+use crate::fixtures::{Release, Run};
+use crate::sandbox::{walk, Sandbox};
+use crate::server::Fault;
 
 /// xorshift64*: a small, seeded, deterministic RNG (no dependency needed).
 #[derive(Clone, Debug)]
@@ -50,206 +51,100 @@ impl Rng {
     }
 }
 
-/// A throwaway home with pane's dirs, a test key, and a release server over
-/// its own release root. Nothing outside it is touched; the server listens on
-/// loopback only.
-pub struct Sandbox {
-    dir: tempfile::TempDir,
-    pub home: PathBuf,
-    pub bin_dir: PathBuf,
-    pub data_dir: PathBuf,
-    pub root: PathBuf,
-    pub key: TestKey,
-    pub server: Server,
+/// The sandbox chaos runs in: patient timeouts, for a busy machine.
+fn sandbox() -> Result<Sandbox> {
+    let mut sandbox = Sandbox::new("pane-chaos-")?;
+    sandbox.extra_env.extend([
+        ("PANE_HTTP_TIMEOUT".to_string(), "10".to_string()),
+        ("PANE_LOCK_TIMEOUT".to_string(), "120".to_string()),
+    ]);
+    Ok(sandbox)
 }
 
-impl Sandbox {
-    pub fn new() -> Result<Sandbox> {
-        let dir = tempfile::Builder::new()
-            .prefix("pane-chaos-")
-            .tempdir()
-            .context("cannot make a temporary directory")?;
-        let home = dir.path().join("home");
-        let root = dir.path().join("releases");
-        for path in [&home, &root] {
-            std::fs::create_dir_all(path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
+/// The receipt, which must parse and have schema 1.
+fn receipt(sandbox: &Sandbox) -> Result<serde_json::Value> {
+    let value = sandbox.receipt()?;
+    if value["schema"] != 1 {
+        crate::bail!("the receipt has schema {}, not 1", value["schema"]);
+    }
+    Ok(value)
+}
+
+/// `.pane-tmp-*` files anywhere in the home.
+fn temp_files(sandbox: &Sandbox) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    walk(&sandbox.home, &mut |path, _| {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if name.starts_with(".pane-tmp-") {
+            found.push(path.to_path_buf());
         }
-        let server = Server::start(&root)?;
-        Ok(Sandbox {
-            data_dir: home.join(".local/share/pane"),
-            bin_dir: home.join(".local/bin"),
-            home,
-            root,
-            key: TestKey::try_generate()?,
-            server,
-            dir,
-        })
-    }
+    });
+    found
+}
 
-    /// Keeps the directory after the run (to look at a failure).
-    pub fn keep(self) -> PathBuf {
-        self.dir.keep()
+/// The whole installation agrees with itself, at `version`: the binary
+/// says it, the receipt names it with no change journaled, every kept
+/// binary has its recorded SHA-256, the installed binary is the kept copy
+/// of `version`, `previous` (if given) is kept, and no temp file is left.
+pub fn check_consistent(sandbox: &Sandbox, version: &str, previous: Option<&str>) -> Result<()> {
+    let installed = sandbox.installed_version()?;
+    if installed != version {
+        crate::bail!("pane {installed} is installed, not {version}");
     }
-
-    pub fn install_path(&self) -> PathBuf {
-        self.bin_dir.join("pane")
+    let receipt = receipt(sandbox)?;
+    if receipt["version"] != version {
+        crate::bail!("the receipt names {}, not {version}", receipt["version"]);
     }
-
-    pub fn receipt_path(&self) -> PathBuf {
-        self.data_dir.join("install-receipt.json")
+    if receipt.get("pending").is_some() {
+        crate::bail!("the receipt still journals a change: {receipt:#}");
     }
-
-    /// `exe` with only this sandbox's environment.
-    pub fn command(&self, exe: &Path) -> Command {
-        let mut command = Command::new(exe);
-        command
-            .env_clear()
-            .envs(sandbox_env(&self.home, &self.key, Some(&self.server)))
-            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-            .env("PANE_HTTP_TIMEOUT", "10")
-            .env("PANE_LOCK_TIMEOUT", "120")
-            .current_dir(&self.home)
-            .stdin(Stdio::null());
-        command
+    let kept_versions = check_kept(sandbox, &receipt)?;
+    for wanted in std::iter::once(version).chain(previous) {
+        if !kept_versions.iter().any(|k| k == wanted) {
+            crate::bail!("{wanted} is not kept (kept: {kept_versions:?})");
+        }
     }
-
-    /// Runs the installed pane to the end.
-    pub fn pane(&self, args: &[&str]) -> Result<Run> {
-        let output = self
-            .command(&self.install_path())
-            .args(args)
-            .output()
-            .with_context(|| format!("cannot run pane {}", args.join(" ")))?;
-        Ok(Run::from(output))
+    let installed_digest = crate::checksums::sha256_file(&sandbox.install_path())?;
+    let kept_digest = crate::checksums::sha256_file(&kept_binary(sandbox, version))?;
+    if installed_digest != kept_digest {
+        crate::bail!("the installed binary is not the kept copy of {version}");
     }
-
-    /// Publishes `release` into the release root.
-    pub fn publish(&self, release: Release) -> Result<()> {
-        release.try_write(&self.root, &self.key).map(drop)
-    }
-
-    /// Installs a fixture pane of `version` with `pane self install`.
-    pub fn install(&self, version: &str) -> Result<()> {
-        let exe = build_pane(version);
-        let run = Run::from(
-            self.command(&exe)
-                .args(["self", "install", "--no-modify-path"])
-                .output()
-                .context("cannot run pane self install")?,
+    if previous.is_some() && receipt["previous"].as_str() != previous {
+        crate::bail!(
+            "the receipt's previous is {}, not {previous:?}",
+            receipt["previous"]
         );
-        if run.code != Some(0) {
-            crate::bail!("pane self install failed:\n{run}");
-        }
-        Ok(())
     }
-
-    /// What the installed pane says it is (`pane --version`).
-    pub fn installed_version(&self) -> Result<String> {
-        let run = self.pane(&["--version"])?;
-        match run.stdout.trim().strip_prefix("pane ") {
-            Some(version) if run.code == Some(0) => Ok(version.to_string()),
-            _ => crate::bail!("the installed pane does not run:\n{run}"),
-        }
+    let leftovers = temp_files(sandbox);
+    if !leftovers.is_empty() {
+        crate::bail!("temp files left behind: {leftovers:?}");
     }
-
-    pub fn receipt(&self) -> Result<serde_json::Value> {
-        let path = self.receipt_path();
-        let bytes =
-            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes)
-            .with_context(|| format!("the receipt {} is not JSON", path.display()))?;
-        if value["schema"] != 1 {
-            crate::bail!("the receipt has schema {}, not 1", value["schema"]);
-        }
-        Ok(value)
+    // The lock is free and names no holder that has gone.
+    let holder = std::fs::read_to_string(sandbox.data_dir.join("update.lock")).unwrap_or_default();
+    if !holder.is_empty() {
+        crate::bail!("update.lock still names a holder: {holder:?}");
     }
-
-    /// `.pane-tmp-*` files anywhere in the home.
-    pub fn temp_files(&self) -> Vec<PathBuf> {
-        let mut found = Vec::new();
-        walk(&self.home, &mut |path| {
-            let name = path.file_name().unwrap_or_default().to_string_lossy();
-            if name.starts_with(".pane-tmp-") {
-                found.push(path.to_path_buf());
-            }
-        });
-        found
-    }
-
-    /// The whole installation agrees with itself, at `version`: the binary
-    /// says it, the receipt names it with no change journaled, every kept
-    /// binary has its recorded SHA-256, the installed binary is the kept copy
-    /// of `version`, `previous` (if given) is kept, and no temp file is left.
-    pub fn check_consistent(&self, version: &str, previous: Option<&str>) -> Result<()> {
-        let installed = self.installed_version()?;
-        if installed != version {
-            crate::bail!("pane {installed} is installed, not {version}");
-        }
-        let receipt = self.receipt()?;
-        if receipt["version"] != version {
-            crate::bail!("the receipt names {}, not {version}", receipt["version"]);
-        }
-        if receipt.get("pending").is_some() {
-            crate::bail!("the receipt still journals a change: {receipt:#}");
-        }
-        let kept = receipt["kept"].as_array().cloned().unwrap_or_default();
-        let mut kept_versions = Vec::new();
-        for entry in &kept {
-            let kept_version = entry["version"].as_str().unwrap_or_default();
-            let path = self
-                .data_dir
-                .join("versions")
-                .join(kept_version)
-                .join("pane");
-            let digest = crate::checksums::sha256_file(&path)?;
-            if entry["sha256"] != digest.as_str() {
-                crate::bail!("kept {kept_version} does not match its recorded SHA-256");
-            }
-            kept_versions.push(kept_version.to_string());
-        }
-        for wanted in std::iter::once(version).chain(previous) {
-            if !kept_versions.iter().any(|k| k == wanted) {
-                crate::bail!("{wanted} is not kept (kept: {kept_versions:?})");
-            }
-        }
-        let installed_digest = crate::checksums::sha256_file(&self.install_path())?;
-        let kept_digest = crate::checksums::sha256_file(
-            &self.data_dir.join("versions").join(version).join("pane"),
-        )?;
-        if installed_digest != kept_digest {
-            crate::bail!("the installed binary is not the kept copy of {version}");
-        }
-        if previous.is_some() && receipt["previous"].as_str() != previous {
-            crate::bail!(
-                "the receipt's previous is {}, not {previous:?}",
-                receipt["previous"]
-            );
-        }
-        let leftovers = self.temp_files();
-        if !leftovers.is_empty() {
-            crate::bail!("temp files left behind: {leftovers:?}");
-        }
-        // The lock is free and names no holder that has gone.
-        let holder = std::fs::read_to_string(self.data_dir.join("update.lock")).unwrap_or_default();
-        if !holder.is_empty() {
-            crate::bail!("update.lock still names a holder: {holder:?}");
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
-fn walk(dir: &Path, visit: &mut dyn FnMut(&Path)) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        visit(&path);
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            walk(&path, visit);
+/// `versions/<version>/pane` in the data dir.
+fn kept_binary(sandbox: &Sandbox, version: &str) -> PathBuf {
+    sandbox.data_dir.join("versions").join(version).join("pane")
+}
+
+/// Every kept binary has the SHA-256 the receipt records; returns the kept versions.
+fn check_kept(sandbox: &Sandbox, receipt: &serde_json::Value) -> Result<Vec<String>> {
+    let kept = receipt["kept"].as_array().cloned().unwrap_or_default();
+    let mut kept_versions = Vec::new();
+    for entry in &kept {
+        let kept_version = entry["version"].as_str().unwrap_or_default();
+        let digest = crate::checksums::sha256_file(&kept_binary(sandbox, kept_version))?;
+        if entry["sha256"] != digest.as_str() {
+            crate::bail!("kept {kept_version} does not match its recorded SHA-256");
         }
+        kept_versions.push(kept_version.to_string());
     }
+    Ok(kept_versions)
 }
 
 // ------------------------------------------------------------------ kill -9
@@ -365,29 +260,11 @@ pub fn kill_chaos(options: &KillOptions, log: &mut dyn Write) -> Result<KillRepo
         crate::bail!("kill_chaos needs at least three versions to go round");
     }
     let started = Instant::now();
-    let sandbox = Sandbox::new()?;
-    let _ = writeln!(
-        log,
-        "chaos: publishing {} releases padded with {} MiB…",
-        options.versions.len(),
-        options.padding >> 20
-    );
-    for version in &options.versions {
-        sandbox.publish(Release::new(version.clone()).padding(options.padding))?;
-    }
-    sandbox.install(&options.versions[0])?;
     let throttle = Fault::Throttle {
         bytes_per_sec: options.bytes_per_sec,
     };
-
-    // One whole throttled update, watched, to know when its phases fall.
-    let mut current = 0;
-    let target = 1;
-    sandbox.server.set_fault(".tar.gz", throttle.clone());
-    let calibration = calibrate(&sandbox, &options.versions[target])?;
-    sandbox.server.clear_faults();
-    sandbox.check_consistent(&options.versions[target], Some(&options.versions[current]))?;
-    current = target;
+    let (sandbox, calibration) = kill_setup(options, &throttle, log)?;
+    let mut current = 1;
 
     let mut report = KillReport {
         calibration,
@@ -400,9 +277,9 @@ pub fn kill_chaos(options: &KillOptions, log: &mut dyn Write) -> Result<KillRepo
         let to = options.versions[next].clone();
         let attempt = report.kills + report.finished_first;
         let plan = KillPlan::draw(attempt, &mut rng, &calibration);
-        sandbox.server.set_fault(".tar.gz", throttle.clone());
+        sandbox.server().set_fault(".tar.gz", throttle.clone());
         let outcome = kill_once(&sandbox, &to, &plan);
-        sandbox.server.clear_faults();
+        sandbox.server().clear_faults();
         let number = report.kills + 1;
         let killed = match outcome {
             Err(e) => {
@@ -433,7 +310,7 @@ pub fn kill_chaos(options: &KillOptions, log: &mut dyn Write) -> Result<KillRepo
                 Some(0) => Ok(()),
                 _ => crate::bail!("the update after the kill failed:\n{run}"),
             })
-            .and_then(|()| sandbox.check_consistent(&to, Some(&from)));
+            .and_then(|()| check_consistent(&sandbox, &to, Some(&from)));
         if let Err(e) = recovered {
             report.failure = Some(format!("after kill {number} ({plan}): {e:#}"));
             break;
@@ -451,6 +328,32 @@ pub fn kill_chaos(options: &KillOptions, log: &mut dyn Write) -> Result<KillRepo
         }
     }
     Ok(report)
+}
+
+/// A sandbox with the padded releases published and `versions[1]` installed
+/// by one whole throttled update from `versions[0]`, watched to know when
+/// its phases fall.
+fn kill_setup(
+    options: &KillOptions,
+    throttle: &Fault,
+    log: &mut dyn Write,
+) -> Result<(Sandbox, Timeline)> {
+    let sandbox = sandbox()?;
+    let _ = writeln!(
+        log,
+        "chaos: publishing {} releases padded with {} MiB…",
+        options.versions.len(),
+        options.padding >> 20
+    );
+    for version in &options.versions {
+        sandbox.publish(Release::new(version.clone()).padding(options.padding))?;
+    }
+    sandbox.install(&options.versions[0])?;
+    sandbox.server().set_fault(".tar.gz", throttle.clone());
+    let calibration = calibrate(&sandbox, &options.versions[1])?;
+    sandbox.server().clear_faults();
+    check_consistent(&sandbox, &options.versions[1], Some(&options.versions[0]))?;
+    Ok((sandbox, calibration))
 }
 
 /// When the phases of one update fell, from its start.
@@ -508,8 +411,9 @@ fn calibrate(sandbox: &Sandbox, to: &str) -> Result<Timeline> {
 
 fn spawn_update(sandbox: &Sandbox, to: &str) -> Result<Child> {
     sandbox
-        .command(&sandbox.install_path())
+        .command(sandbox.install_path())
         .args(["self", "update", to])
+        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -654,7 +558,7 @@ fn kill_once(sandbox: &Sandbox, to: &str, plan: &KillPlan) -> Result<Option<Phas
     if installed != from && installed != to {
         crate::bail!("pane {installed} is installed, neither {from} nor {to}");
     }
-    let receipt = sandbox.receipt()?;
+    let receipt = receipt(sandbox)?;
     let journaled = receipt["pending"]["after"]["version"] == installed.as_str();
     if receipt["version"] != installed.as_str() && !journaled {
         crate::bail!("pane {installed} is installed but the receipt says {receipt:#}");
@@ -669,7 +573,7 @@ fn kill_once(sandbox: &Sandbox, to: &str, plan: &KillPlan) -> Result<Option<Phas
 
 /// Reads the phase of a killed update from the files it left.
 fn phase_left(sandbox: &Sandbox, from: &str, to: &str) -> Result<Phase> {
-    let receipt = sandbox.receipt()?;
+    let receipt = receipt(sandbox)?;
     let installed = sandbox.installed_version()?;
     let kept_dir = sandbox.data_dir.join("versions").join(to);
     Ok(if receipt.get("pending").is_some() {
@@ -775,7 +679,7 @@ impl fmt::Display for RaceReport {
 /// at once and must name the holder.
 pub fn race_chaos(options: &RaceOptions, log: &mut dyn Write) -> Result<RaceReport> {
     let started = Instant::now();
-    let sandbox = Sandbox::new()?;
+    let sandbox = sandbox()?;
     sandbox.publish(Release::new(options.installed.clone()))?;
     sandbox.install(&options.installed)?;
     let mut report = RaceReport {
@@ -838,9 +742,10 @@ fn race_once(
 ) -> Result<Tally> {
     let mut children = Vec::new();
     for _ in 0..racers {
-        let mut command = sandbox.command(&sandbox.install_path());
+        let mut command = sandbox.command(sandbox.install_path());
         command
             .args(["self", "update"])
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         if impatient {
@@ -904,6 +809,6 @@ fn race_once(
             }
         }
     }
-    sandbox.check_consistent(to, Some(from))?;
+    check_consistent(sandbox, to, Some(from))?;
     Ok(tally)
 }

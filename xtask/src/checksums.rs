@@ -115,6 +115,19 @@ pub fn parse(text: &str) -> Result<Vec<(String, String)>> {
     Ok(entries)
 }
 
+/// Reads and parses `dir/SHA256SUMS`, saying how to make it if it is missing.
+pub fn read(dir: &Path) -> Result<Vec<(String, String)>> {
+    let path = dir.join(SUMS_NAME);
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "cannot read {}; run `cargo xtask checksums {}` first",
+            path.display(),
+            dir.display()
+        )
+    })?;
+    parse(&text).with_context(|| format!("in {}", path.display()))
+}
+
 /// Writes `dir/SHA256SUMS` over every asset in `dir` and returns its path.
 /// Refuses a directory with no release archive in it.
 pub fn write_checksums(dir: &Path) -> Result<PathBuf> {

@@ -34,8 +34,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::error::{Context, Result};
-use crate::fixtures::{host_target, sandbox_env, try_build_pane, Release, TestKey};
-use crate::server::Server;
+use crate::fixtures::{host_target, try_build_pane, Release};
+use crate::sandbox::Sandbox;
 
 /// The versions released, oldest first: installed, pinned, latest.
 const FIRST: &str = "1.0.0";
@@ -53,70 +53,26 @@ pub fn run() -> Result<()> {
     println!("pane demo: install → update → pin → rollback → uninstall, on a local release server");
     println!();
 
-    let sandbox = Sandbox::new()?;
-    let key = TestKey::try_generate()?;
-
+    let sandbox = demo_sandbox()?;
     println!("setting up");
-    let mut binaries = Vec::new();
-    for version in VERSIONS {
-        let t = Instant::now();
-        let binary = try_build_pane(version, "dev")?;
-        println!(
-            "  built pane {version:<7} {} ({})",
-            show_path(&binary),
-            seconds(t.elapsed())
-        );
-        binaries.push((version, binary));
-    }
-    let t = Instant::now();
-    let install_sh = crate::workspace::root().join("install.sh");
-    let install_sh_bytes = std::fs::read(&install_sh)
-        .with_context(|| format!("cannot read {}", install_sh.display()))?;
-    for (version, binary) in &binaries {
-        Release::new(*version)
-            .binary(binary)
-            .asset("install.sh", install_sh_bytes.clone())
-            .try_write(&sandbox.releases, &key)?;
-    }
-    println!(
-        "  signing key {} (id {}), generated now, removed at the end",
-        key.public_key_line(),
-        key.key_id_hex()
-    );
-    println!(
-        "  releases    v{FIRST}, v{MIDDLE}, v{LATEST} for {} in {} (packaged and signed in {})",
-        host_target(),
-        sandbox.releases.display(),
-        seconds(t.elapsed())
-    );
-    let server = Server::start(&sandbox.releases)?;
-    println!("  server      {}", server.releases_url());
-    println!(
-        "  HOME (~)    {} (with its own XDG dirs and TMPDIR)",
-        sandbox.home.display()
-    );
-    println!(
-        "  every command below runs with only PATH from your environment, plus HOME, XDG_*, TMPDIR,"
-    );
-    println!(
-        "  PANE_RELEASES_URL and PANE_RELEASES_API_URL (that server), PANE_TEST_PUBKEY (the key above)"
-    );
-    println!("  and PANE_NO_UPDATE_CHECK=1; `pane` is ~/.local/bin/pane, where install.sh put it");
+    let install_sh = publish(&sandbox)?;
     let setup_time = started.elapsed();
 
     let mut demo = Demo {
-        env: sandbox.env(&server, &key),
-        sandbox: &sandbox,
-        server: Some(server),
+        env: sandbox.env(),
+        sandbox,
         results: Vec::new(),
     };
-    demo.steps(&key, &install_sh);
+    demo.steps(&install_sh);
+    let Demo {
+        sandbox, results, ..
+    } = demo;
 
-    let passed = demo.results.iter().filter(|r| r.ok).count();
-    let total = demo.results.len();
+    let passed = results.iter().filter(|r| r.ok).count();
+    let total = results.len();
     println!();
     println!("── summary {}", "─".repeat(60));
-    for (n, result) in demo.results.iter().enumerate() {
+    for (n, result) in results.iter().enumerate() {
         println!(
             "  {} {}. {:<36} {}",
             mark(result.ok),
@@ -125,10 +81,9 @@ pub fn run() -> Result<()> {
             result.verdict
         );
     }
-    drop(demo);
-    let root = sandbox.root().to_path_buf();
+    let root = sandbox.tmp.path().to_path_buf();
+    // The sandbox owns the signing key: closing it removes both.
     let cleaned = sandbox.close();
-    drop(key);
     println!();
     println!(
         "{passed} of {total} steps did what was expected (set-up {}, total {}).",
@@ -148,109 +103,87 @@ pub fn run() -> Result<()> {
     cleaned
 }
 
-/// The throwaway world: `<tmp>/pane-demo-XXXX/{home,tmp,releases}`.
-struct Sandbox {
-    dir: tempfile::TempDir,
-    home: PathBuf,
-    tmp: PathBuf,
-    releases: PathBuf,
+/// The throwaway world, `<tmp>/pane-demo-XXXX/{home,tmp,releases}`: the
+/// shared [`Sandbox`] with the XDG dirs made, a `TMPDIR` of its own, the
+/// user's `PATH` (install.sh needs a downloader) and patient timeouts.
+fn demo_sandbox() -> Result<Sandbox> {
+    let mut sandbox = Sandbox::new("pane-demo-")?;
+    let tmp = sandbox.tmp.path().join("tmp");
+    let xdg = sandbox
+        .env()
+        .into_iter()
+        .filter(|(name, _)| name.starts_with("XDG_"))
+        .map(|(_, path)| PathBuf::from(path));
+    for path in std::iter::once(tmp.clone()).chain(xdg) {
+        std::fs::create_dir_all(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+    }
+    let path = std::env::var("PATH")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| crate::sandbox::SYSTEM_PATH.into());
+    sandbox.extra_env.extend(
+        [
+            ("PATH", path),
+            ("TMPDIR", tmp.display().to_string()),
+            ("PANE_HTTP_TIMEOUT", "10".into()),
+            ("PANE_LOCK_TIMEOUT", "30".into()),
+        ]
+        .map(|(name, value)| (name.to_string(), value)),
+    );
+    Ok(sandbox)
 }
 
-impl Sandbox {
-    fn new() -> Result<Sandbox> {
-        let dir = tempfile::Builder::new()
-            .prefix("pane-demo-")
-            .tempdir()
-            .context("cannot make a temporary directory")?;
-        let home = dir.path().join("home");
-        let tmp = dir.path().join("tmp");
-        let releases = dir.path().join("releases");
-        let sandbox = Sandbox {
-            dir,
-            home,
-            tmp,
-            releases,
-        };
-        for path in [&sandbox.tmp, &sandbox.releases]
-            .into_iter()
-            .cloned()
-            .chain(sandbox.xdg().into_iter().map(|(_, path)| path))
-        {
-            std::fs::create_dir_all(&path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-        }
-        Ok(sandbox)
-    }
-
-    fn root(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn xdg(&self) -> [(&'static str, PathBuf); 4] {
-        [
-            ("XDG_CONFIG_HOME", self.home.join(".config")),
-            ("XDG_DATA_HOME", self.home.join(".local/share")),
-            ("XDG_STATE_HOME", self.home.join(".local/state")),
-            ("XDG_CACHE_HOME", self.home.join(".cache")),
-        ]
-    }
-
-    /// Where install.sh puts pane when neither `PANE_INSTALL_DIR` nor
-    /// `XDG_BIN_HOME` says otherwise.
-    fn pane(&self) -> PathBuf {
-        self.home.join(".local/bin/pane")
-    }
-
-    /// The environment of every child process.
-    fn env(&self, server: &Server, key: &TestKey) -> Vec<(String, OsString)> {
-        let path = std::env::var_os("PATH")
-            .filter(|p| !p.is_empty())
-            .unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
-        let mut env: Vec<(String, OsString)> = vec![
-            ("PATH".into(), path),
-            ("TMPDIR".into(), self.tmp.clone().into()),
-        ];
-        env.extend(
-            sandbox_env(&self.home, key, Some(server))
-                .into_iter()
-                .map(|(name, value)| (name.to_string(), value)),
+/// Builds the three versions and publishes them, with install.sh, into the
+/// sandbox's release root; says what it did. Returns install.sh's path.
+fn publish(sandbox: &Sandbox) -> Result<PathBuf> {
+    let mut binaries = Vec::new();
+    for version in VERSIONS {
+        let t = Instant::now();
+        let binary = try_build_pane(version, "dev")?;
+        println!(
+            "  built pane {version:<7} {} ({})",
+            show_path(&binary),
+            seconds(t.elapsed())
         );
-        env.extend([
-            ("PANE_HTTP_TIMEOUT".into(), "10".into()),
-            ("PANE_LOCK_TIMEOUT".into(), "30".into()),
-        ]);
-        env
+        binaries.push((version, binary));
     }
-
-    /// Files (not directories) left under `HOME`, relative to it.
-    fn files_in_home(&self) -> Vec<String> {
-        fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
-            let Ok(entries) = std::fs::read_dir(dir) else {
-                return;
-            };
-            for entry in entries.flatten() {
-                let path = entry.path();
-                match entry.file_type() {
-                    Ok(t) if t.is_dir() => walk(base, &path, out),
-                    _ => out.push(format!(
-                        "~/{}",
-                        path.strip_prefix(base).unwrap_or(&path).display()
-                    )),
-                }
-            }
-        }
-        let mut files = Vec::new();
-        walk(&self.home, &self.home, &mut files);
-        files.sort();
-        files
+    let t = Instant::now();
+    let install_sh = crate::workspace::root().join("install.sh");
+    let install_sh_bytes = std::fs::read(&install_sh)
+        .with_context(|| format!("cannot read {}", install_sh.display()))?;
+    for (version, binary) in &binaries {
+        sandbox.publish(
+            Release::new(*version)
+                .binary(binary)
+                .asset("install.sh", install_sh_bytes.clone()),
+        )?;
     }
-
-    fn close(self) -> Result<()> {
-        let path = self.dir.path().to_path_buf();
-        self.dir
-            .close()
-            .with_context(|| format!("cannot remove {}", path.display()))
-    }
+    let key = &sandbox.key;
+    println!(
+        "  signing key {} (id {}), generated now, removed at the end",
+        key.public_key_line(),
+        key.key_id_hex()
+    );
+    println!(
+        "  releases    v{FIRST}, v{MIDDLE}, v{LATEST} for {} in {} (packaged and signed in {})",
+        host_target(),
+        sandbox.root.display(),
+        seconds(t.elapsed())
+    );
+    println!("  server      {}", sandbox.server().releases_url());
+    println!(
+        "  HOME (~)    {} (with its own XDG dirs and TMPDIR)",
+        sandbox.home.display()
+    );
+    println!(
+        "  every command below runs with only PATH from your environment, plus HOME, XDG_*, TMPDIR,"
+    );
+    println!(
+        "  PANE_RELEASES_URL and PANE_RELEASES_API_URL (that server), PANE_TEST_PUBKEY (the key above)"
+    );
+    println!("  and PANE_NO_UPDATE_CHECK=1; `pane` is ~/.local/bin/pane, where install.sh put it");
+    Ok(install_sh)
 }
 
 /// What a finished child process did.
@@ -271,30 +204,38 @@ struct StepResult {
 }
 
 /// What a step's check sees after the command ran.
-type Check<'a> = Box<dyn Fn(&Outcome, &Demo<'_>) -> std::result::Result<String, String> + 'a>;
+type Check<'a> = Box<dyn Fn(&Outcome, &Demo) -> std::result::Result<String, String> + 'a>;
 
-struct Demo<'a> {
-    sandbox: &'a Sandbox,
+struct Demo {
+    sandbox: Sandbox,
+    /// The sandbox's environment as it was with the server running: the
+    /// server's URLs stay when it is stopped, so rollback finds nothing there.
     env: Vec<(String, OsString)>,
-    server: Option<Server>,
     results: Vec<StepResult>,
 }
 
-impl Demo<'_> {
-    fn steps(&mut self, key: &TestKey, install_sh: &Path) {
+impl Demo {
+    /// The nine steps, in order.
+    fn steps(&mut self, install_sh: &Path) {
+        self.install_and_update(install_sh);
+        self.pin_roll_back_and_uninstall();
+    }
+
+    /// install.sh, `--version`, `self check`, `self update`.
+    fn install_and_update(&mut self, install_sh: &Path) {
         let target = host_target();
+        let key_line = self.sandbox.key.public_key_line();
         let mut install = self.command("sh");
         install
             .arg(install_sh)
             .env("PANE_VERSION", FIRST)
-            .env("PANE_INSTALL_PUBKEY", key.public_key_line())
+            .env("PANE_INSTALL_PUBKEY", &key_line)
             // install.sh picks the musl build on Linux; these are host builds.
             .env("PANE_TARGET", target);
         self.step(
             &format!("install pane {FIRST} with install.sh"),
             &format!(
-                "PANE_VERSION={FIRST} PANE_INSTALL_PUBKEY={} PANE_TARGET={target} sh install.sh",
-                key.public_key_line()
+                "PANE_VERSION={FIRST} PANE_INSTALL_PUBKEY={key_line} PANE_TARGET={target} sh install.sh"
             ),
             install,
             0,
@@ -340,7 +281,11 @@ impl Demo<'_> {
                 Ok(format!("{FIRST} → {LATEST}"))
             }),
         );
+    }
 
+    /// `self pin`, `self update` held by the pin, `self rollback` with the
+    /// server stopped, `self status`, `self uninstall`.
+    fn pin_roll_back_and_uninstall(&mut self) {
         self.pane_step(
             &format!("pin to {MIDDLE}"),
             &["self", "pin", MIDDLE],
@@ -362,7 +307,7 @@ impl Demo<'_> {
         );
 
         // Rollback must not need the network: take the server away first.
-        if let Some(server) = self.server.take() {
+        if let Some(server) = self.sandbox.server.take() {
             let url = server.releases_url();
             drop(server);
             println!();
@@ -397,7 +342,12 @@ impl Demo<'_> {
             &["self", "uninstall", "--yes"],
             0,
             Box::new(|_, demo| {
-                let left = demo.sandbox.files_in_home();
+                let left: Vec<String> = demo
+                    .sandbox
+                    .files_in_home()
+                    .iter()
+                    .map(|file| format!("~/{}", file.display()))
+                    .collect();
                 if left.is_empty() {
                     Ok("no file left in ~ (binary, data, profile lines all gone)".into())
                 } else {
@@ -409,7 +359,7 @@ impl Demo<'_> {
 
     /// A step running the installed pane, shown as `pane ARGS`.
     fn pane_step(&mut self, title: &str, args: &[&str], expected: i32, check: Check<'_>) {
-        let mut command = self.command(self.sandbox.pane());
+        let mut command = self.command(self.sandbox.install_path());
         command.args(args);
         let display = format!("pane {}", args.join(" "));
         self.step(title, &display, command, expected, check);
@@ -457,7 +407,7 @@ impl Demo<'_> {
         });
     }
 
-    /// `program` with an empty environment but for [`Sandbox::env`], in
+    /// `program` with an empty environment but for [`Demo::env`], in
     /// `HOME`. (`env_clear` drops variables set before it, so it comes first.)
     fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut command = Command::new(program);
@@ -471,7 +421,7 @@ impl Demo<'_> {
     /// Reads the installed state back with `pane self status --json` and
     /// compares the version and the pin.
     fn expect_state(&self, version: &str, pin: Option<&str>) -> std::result::Result<(), String> {
-        let pane = self.sandbox.pane();
+        let pane = self.sandbox.install_path();
         if !pane.is_file() {
             return Err("~/.local/bin/pane does not exist".into());
         }

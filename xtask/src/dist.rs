@@ -32,7 +32,7 @@ pub fn dist(options: &DistOptions) -> Result<PathBuf> {
     let host = crate::workspace::host_target()?;
     let target = options.target.clone().unwrap_or_else(|| host.clone());
 
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let cargo = crate::process::cargo_program();
     let mut build = Command::new(&cargo);
     build
         .current_dir(&root)
@@ -82,17 +82,11 @@ pub fn dist(options: &DistOptions) -> Result<PathBuf> {
 
 /// Cargo's target directory, wherever configuration put it.
 fn target_directory(cargo: &std::ffi::OsStr, root: &Path) -> Result<PathBuf> {
-    let output = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    command
         .current_dir(root)
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .output()
-        .context("cannot run cargo metadata")?;
-    if !output.status.success() {
-        crate::bail!(
-            "cargo metadata failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+        .args(["metadata", "--format-version", "1", "--no-deps"]);
+    let output = crate::process::checked_output(&mut command, "cargo metadata")?;
     let metadata: serde_json::Value =
         serde_json::from_slice(&output.stdout).context("cargo metadata printed invalid JSON")?;
     metadata["target_directory"]

@@ -27,7 +27,7 @@ use std::io::{BufWriter, Cursor, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::{Mutex, OnceLock};
 
 use minisign::{PublicKey, SecretKey};
@@ -151,31 +151,6 @@ fn unix_now() -> u64 {
         .unwrap_or_default()
 }
 
-/// The environment a sandboxed pane runs with, wherever one is driven (the
-/// integration tests, `chaos`, `bench`, `demo`): `HOME` and its XDG dirs,
-/// the test key (honoured by debug builds), the release server's two URLs,
-/// and no update notice. Start from `env_clear()`; add `PATH` and timeouts.
-pub fn sandbox_env(
-    home: &Path,
-    key: &TestKey,
-    server: Option<&crate::server::Server>,
-) -> Vec<(&'static str, std::ffi::OsString)> {
-    let mut env = vec![
-        ("HOME", home.into()),
-        ("XDG_CONFIG_HOME", home.join(".config").into()),
-        ("XDG_DATA_HOME", home.join(".local/share").into()),
-        ("XDG_STATE_HOME", home.join(".local/state").into()),
-        ("XDG_CACHE_HOME", home.join(".cache").into()),
-        ("PANE_TEST_PUBKEY", key.public_key_line().into()),
-        ("PANE_NO_UPDATE_CHECK", "1".into()),
-    ];
-    if let Some(server) = server {
-        env.push(("PANE_RELEASES_URL", server.releases_url().into()));
-        env.push(("PANE_RELEASES_API_URL", server.api_url().into()));
-    }
-    env
-}
-
 /// The host's target triple (cached).
 pub fn host_target() -> &'static str {
     static HOST: OnceLock<String> = OnceLock::new();
@@ -245,8 +220,8 @@ pub fn try_build_pane(version: &str, profile: &str) -> Result<PathBuf> {
     let fresh = binary.is_file()
         && std::fs::read_to_string(&stamp).is_ok_and(|text| text.trim() == fingerprint);
     if !fresh {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let output = Command::new(cargo)
+        let mut build = crate::process::nested_cargo();
+        build
             .current_dir(&root)
             .args([
                 "build",
@@ -258,20 +233,11 @@ pub fn try_build_pane(version: &str, profile: &str) -> Result<PathBuf> {
                 profile,
             ])
             .env("PANE_BUILD_VERSION", version)
-            .env("CARGO_TARGET_DIR", &target_dir)
-            // Not the parent cargo's jobserver or build target.
-            .env_remove("CARGO_MAKEFLAGS")
-            .env_remove("MAKEFLAGS")
-            .env_remove("MFLAGS")
-            .env_remove("CARGO_BUILD_TARGET")
-            .output()
-            .context("cannot run cargo")?;
-        if !output.status.success() {
-            crate::bail!(
-                "`cargo build -p pane --profile {profile}` with PANE_BUILD_VERSION={version} failed:\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
+            .env("CARGO_TARGET_DIR", &target_dir);
+        crate::process::checked_output(
+            &mut build,
+            &format!("`cargo build -p pane --profile {profile}` with PANE_BUILD_VERSION={version}"),
+        )?;
         let profile_dir = if profile == "dev" { "debug" } else { profile };
         let built_binary = target_dir.join(profile_dir).join("pane");
         std::fs::create_dir_all(&out_dir)
@@ -499,9 +465,21 @@ impl Release {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
         let archive = dir.join(archive_name(&self.version, &target));
+        self.write_archive(&dir, &target, &archive)?;
+        self.write_assets_and_sums(&dir)?;
+        self.write_signature(&dir, key)?;
+        Ok(ReleaseDir {
+            dir,
+            version: self.version,
+            target,
+            archive,
+        })
+    }
 
+    /// The archive: the raw one if given, else the (padded) binary packaged.
+    fn write_archive(&self, dir: &Path, target: &str, archive: &Path) -> Result<()> {
         match &self.raw_archive {
-            Some(raw) => raw.write(&archive)?,
+            Some(raw) => raw.write(archive)?,
             None => {
                 let binary = match &self.binary {
                     Some(binary) => binary.clone(),
@@ -515,7 +493,7 @@ impl Release {
                     extra_files: Vec::new(),
                 };
                 if self.padding == 0 {
-                    package_with(&binary, &self.version, &target, &dir, &options)?;
+                    package_with(&binary, &self.version, target, dir, &options)?;
                 } else {
                     let scratch =
                         tempfile::tempdir().context("cannot make a temporary directory")?;
@@ -529,10 +507,15 @@ impl Release {
                     result.with_context(|| format!("cannot pad {}", binary.display()))?;
                     // Padding does not compress; spend no time trying.
                     options.level = 1;
-                    package_with(&padded, &self.version, &target, &dir, &options)?;
+                    package_with(&padded, &self.version, target, dir, &options)?;
                 }
             }
         }
+        Ok(())
+    }
+
+    /// The extra assets, then `SHA256SUMS` (computed, or the text given).
+    fn write_assets_and_sums(&self, dir: &Path) -> Result<()> {
         for (name, contents) in &self.assets {
             let path = dir.join(name);
             write_atomically(&path, 0o644, |file| {
@@ -542,7 +525,7 @@ impl Release {
         }
         match &self.sums {
             None => {
-                checksums::write_checksums(&dir)?;
+                checksums::write_checksums(dir)?;
             }
             Some(text) => {
                 let path = dir.join(SUMS_NAME);
@@ -552,17 +535,22 @@ impl Release {
                 })?;
             }
         }
+        Ok(())
+    }
+
+    /// `SHA256SUMS.minisig` as [`Release`] was told to sign, or none.
+    fn write_signature(&self, dir: &Path, key: &TestKey) -> Result<()> {
         let signature_path = dir.join(SIGNATURE_NAME);
         match &self.signature {
             Signature::Release if self.sums.is_none() => {
-                signing::sign_release(&dir, key.secret_key())?;
+                signing::sign_release(dir, key.secret_key())?;
             }
             Signature::Release => {
                 let comment = signing::trusted_comment(&self.version, unix_now());
-                signing::write_signature(&dir, key.secret_key(), &comment)?;
+                signing::write_signature(dir, key.secret_key(), &comment)?;
             }
             Signature::Comment(comment) => {
-                signing::write_signature(&dir, key.secret_key(), comment)?;
+                signing::write_signature(dir, key.secret_key(), comment)?;
             }
             Signature::Legacy(comment) => {
                 let sums = std::fs::read(dir.join(SUMS_NAME)).context("cannot read SHA256SUMS")?;
@@ -574,12 +562,7 @@ impl Release {
                 let _ = std::fs::remove_file(&signature_path);
             }
         }
-        Ok(ReleaseDir {
-            dir,
-            version: self.version,
-            target,
-            archive,
-        })
+        Ok(())
     }
 }
 

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::archive::archive_name;
-use crate::checksums::{self, SUMS_NAME};
+use crate::checksums;
 use crate::error::{Context, Result};
 use crate::fsutil::write_atomically;
 use crate::workspace::Package;
@@ -76,16 +76,7 @@ pub fn render(
 pub fn write_formula(dir: &Path, out: &Path, allow_missing: bool) -> Result<PathBuf> {
     let package = Package::load()?;
     let version = crate::signing::release_version(dir)?.to_string();
-    let sums_path = dir.join(SUMS_NAME);
-    let sums_text = std::fs::read_to_string(&sums_path).with_context(|| {
-        format!(
-            "cannot read {}; run `cargo xtask checksums {}` first",
-            sums_path.display(),
-            dir.display()
-        )
-    })?;
-    let sums =
-        checksums::parse(&sums_text).with_context(|| format!("in {}", sums_path.display()))?;
+    let sums = checksums::read(dir)?;
     let text = render(&package, &version, &sums, allow_missing)?;
     write_atomically(out, 0o644, |file| {
         file.write_all(text.as_bytes())

@@ -11,6 +11,8 @@
 //! - [`install_script`] — the `install.sh` published with a release, stamped with it
 //! - [`server`] — a local release server with fault injection
 //! - [`dist`] — build and package a release binary
+//! - [`process`] — running cargo, rustc and other tools, failing with their output
+//! - [`sandbox`] — a throwaway home, key and release server that pane runs in
 //! - [`fixtures`] — keys, stamped binaries and release directories for tests
 //! - [`bench`] — `cargo xtask bench`: benchmarks against self_update and the floor
 //! - [`demo`] — `cargo xtask demo`: the whole life cycle in a throwaway home
@@ -28,6 +30,8 @@ pub mod fixtures;
 pub mod formula;
 mod fsutil;
 pub mod install_script;
+pub mod process;
+pub mod sandbox;
 pub mod server;
 pub mod signing;
 pub mod workspace;

@@ -160,14 +160,7 @@ pub fn release_version(dir: &Path) -> Result<semver::Version> {
 pub fn sign_release(dir: &Path, key: &SecretKey) -> Result<PathBuf> {
     let version = release_version(dir)?;
     let sums_path = dir.join(SUMS_NAME);
-    let sums = std::fs::read_to_string(&sums_path).with_context(|| {
-        format!(
-            "cannot read {}; run `cargo xtask checksums {}` first",
-            sums_path.display(),
-            dir.display()
-        )
-    })?;
-    let listed = checksums::parse(&sums).with_context(|| format!("in {}", sums_path.display()))?;
+    let listed = checksums::read(dir)?;
     let mut listed_names: Vec<&str> = listed.iter().map(|(_, name)| name.as_str()).collect();
     listed_names.sort_unstable();
     let assets = checksums::asset_names(dir)?;

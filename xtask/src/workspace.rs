@@ -106,16 +106,10 @@ fn parse_github_url(url: &str) -> Result<(String, String)> {
 /// The host's target triple, as `rustc -vV` reports it.
 pub fn host_target() -> Result<String> {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let output = Command::new(&rustc)
-        .arg("-vV")
-        .output()
-        .context("cannot run `rustc -vV` to find the host target")?;
-    if !output.status.success() {
-        crate::bail!(
-            "`rustc -vV` failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    let mut command = Command::new(&rustc);
+    command.arg("-vV");
+    let output =
+        crate::process::checked_output(&mut command, "`rustc -vV` (to find the host target)")?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     stdout
         .lines()
