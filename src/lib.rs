@@ -8,6 +8,7 @@ pub mod failpoint;
 pub mod path_setup;
 pub mod platform;
 pub mod self_install;
+pub mod signature;
 pub mod update;
 
 /// The trust root compiled in from `keys/` by build.rs.

@@ -14,52 +14,20 @@
 //!
 //! Nothing here does I/O.
 
-use std::collections::HashMap;
-
-use base64::Engine as _;
-
 use super::document::{ChannelDocument, FILE_NAME, MAX_DOCUMENT_BYTES};
 use super::ChannelError;
 
 /// The largest signature file read.
 pub const MAX_SIGNATURE_BYTES: usize = 4 * 1024;
 
-/// One trusted channel key.
-#[derive(Clone, Debug)]
-pub struct ChannelKey {
-    pub key_id: [u8; 8],
-    pub name: String,
-    key: minisign_verify::PublicKey,
-}
+use crate::signature::{self, key_id_of, SignatureError};
+pub use crate::signature::{key_id_to_hex, parse_key_id, PublicKey as ChannelKey};
 
-impl ChannelKey {
-    /// Parses the base64 key line of a minisign `.pub` file.
-    pub fn from_base64(name: &str, line: &str) -> Result<ChannelKey, ChannelError> {
-        let key_id = key_id_of(line).ok_or_else(|| ChannelError::BadPublicKey {
-            name: name.to_string(),
-        })?;
-        let key = minisign_verify::PublicKey::from_base64(line.trim()).map_err(|_| {
-            ChannelError::BadPublicKey {
-                name: name.to_string(),
-            }
-        })?;
-        Ok(ChannelKey {
-            key_id,
-            name: name.to_string(),
-            key,
-        })
-    }
-}
-
-/// The key id of a base64 public key line, if it is one.
-fn key_id_of(line: &str) -> Option<[u8; 8]> {
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(line.trim())
-        .ok()?;
-    if raw.len() != 42 || &raw[..2] != b"Ed" {
-        return None;
-    }
-    raw[2..10].try_into().ok()
+/// A key line of `name`, or the error that names it.
+fn channel_key(name: &str, line: &str) -> Result<ChannelKey, ChannelError> {
+    ChannelKey::from_base64(name, line).ok_or_else(|| ChannelError::BadPublicKey {
+        name: name.to_string(),
+    })
 }
 
 /// The keys a channel document may be signed with, the ids that are refused,
@@ -79,7 +47,7 @@ impl ChannelKeys {
     pub fn compiled() -> Result<ChannelKeys, ChannelError> {
         let keys = crate::keys::CHANNEL_KEYS
             .iter()
-            .map(|(name, line)| ChannelKey::from_base64(name, line))
+            .map(|(name, line)| channel_key(name, line))
             .collect::<Result<Vec<_>, _>>()?;
         let revoked = crate::keys::REVOKED_KEY_IDS
             .iter()
@@ -96,7 +64,7 @@ impl ChannelKeys {
     /// One key given as a base64 key line (tests, forks).
     pub fn single(name: &str, line: &str) -> Result<ChannelKeys, ChannelError> {
         Ok(ChannelKeys {
-            keys: vec![ChannelKey::from_base64(name, line)?],
+            keys: vec![channel_key(name, line)?],
             revoked: Vec::new(),
             release_key_ids: Vec::new(),
             origin: format!("the key in {name}"),
@@ -167,19 +135,9 @@ pub fn verify_document(
     if signature_text.len() > MAX_SIGNATURE_BYTES {
         return Err(ChannelError::MalformedSignature);
     }
-    let (algorithm, key_id) = signature_header(signature_text)?;
-    if &algorithm == b"Ed" {
-        return Err(ChannelError::LegacySignature);
-    }
-    let key = find_key(keys, key_id)?;
-    let signature = minisign_verify::Signature::decode(signature_text)
-        .map_err(|_| ChannelError::MalformedSignature)?;
-    key.key
-        .verify(document, &signature, false)
-        .map_err(|_| ChannelError::BadSignature {
-            key_id: key_id_to_hex(&key_id),
-        })?;
-    let comment = parse_comment(signature.trusted_comment())?;
+    let (key, comment) = signature::check(document, signature_text, &keys.keys, &keys.revoked)
+        .map_err(|e| signature_error(e, keys))?;
+    let comment = parse_comment(&comment)?;
     let parsed = ChannelDocument::parse(document)?;
     if parsed.serial != comment.serial {
         return Err(ChannelError::SerialMismatch {
@@ -189,46 +147,29 @@ pub fn verify_document(
     }
     Ok(VerifiedChannel {
         document: parsed,
-        key_id: key_id_to_hex(&key_id),
+        key_id: key_id_to_hex(&key.key_id),
         signed_at: comment.timestamp,
     })
 }
 
-fn find_key(keys: &ChannelKeys, key_id: [u8; 8]) -> Result<&ChannelKey, ChannelError> {
-    let key_id_hex = key_id_to_hex(&key_id);
-    if keys.revoked.contains(&key_id) {
-        return Err(ChannelError::RevokedKey { key_id: key_id_hex });
+/// The channel's words for a refused signature; a release key, which the
+/// channel keys do not hold, is refused by name.
+fn signature_error(error: SignatureError, keys: &ChannelKeys) -> ChannelError {
+    match error {
+        SignatureError::Malformed => ChannelError::MalformedSignature,
+        SignatureError::Legacy => ChannelError::LegacySignature,
+        SignatureError::Revoked { key_id } => ChannelError::RevokedKey { key_id },
+        SignatureError::Unknown { key_id } if keys.release_key_ids.contains(&key_id) => {
+            ChannelError::ReleaseKey {
+                key_id: key_id_to_hex(&key_id),
+            }
+        }
+        SignatureError::Unknown { key_id } => ChannelError::UnknownKey {
+            key_id: key_id_to_hex(&key_id),
+            origin: keys.origin.clone(),
+        },
+        SignatureError::Bad { key_id } => ChannelError::BadSignature { key_id },
     }
-    if let Some(key) = keys.keys.iter().find(|k| k.key_id == key_id) {
-        return Ok(key);
-    }
-    if keys.release_key_ids.contains(&key_id) {
-        return Err(ChannelError::ReleaseKey { key_id: key_id_hex });
-    }
-    Err(ChannelError::UnknownKey {
-        key_id: key_id_hex,
-        origin: keys.origin.clone(),
-    })
-}
-
-/// The algorithm and key id of a minisign signature's second line, read
-/// before anything else of it is trusted.
-fn signature_header(signature_text: &str) -> Result<([u8; 2], [u8; 8]), ChannelError> {
-    let mut lines = signature_text.lines();
-    let first = lines.next().ok_or(ChannelError::MalformedSignature)?;
-    if !first.starts_with("untrusted comment:") {
-        return Err(ChannelError::MalformedSignature);
-    }
-    let line = lines.next().ok_or(ChannelError::MalformedSignature)?;
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(line.trim())
-        .map_err(|_| ChannelError::MalformedSignature)?;
-    if raw.len() != 74 || (&raw[..2] != b"Ed" && &raw[..2] != b"ED") {
-        return Err(ChannelError::MalformedSignature);
-    }
-    let algorithm = [raw[0], raw[1]];
-    let key_id = raw[2..10].try_into().expect("8 bytes");
-    Ok((algorithm, key_id))
 }
 
 /// The fields of a channel signature's trusted comment.
@@ -242,26 +183,8 @@ pub struct ChannelComment {
 /// key twice, `product:pane`, `file:channel.json` and `serial:<digits>`
 /// required, `timestamp:<digits>` optional, other keys ignored.
 pub fn parse_comment(text: &str) -> Result<ChannelComment, ChannelError> {
-    let text = text.strip_prefix("trusted comment: ").unwrap_or(text);
-    let malformed = |why: String| ChannelError::MalformedComment(why);
-    let mut fields: HashMap<&str, &str> = HashMap::new();
-    for pair in text.split('\t') {
-        let (key, value) = pair
-            .split_once(':')
-            .ok_or_else(|| malformed(format!("{pair:?} is not key:value")))?;
-        if key.is_empty() {
-            return Err(malformed(format!("{pair:?} has an empty key")));
-        }
-        if fields.insert(key, value).is_some() {
-            return Err(malformed(format!("{key:?} appears twice")));
-        }
-    }
-    let required = |key: &str| {
-        fields
-            .get(key)
-            .copied()
-            .ok_or_else(|| malformed(format!("no {key:?}")))
-    };
+    let fields = signature::comment_fields(text).map_err(ChannelError::MalformedComment)?;
+    let required = |key| signature::required(&fields, key).map_err(ChannelError::MalformedComment);
     let product = required("product")?;
     if product != "pane" {
         return Err(ChannelError::WrongProduct {
@@ -274,35 +197,16 @@ pub fn parse_comment(text: &str) -> Result<ChannelComment, ChannelError> {
             found: file.to_string(),
         });
     }
-    let serial = digits(required("serial")?)
-        .ok_or_else(|| malformed("the serial is not a number".into()))?;
+    let serial = signature::digits(required("serial")?)
+        .ok_or_else(|| ChannelError::MalformedComment("the serial is not a number".into()))?;
     let timestamp = match fields.get("timestamp") {
         None => None,
-        Some(t) => Some(digits(t).ok_or_else(|| malformed(format!("timestamp {t:?}")))?),
+        Some(t) => Some(
+            signature::digits(t)
+                .ok_or_else(|| ChannelError::MalformedComment(format!("timestamp {t:?}")))?,
+        ),
     };
     Ok(ChannelComment { serial, timestamp })
-}
-
-/// Unsigned decimal digits only (`parse` alone would take "+5").
-fn digits(text: &str) -> Option<u64> {
-    text.bytes()
-        .all(|b| b.is_ascii_digit())
-        .then(|| text.parse().ok())
-        .flatten()
-}
-
-/// Key ids as minisign prints them: 16 uppercase hex digits of the id read as
-/// a little-endian number.
-pub fn key_id_to_hex(id: &[u8; 8]) -> String {
-    format!("{:016X}", u64::from_le_bytes(*id))
-}
-
-/// The inverse of [`key_id_to_hex`] (case-insensitive).
-pub fn parse_key_id(text: &str) -> Option<[u8; 8]> {
-    if text.len() != 16 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    u64::from_str_radix(text, 16).ok().map(u64::to_le_bytes)
 }
 
 #[cfg(test)]

@@ -12,42 +12,18 @@
 //!
 //! Nothing here does I/O, so every rule has a table test below.
 
-use std::collections::HashMap;
-
-use base64::Engine as _;
 use semver::Version;
 
 pub use super::digest::hex;
 
-/// One trusted minisign public key.
-#[derive(Clone, Debug)]
-pub struct TrustedKey {
-    pub key_id: [u8; 8],
-    pub name: String,
-    key: minisign_verify::PublicKey,
-}
+use crate::signature::{self, SignatureError};
+pub use crate::signature::{key_id_to_hex, parse_key_id, PublicKey as TrustedKey};
 
-impl TrustedKey {
-    /// Parses the base64 key line of a minisign `.pub` file.
-    pub fn from_base64(name: &str, line: &str) -> Result<Self, VerifyError> {
-        let bad = || VerifyError::BadPublicKey {
-            name: name.to_string(),
-        };
-        let raw = base64::engine::general_purpose::STANDARD
-            .decode(line.trim())
-            .map_err(|_| bad())?;
-        if raw.len() != 42 || &raw[..2] != b"Ed" {
-            return Err(bad());
-        }
-        let key = minisign_verify::PublicKey::from_base64(line.trim()).map_err(|_| bad())?;
-        let mut key_id = [0u8; 8];
-        key_id.copy_from_slice(&raw[2..10]);
-        Ok(Self {
-            key_id,
-            name: name.to_string(),
-            key,
-        })
-    }
+/// A key line of `name`, or the error that names it.
+fn trusted_key(name: &str, line: &str) -> Result<TrustedKey, VerifyError> {
+    TrustedKey::from_base64(name, line).ok_or_else(|| VerifyError::BadPublicKey {
+        name: name.to_string(),
+    })
 }
 
 /// The keys a release may be signed with, and the ids that are refused.
@@ -64,7 +40,7 @@ impl TrustStore {
     pub fn compiled() -> Result<Self, VerifyError> {
         let keys = crate::keys::COMPILED_KEYS
             .iter()
-            .map(|(name, line)| TrustedKey::from_base64(name, line))
+            .map(|(name, line)| trusted_key(name, line))
             .collect::<Result<Vec<_>, _>>()?;
         let revoked = crate::keys::REVOKED_KEY_IDS
             .iter()
@@ -80,7 +56,7 @@ impl TrustStore {
     /// A single key given as a base64 key line (tests, forks).
     pub fn single(name: &str, line: &str) -> Result<Self, VerifyError> {
         Ok(Self {
-            keys: vec![TrustedKey::from_base64(name, line)?],
+            keys: vec![trusted_key(name, line)?],
             revoked: Vec::new(),
             origin: format!("the key in {name}"),
         })
@@ -263,31 +239,9 @@ pub fn verify_sums(
     store: &TrustStore,
     expected_version: Option<&Version>,
 ) -> Result<VerifiedSums, VerifyError> {
-    let (algorithm, key_id) = signature_header(signature_text)?;
-    if &algorithm == b"Ed" {
-        return Err(VerifyError::LegacySignature);
-    }
-    let key_id_hex = key_id_to_hex(&key_id);
-    if store.revoked.contains(&key_id) {
-        return Err(VerifyError::RevokedKey { key_id: key_id_hex });
-    }
-    let key = store
-        .keys
-        .iter()
-        .find(|k| k.key_id == key_id)
-        .ok_or_else(|| VerifyError::UnknownKey {
-            key_id: key_id_hex.clone(),
-            origin: store.origin.clone(),
-        })?;
-    let signature = minisign_verify::Signature::decode(signature_text)
-        .map_err(|_| VerifyError::MalformedSignature)?;
-    key.key
-        .verify(sums, &signature, false)
-        .map_err(|_| VerifyError::BadSignature {
-            key_id: key_id_hex.clone(),
-        })?;
-
-    let comment = parse_trusted_comment(signature.trusted_comment())?;
+    let (key, comment) = signature::check(sums, signature_text, &store.keys, &store.revoked)
+        .map_err(|e| signature_error(e, store))?;
+    let comment = parse_trusted_comment(&comment)?;
     if comment.product != "pane" {
         return Err(VerifyError::WrongProduct {
             found: comment.product,
@@ -314,69 +268,37 @@ pub fn verify_sums(
     })
 }
 
-/// Reads the algorithm and key id from the signature line (line 2) of a
-/// minisign signature, without trusting anything else yet.
-fn signature_header(signature_text: &str) -> Result<([u8; 2], [u8; 8]), VerifyError> {
-    let mut lines = signature_text.lines();
-    let first = lines.next().ok_or(VerifyError::MalformedSignature)?;
-    if !first.starts_with("untrusted comment:") {
-        return Err(VerifyError::MalformedSignature);
+/// The release's words for a refused signature.
+fn signature_error(error: SignatureError, store: &TrustStore) -> VerifyError {
+    match error {
+        SignatureError::Malformed => VerifyError::MalformedSignature,
+        SignatureError::Legacy => VerifyError::LegacySignature,
+        SignatureError::Revoked { key_id } => VerifyError::RevokedKey { key_id },
+        SignatureError::Unknown { key_id } => VerifyError::UnknownKey {
+            key_id: key_id_to_hex(&key_id),
+            origin: store.origin.clone(),
+        },
+        SignatureError::Bad { key_id } => VerifyError::BadSignature { key_id },
     }
-    let line = lines.next().ok_or(VerifyError::MalformedSignature)?;
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(line.trim())
-        .map_err(|_| VerifyError::MalformedSignature)?;
-    if raw.len() != 74 {
-        return Err(VerifyError::MalformedSignature);
-    }
-    let mut algorithm = [0u8; 2];
-    algorithm.copy_from_slice(&raw[..2]);
-    if &algorithm != b"Ed" && &algorithm != b"ED" {
-        return Err(VerifyError::MalformedSignature);
-    }
-    let mut key_id = [0u8; 8];
-    key_id.copy_from_slice(&raw[2..10]);
-    Ok((algorithm, key_id))
 }
 
 /// Parses a trusted comment: tab-separated `key:value` pairs. `product`,
 /// `version` and `file` are required; a key may not appear twice; unknown keys
 /// are ignored. The `trusted comment: ` prefix is accepted and stripped.
 pub fn parse_trusted_comment(text: &str) -> Result<TrustedComment, VerifyError> {
-    let text = text.strip_prefix("trusted comment: ").unwrap_or(text);
-    let malformed = |why: String| VerifyError::MalformedComment(why);
-    let mut fields: HashMap<&str, &str> = HashMap::new();
-    for pair in text.split('\t') {
-        let (key, value) = pair
-            .split_once(':')
-            .ok_or_else(|| malformed(format!("{pair:?} is not key:value")))?;
-        if key.is_empty() {
-            return Err(malformed(format!("{pair:?} has an empty key")));
-        }
-        if fields.insert(key, value).is_some() {
-            return Err(malformed(format!("{key:?} appears twice")));
-        }
-    }
-    let required = |key: &str| {
-        fields
-            .get(key)
-            .copied()
-            .ok_or_else(|| malformed(format!("no {key:?}")))
-    };
+    let fields = signature::comment_fields(text).map_err(VerifyError::MalformedComment)?;
+    let required = |key| signature::required(&fields, key).map_err(VerifyError::MalformedComment);
     let product = required("product")?.to_string();
     let version_text = required("version")?;
-    let version = Version::parse(version_text)
-        .map_err(|_| malformed(format!("version {version_text:?} is not semver")))?;
+    let version = Version::parse(version_text).map_err(|_| {
+        VerifyError::MalformedComment(format!("version {version_text:?} is not semver"))
+    })?;
     let file = required("file")?.to_string();
     let timestamp = match fields.get("timestamp") {
         None => None,
-        // Unix seconds: digits only (`parse` alone would take "+5").
-        Some(t) => Some(
-            t.parse::<u64>()
-                .ok()
-                .filter(|_| t.bytes().all(|b| b.is_ascii_digit()))
-                .ok_or_else(|| malformed(format!("timestamp {t:?} is not a number")))?,
-        ),
+        Some(t) => Some(signature::digits(t).ok_or_else(|| {
+            VerifyError::MalformedComment(format!("timestamp {t:?} is not a number"))
+        })?),
     };
     Ok(TrustedComment {
         product,
@@ -424,20 +346,6 @@ fn parse_hex32(text: &str) -> Option<[u8; 32]> {
         out[i] = u8::from_str_radix(std::str::from_utf8(chunk).ok()?, 16).ok()?;
     }
     Some(out)
-}
-
-/// Key ids as minisign prints them: 16 uppercase hex digits of the id read as
-/// a little-endian integer.
-pub fn key_id_to_hex(id: &[u8; 8]) -> String {
-    format!("{:016X}", u64::from_le_bytes(*id))
-}
-
-/// The inverse of [`key_id_to_hex`] (case-insensitive).
-pub fn parse_key_id(text: &str) -> Option<[u8; 8]> {
-    if text.len() != 16 {
-        return None;
-    }
-    u64::from_str_radix(text, 16).ok().map(u64::to_le_bytes)
 }
 
 /// Compares a computed digest with the signed one (step 4).
