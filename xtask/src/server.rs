@@ -14,6 +14,7 @@
 //! it: every connection thread polls a shutdown flag (sockets have short
 //! timeouts), so a stalled download never keeps a test process alive.
 
+use crate::channel::rfc3339;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
@@ -726,28 +727,6 @@ fn release_json(shared: &Shared, release: &Release) -> serde_json::Value {
         "body": "",
         "assets": assets,
     })
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the epoch.
-fn rfc3339(seconds: u64) -> String {
-    let days = (seconds / 86_400) as i64;
-    let rest = seconds % 86_400;
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
 }
 
 fn reason(status: u16) -> &'static str {
