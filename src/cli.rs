@@ -130,6 +130,9 @@ pub struct InstallArgs {
     /// Do not edit shell profiles or write PATH set-up files.
     #[arg(long)]
     pub no_modify_path: bool,
+    /// Do not install shell completions (bash, zsh, fish).
+    #[arg(long)]
+    pub no_completions: bool,
     /// Install even when this binary is older than the pane installed now.
     #[arg(long)]
     pub allow_downgrade: bool,

@@ -46,16 +46,22 @@ pub fn run(cli: Cli, build: &Build) -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(Command::Completions { shell }) => {
-            use clap::CommandFactory;
-            let mut command = Cli::command();
-            let mut script = Vec::new();
-            clap_complete::generate(shell, &mut command, "pane", &mut script);
             use std::io::Write;
-            let _ = std::io::stdout().lock().write_all(&script);
+            let _ = std::io::stdout()
+                .lock()
+                .write_all(completion_script(shell).as_bytes());
             ExitCode::SUCCESS
         }
         Some(Command::SelfCmd(command)) => run_self(command, &Env::from_process(), build),
     }
+}
+
+/// The completion script for `shell`, as `pane completions <shell>` prints it.
+pub fn completion_script(shell: clap_complete::Shell) -> String {
+    use clap::CommandFactory;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "pane", &mut script);
+    String::from_utf8_lossy(&script).into_owned()
 }
 
 fn run_self(command: SelfCommand, env: &Env, build: &Build) -> ExitCode {

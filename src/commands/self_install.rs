@@ -7,9 +7,25 @@ use serde_json::json;
 use super::{CommandResult, Ui};
 use crate::cli::InstallArgs;
 use crate::env::Env;
-use crate::path_setup::PathContext;
-use crate::self_install::{self, InstallRequest};
+use crate::path_setup::{Completion, CompletionShell, PathContext};
+use crate::self_install::{self, InstallRequest, Installed};
 use crate::update::{Context, UpdateError};
+
+/// The scripts `self install` puts where each shell finds them.
+fn completions() -> Vec<Completion> {
+    use clap_complete::Shell;
+    [
+        (Shell::Bash, CompletionShell::Bash),
+        (Shell::Zsh, CompletionShell::Zsh),
+        (Shell::Fish, CompletionShell::Fish),
+    ]
+    .into_iter()
+    .map(|(shell, ours)| Completion {
+        shell: ours,
+        script: super::completion_script(shell),
+    })
+    .collect()
+}
 
 pub fn install(ctx: &Context, ui: &Ui, env: &Env, args: InstallArgs) -> CommandResult {
     let install_dir = args
@@ -54,9 +70,21 @@ pub fn install(ctx: &Context, ui: &Ui, env: &Env, args: InstallArgs) -> CommandR
             zdotdir: env.zdotdir.clone(),
             xdg_config_home: env.xdg_config_home.clone(),
             github_path: env.github_path.clone(),
+            xdg_data_home: env.xdg_data_home.clone(),
+            bash_completion_user_dir: env.bash_completion_user_dir.clone(),
+            completions: if args.no_completions {
+                Vec::new()
+            } else {
+                completions()
+            },
         },
     };
     let installed = self_install::install(ctx, &request, &mut ui.events())?;
+    report_installed(ui, &installed);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report_installed(ui: &Ui, installed: &Installed) {
     if ui.json {
         ui.json(&json!({
             "status": if installed.already { "already-installed" } else { "installed" },
@@ -89,7 +117,6 @@ pub fn install(ctx: &Context, ui: &Ui, env: &Env, args: InstallArgs) -> CommandR
             ));
         }
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// `PANE_NO_MODIFY_PATH=1`, the environment twin of `--no-modify-path`.

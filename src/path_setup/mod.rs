@@ -13,6 +13,13 @@
 //!   `.zshenv`, `.zshrc`, `.zprofile`, `.zlogin` exists there, or `zsh` is on `PATH` (it is
 //!   macOS's login shell). A machine without zsh gets no `.zshenv`.
 //! - It appends the dir to the `$GITHUB_PATH` file when one is given (later CI steps see it).
+//! - It installs the completion scripts it is given where each shell finds them with no
+//!   configuration: bash-completion's user dir (`$BASH_COMPLETION_USER_DIR`, else
+//!   `<data>/bash-completion/completions/pane`), fish's `<config>/fish/completions/pane.fish`, and
+//!   for zsh `<data>/zsh/site-functions/_pane` with an `fpath=(… $fpath)` line in `.zshenv`
+//!   (read before any `.zshrc` runs `compinit`), recorded like the PATH lines. `<data>` is
+//!   `$XDG_DATA_HOME` or `~/.local/share`. A completion file there that pane did not write is left
+//!   alone.
 //! - It is idempotent: a line already present (a whole line, byte for byte) is not added again
 //!   and an owned file with the right contents is not rewritten, so a second run changes no file.
 //! - It claims nothing it did not write: the files it owns have names of pane's own (other
@@ -125,6 +132,28 @@ pub struct PathContext {
     pub xdg_config_home: Option<PathBuf>,
     /// `$GITHUB_PATH`: a file whose lines GitHub Actions adds to `PATH` for later steps.
     pub github_path: Option<PathBuf>,
+    /// `$XDG_DATA_HOME` (default `~/.local/share`): bash-completion's user dir and zsh's
+    /// `site-functions` live under it.
+    pub xdg_data_home: Option<PathBuf>,
+    /// `$BASH_COMPLETION_USER_DIR`, where bash-completion looks first.
+    pub bash_completion_user_dir: Option<PathBuf>,
+    /// The completion scripts to install (none: no completions).
+    pub completions: Vec<Completion>,
+}
+
+/// A shell that pane installs a completion script for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+/// A completion script, as `pane completions <shell>` prints it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub shell: CompletionShell,
+    pub script: String,
 }
 
 /// What [`setup_path`] did. Store `edits` and `created_files` in the receipt.
@@ -152,7 +181,8 @@ const FISH_FILE_NAME: &str = "pane.env.fish";
 const BASH_RCS: [&str; 3] = [".bashrc", ".bash_profile", ".bash_login"];
 const ZSH_FILES: [&str; 4] = [".zshenv", ".zshrc", ".zprofile", ".zlogin"];
 
-/// Sets up PATH for `ctx.install_dir` (see the module docs).
+/// Sets up PATH for `ctx.install_dir`, and the completions in `ctx.completions` (see the
+/// module docs).
 pub fn setup_path(ctx: &PathContext) -> Result<PathSetup, PathSetupError> {
     let survey = survey(ctx)?;
     let plan = plan(ctx, &survey)?;

@@ -3,8 +3,12 @@
 use std::path::{Path, PathBuf};
 
 use super::survey::{targets, Survey, Targets};
-use super::text::{contains, env_script, fish_script, has_line, source_line, tilde};
-use super::{PathContext, PathSetup, PathSetupError, ProfileEdit, OWNED_MARKER, ZSH_FILES};
+use super::text::{
+    contains, env_script, fish_script, fpath_line, has_line, owned_completion, source_line, tilde,
+};
+use super::{
+    CompletionShell, PathContext, PathSetup, PathSetupError, ProfileEdit, OWNED_MARKER, ZSH_FILES,
+};
 
 /// One change to make.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,36 +39,32 @@ pub struct Plan {
 pub fn plan(ctx: &PathContext, survey: &Survey) -> Result<Plan, PathSetupError> {
     let dir_text = nameable_dir(&ctx.install_dir)?;
     let mut plan = Plan::default();
-    let display_dir = tilde(&ctx.home, &ctx.install_dir);
-    if survey.on_path {
-        plan.result.notes.push(format!(
-            "{display_dir} is already on PATH; no shell profile was changed"
-        ));
-        return Ok(plan);
-    }
     let targets = targets(ctx);
     let planner = Planner { ctx, survey };
-    planner.owned_files(&mut plan, &targets, dir_text)?;
-    let line = source_line(&ctx.home, &ctx.install_dir, dir_text);
-    let added = planner.profiles(&mut plan, &targets, &line);
-    planner.github_path(&mut plan, dir_text);
-    if plan.actions.is_empty() {
+    if survey.on_path {
         plan.result.notes.push(format!(
-            "PATH set-up for {display_dir} is already in place; no file was changed"
+            "{} is already on PATH; no shell profile was changed",
+            tilde(&ctx.home, &ctx.install_dir)
         ));
     } else {
-        if !added.is_empty() {
-            plan.result.notes.push(format!(
-                "added {display_dir} to PATH in {}",
-                added.join(", ")
-            ));
-        }
-        plan.result.notes.push(format!(
-            "to use pane in this shell, run `{line}` (fish: `source {}`), or open a new shell",
-            tilde(&ctx.home, &targets.fish_file)
-        ));
+        planner.path(&mut plan, &targets, dir_text)?;
     }
+    planner.completions(&mut plan, &targets);
     Ok(plan)
+}
+
+/// `file` as it will be once the appends already planned for it are made.
+fn planned(plan: &Plan, file: &Path, current: Option<Vec<u8>>) -> Option<Vec<u8>> {
+    plan.actions
+        .iter()
+        .fold(current, |contents, action| match action {
+            Action::Append { file: f, text, .. } if f == file => {
+                let mut contents = contents.unwrap_or_default();
+                contents.extend_from_slice(text.as_bytes());
+                Some(contents)
+            }
+            _ => contents,
+        })
 }
 
 /// The install dir as text a shell line can hold.
@@ -93,6 +93,102 @@ impl Planner<'_> {
         self.survey.files.get(path).cloned().flatten()
     }
 
+    /// The PATH part: pane's env files, the profile lines, `$GITHUB_PATH`.
+    fn path(
+        &self,
+        plan: &mut Plan,
+        targets: &Targets,
+        dir_text: &str,
+    ) -> Result<(), PathSetupError> {
+        let ctx = self.ctx;
+        let display_dir = tilde(&ctx.home, &ctx.install_dir);
+        self.owned_files(plan, targets, dir_text)?;
+        let line = source_line(&ctx.home, &ctx.install_dir, dir_text);
+        let added = self.profiles(plan, targets, &line);
+        self.github_path(plan, dir_text);
+        if plan.actions.is_empty() {
+            plan.result.notes.push(format!(
+                "PATH set-up for {display_dir} is already in place; no file was changed"
+            ));
+            return Ok(());
+        }
+        if !added.is_empty() {
+            plan.result.notes.push(format!(
+                "added {display_dir} to PATH in {}",
+                added.join(", ")
+            ));
+        }
+        plan.result.notes.push(format!(
+            "to use pane in this shell, run `{line}` (fish: `source {}`), or open a new shell",
+            tilde(&ctx.home, &targets.fish_file)
+        ));
+        Ok(())
+    }
+
+    /// The missing directories above `file`, created before it (once each).
+    fn ensure_dirs(&self, plan: &mut Plan, file: &Path) {
+        for dir in &self.survey.missing_dirs {
+            let action = Action::CreateDir(dir.clone());
+            if file.starts_with(dir) && !plan.actions.contains(&action) {
+                plan.actions.push(action);
+                plan.result.created_files.push(dir.clone());
+            }
+        }
+    }
+
+    /// zsh looks used here (see the module docs).
+    fn zsh_used(&self, targets: &Targets) -> bool {
+        self.ctx.zdotdir.is_some()
+            || self.survey.zsh_on_path
+            || ZSH_FILES
+                .iter()
+                .any(|name| self.current(&targets.zsh_dir.join(name)).is_some())
+    }
+
+    /// The completion scripts, each where its shell looks; zsh's also gets its `fpath` line.
+    fn completions(&self, plan: &mut Plan, targets: &Targets) {
+        let mut installed = Vec::new();
+        for completion in &self.ctx.completions {
+            let zsh = completion.shell == CompletionShell::Zsh;
+            if zsh && !self.zsh_used(targets) {
+                continue;
+            }
+            let path = targets.completion(completion.shell);
+            let existing = self.current(&path);
+            if existing
+                .as_deref()
+                .is_some_and(|bytes| !contains(bytes, OWNED_MARKER.as_bytes()))
+            {
+                plan.result.notes.push(format!(
+                    "kept {}: a completion file pane did not write",
+                    tilde(&self.ctx.home, &path)
+                ));
+                continue;
+            }
+            let contents = owned_completion(completion);
+            self.ensure_dirs(plan, &path);
+            if existing.as_deref() != Some(contents.as_bytes()) {
+                plan.actions.push(Action::WriteOwned {
+                    path: path.clone(),
+                    contents,
+                });
+            }
+            plan.result.created_files.push(path);
+            if zsh {
+                if let Some(line) = fpath_line(&self.ctx.home, &targets.zsh_functions) {
+                    self.profile(plan, &targets.zshenv, true, &line);
+                }
+            }
+            installed.push(format!("{:?}", completion.shell).to_lowercase());
+        }
+        if !installed.is_empty() {
+            plan.result.notes.push(format!(
+                "installed completions for {} (new shells complete `pane <TAB>`)",
+                installed.join(", ")
+            ));
+        }
+    }
+
     /// Files pane owns: rewritten only when their contents differ, and never when what is
     /// there does not say it is pane's.
     fn owned_files(
@@ -106,10 +202,7 @@ impl Planner<'_> {
             (&targets.fish_file, fish_script(dir_text)),
         ] {
             if path == &targets.fish_file {
-                for dir in &self.survey.missing_dirs {
-                    plan.actions.push(Action::CreateDir(dir.clone()));
-                    plan.result.created_files.push(dir.clone());
-                }
+                self.ensure_dirs(plan, path);
             }
             let existing = self.current(path);
             if existing
@@ -131,11 +224,7 @@ impl Planner<'_> {
 
     /// Profiles that source the env file; returns the ones that get the line, for display.
     fn profiles(&self, plan: &mut Plan, targets: &Targets, line: &str) -> Vec<String> {
-        let zsh_used = self.ctx.zdotdir.is_some()
-            || self.survey.zsh_on_path
-            || ZSH_FILES
-                .iter()
-                .any(|name| self.current(&targets.zsh_dir.join(name)).is_some());
+        let zsh_used = self.zsh_used(targets);
         let mut profiles: Vec<(PathBuf, bool)> = vec![(targets.profile.clone(), true)];
         profiles.extend(targets.bash_rcs.iter().map(|rc| (rc.clone(), false)));
         if zsh_used {
@@ -152,7 +241,7 @@ impl Planner<'_> {
 
     /// Plans the line in one profile; true when it is to be added.
     fn profile(&self, plan: &mut Plan, file: &Path, create_if_missing: bool, line: &str) -> bool {
-        let (inserted, create) = match self.current(file) {
+        let (inserted, create) = match planned(plan, file, self.current(file)) {
             None if create_if_missing => (line.to_string(), true),
             None => return false,
             // Already there: not pane's doing now, so not recorded (an earlier install's

@@ -5,14 +5,18 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{PathContext, PathSetupError, BASH_RCS, ENV_FILE_NAME, FISH_FILE_NAME, ZSH_FILES};
+use super::{
+    CompletionShell, PathContext, PathSetupError, BASH_RCS, ENV_FILE_NAME, FISH_FILE_NAME,
+    ZSH_FILES,
+};
 
 /// The file-system facts the plan decides on.
 #[derive(Debug, Clone, Default)]
 pub struct Survey {
     /// The current bytes of every file the plan may read or touch; `None` when missing.
     pub files: BTreeMap<PathBuf, Option<Vec<u8>>>,
-    /// The directories on the way to the fish file that do not exist yet, outermost first.
+    /// The directories on the way to the files pane owns (the fish file, the completion
+    /// scripts) that do not exist yet, outermost first.
     pub missing_dirs: Vec<PathBuf>,
     /// The install dir is already an entry of `PATH`.
     pub on_path: bool,
@@ -27,6 +31,20 @@ pub(super) struct Targets {
     pub(super) bash_rcs: Vec<PathBuf>,
     pub(super) zsh_dir: PathBuf,
     pub(super) zshenv: PathBuf,
+    pub(super) bash_completion: PathBuf,
+    pub(super) zsh_functions: PathBuf,
+    pub(super) fish_completion: PathBuf,
+}
+
+impl Targets {
+    /// Where the completion script for `shell` goes.
+    pub(super) fn completion(&self, shell: CompletionShell) -> PathBuf {
+        match shell {
+            CompletionShell::Bash => self.bash_completion.clone(),
+            CompletionShell::Zsh => self.zsh_functions.join("_pane"),
+            CompletionShell::Fish => self.fish_completion.clone(),
+        }
+    }
 }
 
 pub(super) fn targets(ctx: &PathContext) -> Targets {
@@ -40,7 +58,21 @@ pub(super) fn targets(ctx: &PathContext) -> Targets {
         .clone()
         .filter(|p| p.is_absolute())
         .unwrap_or_else(|| ctx.home.clone());
+    let data = ctx
+        .xdg_data_home
+        .clone()
+        .filter(|p| p.is_absolute())
+        .unwrap_or_else(|| ctx.home.join(".local/share"));
+    let bash_completions = ctx
+        .bash_completion_user_dir
+        .clone()
+        .filter(|p| p.is_absolute())
+        .unwrap_or_else(|| data.join("bash-completion"))
+        .join("completions");
     Targets {
+        bash_completion: bash_completions.join("pane"),
+        zsh_functions: data.join("zsh").join("site-functions"),
+        fish_completion: config.join("fish").join("completions").join("pane.fish"),
         env_file: ctx.install_dir.join(ENV_FILE_NAME),
         fish_file: config.join("fish").join("conf.d").join(FISH_FILE_NAME),
         profile: ctx.home.join(".profile"),
@@ -62,6 +94,10 @@ pub fn survey(ctx: &PathContext) -> Result<Survey, PathSetupError> {
     paths.extend(targets.bash_rcs.iter().cloned());
     paths.extend(ZSH_FILES.iter().map(|name| targets.zsh_dir.join(name)));
     paths.extend(ctx.github_path.iter().cloned());
+    let owned: Vec<PathBuf> = std::iter::once(targets.fish_file.clone())
+        .chain(ctx.completions.iter().map(|c| targets.completion(c.shell)))
+        .collect();
+    paths.extend(owned.iter().skip(1).cloned());
     for path in paths {
         let contents = match fs::read(&path) {
             Ok(contents) => Some(contents),
@@ -70,16 +106,14 @@ pub fn survey(ctx: &PathContext) -> Result<Survey, PathSetupError> {
         };
         files.insert(path, contents);
     }
-    let mut missing_dirs = Vec::new();
-    let mut dir = targets.fish_file.parent();
-    while let Some(d) = dir {
-        if d.exists() || d.as_os_str().is_empty() {
-            break;
+    let mut missing_dirs: Vec<PathBuf> = Vec::new();
+    for file in &owned {
+        for dir in missing_ancestors(file) {
+            if !missing_dirs.contains(&dir) {
+                missing_dirs.push(dir);
+            }
         }
-        missing_dirs.push(d.to_path_buf());
-        dir = d.parent();
     }
-    missing_dirs.reverse();
     let install_canonical = fs::canonicalize(&ctx.install_dir).ok();
     let entries: Vec<PathBuf> = ctx
         .path_env
@@ -98,6 +132,21 @@ pub fn survey(ctx: &PathContext) -> Result<Survey, PathSetupError> {
         on_path,
         zsh_on_path,
     })
+}
+
+/// The directories above `file` that do not exist, outermost first.
+fn missing_ancestors(file: &Path) -> Vec<PathBuf> {
+    let mut missing = Vec::new();
+    let mut dir = file.parent();
+    while let Some(d) = dir {
+        if d.exists() || d.as_os_str().is_empty() {
+            break;
+        }
+        missing.push(d.to_path_buf());
+        dir = d.parent();
+    }
+    missing.reverse();
+    missing
 }
 
 pub(super) fn same_dir(entry: &Path, dir: &Path, dir_canonical: Option<&Path>) -> bool {

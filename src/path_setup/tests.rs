@@ -345,3 +345,95 @@ fn merge_keeps_earlier_records_first() {
     assert_eq!(edits, vec![first, second]);
     assert_eq!(created, vec![PathBuf::from("/p"), PathBuf::from("/env")]);
 }
+
+fn completion(shell: CompletionShell, script: &str) -> Completion {
+    Completion {
+        shell,
+        script: script.to_string(),
+    }
+}
+
+#[test]
+fn completions_go_where_each_shell_looks() {
+    let context = PathContext {
+        zdotdir: Some("/home/u/.zsh".into()),
+        completions: vec![
+            completion(CompletionShell::Bash, "complete -F _pane pane\n"),
+            completion(CompletionShell::Zsh, "#compdef pane\n_pane() {}\n"),
+            completion(CompletionShell::Fish, "complete -c pane\n"),
+        ],
+        ..ctx()
+    };
+    let mut survey = survey_with(&[]);
+    survey.missing_dirs = vec![
+        "/home/u/.local/share/bash-completion".into(),
+        "/home/u/.local/share/bash-completion/completions".into(),
+        "/home/u/.local/share/zsh".into(),
+        "/home/u/.local/share/zsh/site-functions".into(),
+    ];
+    let plan = plan(&context, &survey).unwrap();
+    let written: Vec<(&Path, &str)> = plan
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::WriteOwned { path, contents } => Some((path.as_path(), contents.as_str())),
+            _ => None,
+        })
+        .collect();
+    let bash = Path::new("/home/u/.local/share/bash-completion/completions/pane");
+    let zsh = Path::new("/home/u/.local/share/zsh/site-functions/_pane");
+    let fish = Path::new("/home/u/.config/fish/completions/pane.fish");
+    for file in [bash, zsh, fish] {
+        let (_, contents) = written.iter().find(|(p, _)| *p == file).expect("written");
+        assert!(contents.contains(OWNED_MARKER), "{file:?}");
+        assert!(plan.result.created_files.iter().any(|c| c == file));
+    }
+    // zsh reads #compdef from the first line.
+    let (_, zsh_script) = written.iter().find(|(p, _)| *p == zsh).unwrap();
+    assert!(zsh_script.starts_with("#compdef pane\n"), "{zsh_script}");
+    // Each missing directory is created before the file in it, once.
+    let dir = |d: &str| Action::CreateDir(d.into());
+    let at = |action: &Action| plan.actions.iter().position(|a| a == action).unwrap();
+    let write_at = |file: &Path| {
+        plan.actions
+            .iter()
+            .position(|a| matches!(a, Action::WriteOwned { path, .. } if path == file))
+            .unwrap()
+    };
+    assert!(at(&dir("/home/u/.local/share/bash-completion/completions")) < write_at(bash));
+    assert!(at(&dir("/home/u/.local/share/zsh/site-functions")) < write_at(zsh));
+    // zsh finds the function through fpath, set in .zshenv before any compinit.
+    let fpath = "fpath=(\"$HOME/.local/share/zsh/site-functions\" $fpath)";
+    assert!(
+        plan.result
+            .edits
+            .iter()
+            .any(|e| e.file == Path::new("/home/u/.zsh/.zshenv") && e.line == fpath),
+        "{:?}",
+        plan.result.edits
+    );
+}
+
+#[test]
+fn a_completion_file_pane_did_not_write_is_kept() {
+    let context = PathContext {
+        completions: vec![completion(CompletionShell::Fish, "complete -c pane\n")],
+        ..ctx()
+    };
+    let survey = survey_with(&[("/home/u/.config/fish/completions/pane.fish", "mine\n")]);
+    let plan = plan(&context, &survey).unwrap();
+    assert!(plan.actions.iter().all(|a| !matches!(
+        a,
+        Action::WriteOwned { path, .. } if path.ends_with("pane.fish") && path.starts_with("/home/u/.config/fish/completions")
+    )));
+    assert!(plan
+        .result
+        .notes
+        .iter()
+        .any(|n| n.contains("pane did not write")));
+    assert!(!plan
+        .result
+        .created_files
+        .iter()
+        .any(|c| c.ends_with("completions/pane.fish")));
+}

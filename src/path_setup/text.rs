@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{ENV_FILE_NAME, OWNED_MARKER};
+use super::{Completion, CompletionShell, ENV_FILE_NAME, OWNED_MARKER};
 
 /// The sh file that puts `dir` first on PATH, once.
 pub(super) fn env_script(dir: &str) -> String {
@@ -43,6 +43,34 @@ pub(super) fn source_line(home: &Path, install_dir: &Path, dir_text: &str) -> St
         None => sh_double_quote_escape(dir_text),
     };
     format!(". \"{target}/{ENV_FILE_NAME}\"")
+}
+
+/// `fpath=("$HOME/<rel>" $fpath)` (or the absolute dir), for `.zshenv`; `None` for a dir no
+/// line can name.
+pub(super) fn fpath_line(home: &Path, dir: &Path) -> Option<String> {
+    let text = dir.to_str().filter(|t| !t.contains(['\n', '\r']))?;
+    let under_home = dir
+        .strip_prefix(home)
+        .ok()
+        .filter(|_| !home.as_os_str().is_empty() && home.is_absolute())
+        .and_then(Path::to_str);
+    let quoted = match under_home {
+        Some(relative) if !relative.is_empty() => {
+            format!("$HOME/{}", sh_double_quote_escape(relative))
+        }
+        _ => sh_double_quote_escape(text),
+    };
+    Some(format!("fpath=(\"{quoted}\" $fpath)"))
+}
+
+/// A completion script with pane's marker, so that undo knows the file is pane's. zsh reads
+/// `#compdef` from the first line, so there the marker comes second.
+pub(super) fn owned_completion(completion: &Completion) -> String {
+    let script = &completion.script;
+    match (completion.shell, script.split_once('\n')) {
+        (CompletionShell::Zsh, Some((first, rest))) => format!("{first}\n{OWNED_MARKER}\n{rest}"),
+        _ => format!("{OWNED_MARKER}\n{script}"),
+    }
 }
 
 pub(super) fn sh_single_quote(text: &str) -> String {

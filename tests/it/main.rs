@@ -3,6 +3,7 @@
 
 mod chaos;
 mod common;
+mod completions;
 mod failpoints;
 mod faults;
 mod fuzz;

@@ -95,6 +95,9 @@ impl Home {
             zdotdir: None,
             xdg_config_home: None,
             github_path: None,
+            xdg_data_home: None,
+            bash_completion_user_dir: None,
+            completions: Vec::new(),
         }
     }
 }
