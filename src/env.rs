@@ -5,10 +5,14 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
+#[cfg(feature = "self-update")]
 use semver::Version;
 
+#[cfg(feature = "self-update")]
 use crate::update::source::SourceConfig;
+#[cfg(feature = "self-update")]
 use crate::update::verify::{TrustStore, VerifyError};
+#[cfg(feature = "self-update")]
 use crate::update::Context;
 
 /// What `main` knows about this build.
@@ -100,19 +104,23 @@ impl Env {
     }
 }
 
+#[cfg(feature = "self-update")]
 /// `https://github.com/<owner>/<repo>`: from `repository` in Cargo.toml, the one place it is set.
 pub const REPOSITORY: &str = env!("CARGO_PKG_REPOSITORY");
 
+#[cfg(feature = "self-update")]
 fn github_owner_repo() -> &'static str {
     REPOSITORY
         .trim_end_matches('/')
         .trim_start_matches("https://github.com/")
 }
 
+#[cfg(feature = "self-update")]
 pub fn default_releases_url() -> String {
     format!("{}/releases", REPOSITORY.trim_end_matches('/'))
 }
 
+#[cfg(feature = "self-update")]
 pub fn default_api_url() -> String {
     format!("https://api.github.com/repos/{}", github_owner_repo())
 }
@@ -126,6 +134,7 @@ pub fn data_dir(env: &Env) -> Option<PathBuf> {
         .or_else(|| env.home.as_ref().map(|h| h.join(".local/share/pane")))
 }
 
+#[cfg(feature = "self-update")]
 pub fn trust_store(env: &Env) -> Result<TrustStore, VerifyError> {
     match &env.test_pubkey {
         Some(key) if cfg!(debug_assertions) => TrustStore::single("PANE_TEST_PUBKEY", key),
@@ -133,6 +142,7 @@ pub fn trust_store(env: &Env) -> Result<TrustStore, VerifyError> {
     }
 }
 
+#[cfg(feature = "self-update")]
 /// Why pane cannot even start to manage itself on this machine.
 #[derive(Debug, thiserror::Error)]
 pub enum EnvError {
@@ -146,6 +156,7 @@ pub enum EnvError {
     NoExe(#[source] std::io::Error),
 }
 
+#[cfg(feature = "self-update")]
 pub fn context(env: &Env, build: &Build) -> Result<Context, EnvError> {
     let current_version =
         Version::parse(build.version).map_err(|_| EnvError::BadVersion(build.version.into()))?;
@@ -182,6 +193,7 @@ pub fn context(env: &Env, build: &Build) -> Result<Context, EnvError> {
     })
 }
 
+#[cfg(feature = "self-update")]
 /// The token for the API at `api_url`: `PANE_GITHUB_TOKEN` wherever pane is
 /// pointed (the user chose it for this); `GITHUB_TOKEN`, which CI sets for a
 /// whole job, only for GitHub's own API, so a third-party mirror named in

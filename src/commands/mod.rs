@@ -8,8 +8,8 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command, OutputArgs, SelfCommand};
 use crate::env::{Build, Env};
-use crate::update::source::Progress;
-use crate::update::{Events, UpdateError};
+#[cfg(feature = "self-update")]
+use crate::update::UpdateError;
 
 /// Writes a line of results to stdout. A closed pipe (`pane self list | head
 /// -1`) is not an error worth a panic: the reader has what it wanted.
@@ -19,15 +19,30 @@ pub fn out(line: &str) {
 }
 
 /// `println!` that tolerates a closed stdout.
+#[cfg(feature = "self-update")]
 macro_rules! outln {
     ($($arg:tt)*) => { $crate::commands::out(&format!($($arg)*)) };
 }
 
+#[cfg(feature = "self-update")]
+mod events;
+#[cfg(feature = "self-update")]
 mod info;
+#[cfg(feature = "self-update")]
 pub mod notice;
+#[cfg(not(feature = "self-update"))]
+mod packaged;
+#[cfg(feature = "self-update")]
 mod self_install;
+#[cfg(feature = "self-update")]
 mod update;
+#[cfg(feature = "self-update")]
 mod verify;
+
+#[cfg(feature = "self-update")]
+pub use events::UiEvents;
+#[cfg(not(feature = "self-update"))]
+use packaged::run_self;
 
 pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
@@ -42,6 +57,7 @@ pub fn run(cli: Cli, build: &Build) -> ExitCode {
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();
+            #[cfg(feature = "self-update")]
             notice::maybe_show(&Env::from_process(), build);
             ExitCode::SUCCESS
         }
@@ -64,6 +80,7 @@ pub fn completion_script(shell: clap_complete::Shell) -> String {
     String::from_utf8_lossy(&script).into_owned()
 }
 
+#[cfg(feature = "self-update")]
 fn run_self(command: SelfCommand, env: &Env, build: &Build) -> ExitCode {
     let output = output_of(&command);
     let ui = Ui::new(output, env);
@@ -109,7 +126,7 @@ fn run_self(command: SelfCommand, env: &Env, build: &Build) -> ExitCode {
     }
 }
 
-fn output_of(command: &SelfCommand) -> OutputArgs {
+pub(crate) fn output_of(command: &SelfCommand) -> OutputArgs {
     match command {
         SelfCommand::Update(args) => args.output,
         SelfCommand::Install(args) => args.output,
@@ -134,6 +151,8 @@ pub struct Ui {
     pub json: bool,
     pub quiet: bool,
     color: bool,
+    /// Whether a download bar may be drawn.
+    #[cfg_attr(not(feature = "self-update"), allow(dead_code))]
     stderr_terminal: bool,
     pub stdin_terminal: bool,
 }
@@ -201,10 +220,6 @@ impl Ui {
         }
     }
 
-    pub fn report(&self, error: &UpdateError) {
-        self.report_error(error, error.hint().as_deref());
-    }
-
     /// An error with its chain of causes, and what to do about it.
     pub fn report_error(&self, error: &dyn std::error::Error, hint: Option<&str>) {
         let mut causes = Vec::new();
@@ -218,65 +233,9 @@ impl Ui {
         }
         self.error(&error.to_string(), &causes, hint);
     }
-
-    pub fn events(&self) -> UiEvents<'_> {
-        UiEvents {
-            ui: self,
-            bar: None,
-        }
-    }
 }
 
-/// Renders pipeline events: lock waits, recoveries and an indicatif bar for
-/// downloads (drawn only on a terminal, never with --quiet or --json).
-pub struct UiEvents<'a> {
-    ui: &'a Ui,
-    bar: Option<indicatif::ProgressBar>,
-}
-
-impl Events for UiEvents<'_> {
-    fn waiting_for_lock(&mut self, holder: &str) {
-        self.ui
-            .note(&format!("waiting for another pane to finish ({holder})…"));
-    }
-    fn recovered(&mut self, what: &str) {
-        self.ui.note(&format!("recovered: {what}"));
-    }
-    fn downloading(&mut self) -> &mut dyn Progress {
-        self
-    }
-}
-
-impl Progress for UiEvents<'_> {
-    fn start(&mut self, name: &str, total: Option<u64>) {
-        if !self.ui.stderr_terminal || self.ui.quiet || self.ui.json {
-            return;
-        }
-        let bar = match total {
-            Some(total) => indicatif::ProgressBar::new(total),
-            None => indicatif::ProgressBar::no_length(),
-        };
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{msg} {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} {eta}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar.set_message(format!("downloading {name}"));
-        self.bar = Some(bar);
-    }
-    fn advance(&mut self, bytes: u64) {
-        if let Some(bar) = &self.bar {
-            bar.inc(bytes);
-        }
-    }
-    fn finish(&mut self) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
-        }
-    }
-}
-
+#[cfg(feature = "self-update")]
 pub(crate) fn confirm(question: &str) -> bool {
     use std::io::Write;
     eprint!("{question} [y/N] ");
@@ -288,4 +247,5 @@ pub(crate) fn confirm(question: &str) -> bool {
     matches!(answer.trim(), "y" | "Y" | "yes" | "Yes")
 }
 
+#[cfg(feature = "self-update")]
 pub(crate) type CommandResult = Result<ExitCode, UpdateError>;

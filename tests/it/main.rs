@@ -11,4 +11,5 @@ mod hostile;
 mod install_sh;
 mod lifecycle;
 mod notice;
+mod packaged;
 mod profile;
