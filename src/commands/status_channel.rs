@@ -30,6 +30,14 @@ pub fn channel_json(ctx: &Context, receipt: Option<&Receipt>, last: Option<&Chec
         Some(Availability::RollingOut { eta, .. }) => Some(eta.to_string()),
         _ => None,
     };
+    // The versions this installation verified (kept ones included) that are withdrawn here.
+    let withdrawn_verified: Vec<Value> = receipt
+        .map(Receipt::verified_versions)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|v| view.withdrawal(v, &ctx.target))
+        .map(|w| json!({"version": w.version.to_string(), "reason": w.reason}))
+        .collect();
     let policy = ctx.channel.policy.resolve();
     let log = read_log(&ctx.auto_log_path()).unwrap_or_default();
     json!({
@@ -37,6 +45,7 @@ pub fn channel_json(ctx: &Context, receipt: Option<&Receipt>, last: Option<&Chec
             "serial": view.serial(),
             "frozen": view.frozen(),
             "withdrawn_installed": withdrawn,
+            "withdrawn_verified": withdrawn_verified,
             "url": ctx.channel.url,
             "warnings": view.warnings,
         },
@@ -74,11 +83,22 @@ pub fn print_channel(value: &Value) {
     }
     if let Some(w) = channel["withdrawn_installed"].as_object() {
         outln!(
-            "withdrawn:     the installed version: {}{}",
+            "installed:     withdrawn: {}{}",
             w["reason"].as_str().unwrap_or_default(),
             w["replacement"]
                 .as_str()
                 .map_or(String::new(), |r| format!(" (replacement {r})"))
+        );
+    }
+    for w in channel["withdrawn_verified"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        outln!(
+            "withdrawn:     {} ({})",
+            w["version"].as_str().unwrap_or_default(),
+            w["reason"].as_str().unwrap_or_default()
         );
     }
     let rollout = &value["rollout"];

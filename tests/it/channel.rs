@@ -108,6 +108,16 @@ fn a_withdrawn_release_is_replaced_by_an_authorised_downgrade() {
         status["channel"]["withdrawn_installed"]["replacement"],
         "1.1.3"
     );
+    assert_eq!(
+        status["channel"]["withdrawn_verified"][0]["version"],
+        "1.2.0"
+    );
+    let run = at_now(&world, &["self", "status"]).success();
+    assert!(
+        run.stdout
+            .contains(&format!("withdrawn:     1.2.0 ({REASON})")),
+        "{run}"
+    );
     // An explicit update or pin of the withdrawn version is refused.
     let run = at_now(&world, &["self", "pin", "1.2.0"]).fails_with(REASON);
     assert!(run.stderr.contains("--allow-withdrawn"), "{run}");
