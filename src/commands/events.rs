@@ -36,6 +36,9 @@ impl Events for UiEvents<'_> {
     fn downloading(&mut self) -> &mut dyn Progress {
         self
     }
+    fn warning(&mut self, text: &str) {
+        self.ui.warn(text);
+    }
 }
 
 impl Progress for UiEvents<'_> {

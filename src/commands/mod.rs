@@ -25,6 +25,10 @@ macro_rules! outln {
 }
 
 #[cfg(feature = "self-update")]
+mod auto;
+#[cfg(feature = "self-update")]
+mod config;
+#[cfg(feature = "self-update")]
 mod events;
 #[cfg(feature = "self-update")]
 mod info;
@@ -34,6 +38,8 @@ pub mod notice;
 mod packaged;
 #[cfg(feature = "self-update")]
 mod self_install;
+#[cfg(feature = "self-update")]
+mod status_channel;
 #[cfg(feature = "self-update")]
 mod update;
 #[cfg(feature = "self-update")]
@@ -91,13 +97,17 @@ fn run_self(command: SelfCommand, env: &Env, build: &Build) -> ExitCode {
             return ExitCode::from(EXIT_FAILURE);
         }
     };
+    if !matches!(command, SelfCommand::BackgroundCheck) {
+        warn_pinned_withdrawn(&ctx, &ui);
+    }
     let result = match command {
         SelfCommand::Update(args) => update::update(&ctx, &ui, args),
         SelfCommand::Pin {
             requirement,
             prerelease,
+            allow_withdrawn,
             ..
-        } => update::pin(&ctx, &ui, &requirement, prerelease),
+        } => update::pin(&ctx, &ui, &requirement, prerelease, allow_withdrawn),
         SelfCommand::Unpin { .. } => update::unpin(&ctx, &ui),
         SelfCommand::Rollback { .. } => update::rollback(&ctx, &ui),
         SelfCommand::List { prerelease, .. } => info::list(&ctx, &ui, prerelease),
@@ -108,8 +118,9 @@ fn run_self(command: SelfCommand, env: &Env, build: &Build) -> ExitCode {
         SelfCommand::Verify {
             archive, sums, sig, ..
         } => verify::verify(&ctx, &ui, &archive, sums, sig),
+        SelfCommand::Config { key, value, .. } => config::config(&ctx, &ui, key, value),
         SelfCommand::BackgroundCheck => {
-            notice::background_check(&ctx);
+            auto::background_check(&ctx);
             Ok(ExitCode::SUCCESS)
         }
     };
@@ -126,6 +137,16 @@ fn run_self(command: SelfCommand, env: &Env, build: &Build) -> ExitCode {
     }
 }
 
+/// A pinned installation keeps its pin, but every command says when the
+/// pinned version has been withdrawn, and why (from the document accepted
+/// before: no network).
+#[cfg(feature = "self-update")]
+fn warn_pinned_withdrawn(ctx: &crate::update::Context, ui: &Ui) {
+    if let Some(text) = notice::pinned_withdrawn_text(ctx) {
+        ui.warn(&text);
+    }
+}
+
 pub(crate) fn output_of(command: &SelfCommand) -> OutputArgs {
     match command {
         SelfCommand::Update(args) => args.output,
@@ -137,7 +158,8 @@ pub(crate) fn output_of(command: &SelfCommand) -> OutputArgs {
         | SelfCommand::Status { output }
         | SelfCommand::Check { output, .. }
         | SelfCommand::Uninstall { output, .. }
-        | SelfCommand::Verify { output, .. } => *output,
+        | SelfCommand::Verify { output, .. }
+        | SelfCommand::Config { output, .. } => *output,
         SelfCommand::BackgroundCheck => OutputArgs {
             json: false,
             quiet: true,

@@ -1,6 +1,7 @@
 //! pane's integration tests: one binary, driving the real pane against a real
 //! release server on loopback.
 
+mod channel;
 mod chaos;
 mod common;
 mod completions;
@@ -11,5 +12,6 @@ mod hostile;
 mod install_sh;
 mod lifecycle;
 mod notice;
+mod older;
 mod packaged;
 mod profile;
