@@ -43,6 +43,9 @@ pub enum SelfCommand {
         /// Consider pre-releases when resolving a requirement.
         #[arg(long)]
         prerelease: bool,
+        /// Pin a version the release channel has withdrawn, all the same.
+        #[arg(long)]
+        allow_withdrawn: bool,
         #[command(flatten)]
         output: OutputArgs,
     },
@@ -100,6 +103,15 @@ pub enum SelfCommand {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Show the update policy and where each value comes from, or set yours: `pane self config updates auto|notify|off`.
+    Config {
+        /// The setting to change (only `updates`).
+        key: Option<String>,
+        /// Its new value.
+        value: Option<String>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// Background update check used by the update notice (internal).
     #[command(hide = true, name = "background-check")]
     BackgroundCheck,
@@ -115,6 +127,12 @@ pub struct UpdateArgs {
     /// Show what would happen without changing anything.
     #[arg(long)]
     pub dry_run: bool,
+    /// Install a release that is still rolling out now, without waiting for this installation's turn.
+    #[arg(long)]
+    pub now: bool,
+    /// Install VERSION even though the release channel has withdrawn it.
+    #[arg(long)]
+    pub allow_withdrawn: bool,
     /// Do not ask for confirmation.
     #[arg(short, long)]
     pub yes: bool,

@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use semver::Version;
 
+use crate::channel::policy;
+use crate::channel::{ChannelKeys, Clock};
 use crate::update::source::SourceConfig;
 use crate::update::verify::{TrustStore, VerifyError};
-use crate::update::Context;
+use crate::update::{ChannelConfig, Context, PolicyFiles};
 
 /// What `main` knows about this build.
 #[derive(Clone, Debug)]
@@ -39,6 +41,18 @@ pub struct Env {
     pub no_modify_path: bool,
     pub lock_wait: Option<Duration>,
     pub idle_timeout: Option<Duration>,
+    /// `PANE_CHANNEL_URL`: where the channel document is.
+    pub channel_url: Option<String>,
+    /// `PANE_UPDATES`: the update policy, unless an administrator set one.
+    pub updates: Option<String>,
+    /// Only read in builds with debug assertions.
+    pub test_channel_pubkey: Option<String>,
+    /// `PANE_TEST_NOW`; only read in builds with debug assertions.
+    pub test_now: Option<String>,
+    /// `PANE_TEST_SYSTEM_CONFIG`; only read in builds with debug assertions.
+    pub test_system_config: Option<PathBuf>,
+    /// `PANE_FORCE_NOTICE`: the notice also off a terminal (debug builds only).
+    pub force_notice: bool,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -49,6 +63,11 @@ fn path_var(name: &str) -> Option<PathBuf> {
     std::env::var_os(name)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
+}
+
+/// A test variable's value, only in builds with debug assertions.
+fn debug_only<T>(value: Option<T>) -> Option<T> {
+    value.filter(|_| cfg!(debug_assertions))
 }
 
 fn seconds_var(name: &str) -> Option<Duration> {
@@ -85,6 +104,12 @@ impl Env {
             no_modify_path: var("PANE_NO_MODIFY_PATH").is_some_and(|v| v != "0"),
             lock_wait: seconds_var("PANE_LOCK_TIMEOUT"),
             idle_timeout: seconds_var("PANE_HTTP_TIMEOUT"),
+            channel_url: var("PANE_CHANNEL_URL"),
+            updates: var("PANE_UPDATES"),
+            test_channel_pubkey: debug_only(var("PANE_TEST_CHANNEL_PUBKEY")),
+            test_now: debug_only(var("PANE_TEST_NOW")),
+            test_system_config: debug_only(path_var("PANE_TEST_SYSTEM_CONFIG")),
+            force_notice: debug_only(var("PANE_FORCE_NOTICE")).is_some_and(|v| v != "0"),
         }
     }
 }
@@ -133,6 +158,40 @@ pub enum EnvError {
     Trust(#[from] VerifyError),
     #[error("cannot find the running binary")]
     NoExe(#[source] std::io::Error),
+    #[error("PANE_TEST_NOW is not a time of the form 2026-12-01T10:00:00Z")]
+    BadTestNow(#[source] crate::channel::time::TimestampError),
+}
+
+/// The update policy's files and variable.
+pub fn policy_files(env: &Env) -> PolicyFiles {
+    let system = env
+        .test_system_config
+        .clone()
+        .filter(|_| cfg!(debug_assertions))
+        .unwrap_or_else(policy::system_config_path);
+    let config_dir = env
+        .xdg_config_home
+        .clone()
+        .or_else(|| directories::BaseDirs::new().map(|b| b.config_dir().to_path_buf()))
+        .or_else(|| env.home.as_ref().map(|h| h.join(".config")));
+    PolicyFiles {
+        system,
+        user: config_dir.map(|dir| policy::user_config_path(&dir)),
+        environment: env.updates.clone(),
+    }
+}
+
+fn channel_config(env: &Env) -> Result<ChannelConfig, EnvError> {
+    let clock = Clock::for_build(env.test_now.as_deref()).map_err(EnvError::BadTestNow)?;
+    Ok(ChannelConfig {
+        url: crate::channel::document_url(env.channel_url.as_deref(), env.releases_url.as_deref()),
+        keys: ChannelKeys::for_build(
+            env.test_channel_pubkey.as_deref(),
+            env.test_pubkey.as_deref(),
+        ),
+        clock,
+        policy: policy_files(env),
+    })
 }
 
 pub fn context(env: &Env, build: &Build) -> Result<Context, EnvError> {
@@ -167,5 +226,6 @@ pub fn context(env: &Env, build: &Build) -> Result<Context, EnvError> {
         },
         trust,
         lock_wait: env.lock_wait.unwrap_or(Duration::from_secs(120)),
+        channel: channel_config(env)?,
     })
 }

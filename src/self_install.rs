@@ -129,6 +129,8 @@ fn base_receipt(
             created_files: old.map(|r| r.created_files.clone()).unwrap_or_default(),
             pending: None,
             updated_at: 0,
+            verified: vec![ctx.current_version.clone()],
+            other: old.map(|r| r.other.clone()).unwrap_or_default(),
         },
     }
 }
@@ -191,15 +193,41 @@ pub fn uninstall(ctx: &Context, events: &mut dyn Events) -> Result<Uninstalled, 
         fs::remove_dir_all(&versions).map_err(UpdateError::io("remove", &versions))?;
         removed.push(versions);
     }
-    for file in [ctx.check_cache_path(), ctx.receipt_path()] {
+    let channel_state = crate::channel::ChannelStore::in_dir(&ctx.data_dir);
+    for file in [
+        ctx.check_cache_path(),
+        ctx.auto_log_path(),
+        channel_state.path().to_path_buf(),
+        ctx.receipt_path(),
+    ] {
         if fs::remove_file(&file).is_ok() {
             removed.push(file);
         }
     }
     platform::clean_temp_files(&ctx.data_dir);
+    removed.extend(remove_user_config(ctx));
     drop(tx);
     let _ = fs::remove_file(ctx.lock_path());
     // The data dir is pane's own: remove it if nothing else is left in it.
     let _ = fs::remove_dir(&ctx.data_dir);
     Ok(Uninstalled { removed, notes })
+}
+
+/// Removes the user's config file if it holds nothing but what `pane self
+/// config` writes (the `updates` setting, blank lines, comments), and its
+/// directory if that is then empty. A file with more in it is the user's.
+fn remove_user_config(ctx: &Context) -> Option<PathBuf> {
+    let path = ctx.channel.policy.user.as_ref()?;
+    let text = fs::read_to_string(path).ok()?;
+    let only_ours = text
+        .lines()
+        .map(str::trim)
+        .all(|line| line.is_empty() || line.starts_with('#') || line.starts_with("updates"));
+    if !only_ours || fs::remove_file(path).is_err() {
+        return None;
+    }
+    if let Some(dir) = path.parent() {
+        let _ = fs::remove_dir(dir);
+    }
+    Some(path.clone())
 }

@@ -6,9 +6,13 @@ use serde_json::json;
 
 use super::notice::{self, CheckCache};
 use super::{CommandResult, Ui, EXIT_UPDATE_AVAILABLE};
+use crate::channel::rollout::Availability;
 use crate::platform::ForeignOwner;
+use crate::update::channel_view::{self, ChannelView};
+use crate::update::choose::{Choice, Why};
 use crate::update::receipt::Receipt;
 use crate::update::{self, Context, Pin, Updater};
+use semver::Version;
 
 pub fn list(ctx: &Context, ui: &Ui, prerelease: bool) -> CommandResult {
     let receipt = update::read_receipt(ctx)?;
@@ -21,6 +25,7 @@ pub fn list(ctx: &Context, ui: &Ui, prerelease: bool) -> CommandResult {
         .as_ref()
         .and_then(|r| r.pin.as_deref())
         .and_then(|p| Pin::parse(p).ok());
+    let view = channel_view::stored(ctx);
     let mut rows = Vec::new();
     for release in releases
         .iter()
@@ -29,7 +34,10 @@ pub fn list(ctx: &Context, ui: &Ui, prerelease: bool) -> CommandResult {
         let kept = receipt
             .as_ref()
             .is_some_and(|r| r.kept_version(&release.version).is_some());
+        let withdrawn = view.withdrawal(&release.version, &ctx.target);
         rows.push(json!({
+            "withdrawn": withdrawn.is_some(),
+            "withdrawn_reason": withdrawn.map(|w| w.reason.clone()),
             "version": release.version.to_string(),
             "tag": release.tag,
             "prerelease": release.prerelease,
@@ -53,12 +61,19 @@ pub fn list(ctx: &Context, ui: &Ui, prerelease: bool) -> CommandResult {
             ("pinned", "pinned"),
             ("kept", "kept"),
             ("prerelease", "pre-release"),
+            ("withdrawn", "withdrawn"),
         ] {
             if row[key] == true {
                 marks.push(word);
             }
         }
         let version = row["version"].as_str().unwrap_or_default();
+        let mut marks: Vec<String> = marks.into_iter().map(str::to_string).collect();
+        if let Some(reason) = row["withdrawn_reason"].as_str() {
+            if let Some(mark) = marks.iter_mut().find(|m| *m == "withdrawn") {
+                *mark = format!("withdrawn: {reason}");
+            }
+        }
         if marks.is_empty() {
             outln!("{version}");
         } else {
@@ -72,19 +87,20 @@ pub fn status(ctx: &Context, ui: &Ui) -> CommandResult {
     let receipt = update::read_receipt(ctx)?;
     let last = notice::read_cache(&ctx.data_dir);
     let foreign = crate::platform::foreign_owner(&ctx.current_exe, ctx.cargo_home.as_deref());
+    let channel = super::status_channel::channel_json(ctx, receipt.as_ref(), last.as_ref());
     if ui.json {
-        ui.json(&status_json(
-            ctx,
-            receipt.as_ref(),
-            last.as_ref(),
-            foreign.as_ref(),
-        ));
+        let mut value = status_json(ctx, receipt.as_ref(), last.as_ref(), foreign.as_ref());
+        if let (Some(value), Some(channel)) = (value.as_object_mut(), channel.as_object()) {
+            value.extend(channel.clone());
+        }
+        ui.json(&value);
         return Ok(ExitCode::SUCCESS);
     }
     match &receipt {
         None => print_unmanaged(ctx, foreign.as_ref()),
-        Some(r) => print_managed(r, last.as_ref()),
+        Some(r) => print_managed(r, last.as_ref(), notice::now_unix(ctx)),
     }
+    super::status_channel::print_channel(&channel);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -146,7 +162,7 @@ fn print_unmanaged(ctx: &Context, foreign: Option<&ForeignOwner>) {
     }
 }
 
-fn print_managed(r: &Receipt, last: Option<&CheckCache>) {
+fn print_managed(r: &Receipt, last: Option<&CheckCache>, now: u64) {
     outln!("pane {} ({})", r.version, r.target);
     outln!("binary:        {}", r.install_path().display());
     outln!("installed by:  {}", r.installed_by);
@@ -163,7 +179,7 @@ fn print_managed(r: &Receipt, last: Option<&CheckCache>) {
     match last {
         Some(c) => outln!(
             "last check:    {} (latest {})",
-            notice::ago(c.checked_at),
+            notice::ago(c.checked_at, now),
             c.latest
         ),
         None => outln!("last check:    never"),
@@ -183,39 +199,148 @@ fn print_managed(r: &Receipt, last: Option<&CheckCache>) {
 
 pub fn check(ctx: &Context, ui: &Ui, prerelease: bool) -> CommandResult {
     let receipt = update::read_receipt(ctx)?;
-    let current = receipt
-        .as_ref()
-        .map_or_else(|| ctx.current_version.clone(), |r| r.version.clone());
-    let pin = receipt.as_ref().and_then(|r| r.pin.clone());
+    let receipt = match receipt {
+        Some(receipt) => receipt,
+        None => unmanaged_receipt(ctx),
+    };
+    let current = receipt.version.clone();
+    let pin = receipt.pin.clone();
     let updater = Updater::new(ctx);
-    // The same decision `update` makes, pin and downgrade protection included.
-    let available = updater.available(receipt.as_ref(), prerelease)?;
-    if let Some(version) = &available {
-        notice::write_cache(&ctx.data_dir, version);
-    } else if pin.is_none() {
-        notice::write_cache(&ctx.data_dir, &current);
+    let view = updater.channel();
+    for warning in &view.warnings {
+        ui.warn(warning);
     }
+    // The same decision `update` makes: pin, floor, channel and rollout.
+    let choice = updater.available(&receipt, prerelease, &view)?;
+    for warning in &choice.warnings {
+        ui.warn(warning);
+    }
+    if let Some(latest) = &choice.latest {
+        notice::write_cache(ctx, latest);
+    }
+    let available = choice.to.clone();
+    let facts = check_facts(ctx, &receipt, &view, &choice);
     if ui.json {
-        ui.json(&json!({
+        let mut value = json!({
             "current": current.to_string(),
             "available": available.as_ref().map(ToString::to_string),
             "pin": pin,
             "update_available": available.is_some(),
-        }));
-    } else {
-        match (&available, &pin) {
-            (Some(version), _) => {
-                outln!("pane {version} is available (you have {current}): run `pane self update`")
-            }
-            (None, Some(pin)) => {
-                outln!("pane {current} is held by the pin {pin}: no update within it")
-            }
-            (None, None) => outln!("pane {current} is up to date"),
+        });
+        if let (Some(value), Some(facts)) = (value.as_object_mut(), facts.as_object()) {
+            value.extend(facts.clone());
         }
+        ui.json(&value);
+    } else {
+        print_check(&current, pin.as_deref(), &choice, &facts);
     }
     Ok(if available.is_some() {
         ExitCode::from(EXIT_UPDATE_AVAILABLE)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// A stand-in receipt for a pane that no installer manages (check only).
+fn unmanaged_receipt(ctx: &Context) -> Receipt {
+    let mut receipt: Receipt = serde_json::from_value(json!({
+        "schema": crate::update::receipt::SCHEMA,
+        "version": ctx.current_version.to_string(),
+        "target": ctx.target,
+        "install_dir": ctx.current_exe.parent(),
+        "installed_by": "",
+        "highest_verified": ctx.current_version.to_string(),
+    }))
+    .expect("a minimal receipt parses");
+    receipt.verified = vec![ctx.current_version.clone()];
+    receipt
+}
+
+/// `withdrawn`, `rollout`, `critical` and `frozen` for `check --json`.
+fn check_facts(
+    ctx: &Context,
+    receipt: &Receipt,
+    view: &ChannelView,
+    choice: &Choice,
+) -> serde_json::Value {
+    let withdrawn = view.withdrawal(&receipt.version, &ctx.target);
+    let rollout = view
+        .document
+        .as_ref()
+        .and_then(|d| d.rollout.as_ref())
+        .filter(|r| r.version > receipt.version)
+        .map(|r| {
+            let availability = view.availability(&r.version);
+            let eta = match &availability {
+                Availability::RollingOut { eta, .. } => Some(eta.to_string()),
+                _ => None,
+            };
+            json!({"version": r.version.to_string(), "available": availability.is_available(), "eta": eta})
+        });
+    let latest_withdrawn = match &choice.why {
+        Why::LatestWithdrawn(w) => {
+            Some(json!({"version": w.version.to_string(), "reason": w.reason}))
+        }
+        _ => None,
+    };
+    let (ahead, replayed) = match &choice.why {
+        Why::Ahead { latest, replayed } => (Some(latest.to_string()), *replayed),
+        _ => (None, false),
+    };
+    json!({
+        "withdrawn": withdrawn.map(|w| json!({
+            "version": w.version.to_string(),
+            "reason": w.reason,
+            "replacement": w.replacement.as_ref().map(ToString::to_string),
+        })),
+        "latest_withdrawn": latest_withdrawn,
+        "rollout": rollout,
+        "critical": choice.to.as_ref().is_some_and(|v| view.is_critical(v)),
+        "frozen": view.frozen(),
+        "serial": view.serial(),
+        "latest": choice.latest.as_ref().map(ToString::to_string),
+        "newer_than_server": ahead,
+        "warning": replayed.then_some("the server's latest release is below a version this installation verified (an old release replayed?)"),
+    })
+}
+
+fn print_check(current: &Version, pin: Option<&str>, choice: &Choice, facts: &serde_json::Value) {
+    if facts["frozen"] == true {
+        outln!("note: the release channel's document has expired: release information may be withheld by the server");
+    }
+    if let Some(w) = facts["withdrawn"].as_object() {
+        outln!(
+            "pane {current} has been withdrawn: {}",
+            w["reason"].as_str().unwrap_or_default()
+        );
+    }
+    match (&choice.to, &choice.why, pin) {
+        (Some(version), Why::Replacement(w), _) => outln!(
+            "pane {version} is its replacement: run `pane self update` to go from {current} to {version}{}",
+            if w.replacement.as_ref() == Some(version) { "" } else { " (the highest good version verified here)" }
+        ),
+        (Some(version), _, _) => {
+            let critical = if facts["critical"] == true { " (a critical update)" } else { "" };
+            outln!("pane {version} is available{critical} (you have {current}): run `pane self update`")
+        }
+        (None, Why::HeldByPin(pin), _) => {
+            outln!("pane {current} is held by the pin {pin}: no update within it")
+        }
+        (None, Why::Ahead { latest, replayed }, _) => {
+            let (message, _) = super::update::ahead_words(current, latest, *replayed);
+            if *replayed {
+                warn_line("the server's latest release is below a version this installation verified (an old release replayed?)");
+            }
+            outln!("{message}")
+        }
+        (None, why @ (Why::RollingOut { .. } | Why::LatestWithdrawn(_) | Why::NoWayOut { .. }), _) => {
+            outln!("{}", super::update::stay_words(current, why).0)
+        }
+        (None, _, Some(pin)) => outln!("pane {current} is held by the pin {pin}: no update within it"),
+        (None, _, None) => outln!("pane {current} is up to date"),
+    }
+}
+
+fn warn_line(text: &str) {
+    eprintln!("warning: {text}");
 }

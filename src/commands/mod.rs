@@ -23,9 +23,12 @@ macro_rules! outln {
     ($($arg:tt)*) => { $crate::commands::out(&format!($($arg)*)) };
 }
 
+mod auto;
+mod config;
 mod info;
 pub mod notice;
 mod self_install;
+mod status_channel;
 mod update;
 mod verify;
 
@@ -68,13 +71,17 @@ fn run_self(command: SelfCommand, env: &Env, build: &Build) -> ExitCode {
             return ExitCode::from(EXIT_FAILURE);
         }
     };
+    if !matches!(command, SelfCommand::BackgroundCheck) {
+        warn_pinned_withdrawn(&ctx, &ui);
+    }
     let result = match command {
         SelfCommand::Update(args) => update::update(&ctx, &ui, args),
         SelfCommand::Pin {
             requirement,
             prerelease,
+            allow_withdrawn,
             ..
-        } => update::pin(&ctx, &ui, &requirement, prerelease),
+        } => update::pin(&ctx, &ui, &requirement, prerelease, allow_withdrawn),
         SelfCommand::Unpin { .. } => update::unpin(&ctx, &ui),
         SelfCommand::Rollback { .. } => update::rollback(&ctx, &ui),
         SelfCommand::List { prerelease, .. } => info::list(&ctx, &ui, prerelease),
@@ -85,8 +92,9 @@ fn run_self(command: SelfCommand, env: &Env, build: &Build) -> ExitCode {
         SelfCommand::Verify {
             archive, sums, sig, ..
         } => verify::verify(&ctx, &ui, &archive, sums, sig),
+        SelfCommand::Config { key, value, .. } => config::config(&ctx, &ui, key, value),
         SelfCommand::BackgroundCheck => {
-            notice::background_check(&ctx);
+            auto::background_check(&ctx);
             Ok(ExitCode::SUCCESS)
         }
     };
@@ -103,6 +111,15 @@ fn run_self(command: SelfCommand, env: &Env, build: &Build) -> ExitCode {
     }
 }
 
+/// A pinned installation keeps its pin, but every command says when the
+/// pinned version has been withdrawn, and why (from the document accepted
+/// before: no network).
+fn warn_pinned_withdrawn(ctx: &crate::update::Context, ui: &Ui) {
+    if let Some(text) = notice::pinned_withdrawn_text(ctx) {
+        ui.warn(&text);
+    }
+}
+
 fn output_of(command: &SelfCommand) -> OutputArgs {
     match command {
         SelfCommand::Update(args) => args.output,
@@ -114,7 +131,8 @@ fn output_of(command: &SelfCommand) -> OutputArgs {
         | SelfCommand::Status { output }
         | SelfCommand::Check { output, .. }
         | SelfCommand::Uninstall { output, .. }
-        | SelfCommand::Verify { output, .. } => *output,
+        | SelfCommand::Verify { output, .. }
+        | SelfCommand::Config { output, .. } => *output,
         SelfCommand::BackgroundCheck => OutputArgs {
             json: false,
             quiet: true,
@@ -238,6 +256,9 @@ impl Events for UiEvents<'_> {
     }
     fn downloading(&mut self) -> &mut dyn Progress {
         self
+    }
+    fn warning(&mut self, text: &str) {
+        self.ui.warn(text);
     }
 }
 

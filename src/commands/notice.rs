@@ -1,17 +1,22 @@
 //! The quiet update notice: at most once a day, on a terminal, never in CI,
 //! never with `PANE_NO_UPDATE_CHECK`, never from `pane self …`. It adds no
 //! network wait: the check runs in a detached background process with a short
-//! deadline and its result is shown on a later run.
+//! deadline and its result is shown on a later run. A withdrawn installed
+//! version and a critical update are said on every run until dealt with; a
+//! release rolling out is not announced before it reaches this installation.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use semver::Version;
 use serde::{Deserialize, Serialize};
 
+use crate::channel::policy::UpdatePolicy;
+use crate::channel::rollout::Availability;
 use crate::env::{Build, Env};
-use crate::update::{Context, Updater};
+use crate::update::channel_view::{self, ChannelView};
+use crate::update::receipt::Receipt;
+use crate::update::Context;
 
 const DAY: u64 = 24 * 60 * 60;
 
@@ -27,6 +32,9 @@ pub struct CheckCache {
     /// When the notice was last shown.
     #[serde(default)]
     pub notified_at: u64,
+    /// The last notice shown, word for word (`status` shows it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_notice: Option<String>,
 }
 
 pub fn cache_path(data_dir: &Path) -> PathBuf {
@@ -44,16 +52,21 @@ fn save_cache(data_dir: &Path, cache: &CheckCache) {
     }
 }
 
-pub fn write_cache(data_dir: &Path, latest: &Version) {
-    let mut cache = read_cache(data_dir).unwrap_or_default();
-    cache.checked_at = crate::platform::now_unix();
+/// "Now" in unix seconds by the context's clock (`PANE_TEST_NOW` in tests).
+pub fn now_unix(ctx: &Context) -> u64 {
+    u64::try_from(ctx.channel.clock.now().unix()).unwrap_or(0)
+}
+
+pub fn write_cache(ctx: &Context, latest: &Version) {
+    let mut cache = read_cache(&ctx.data_dir).unwrap_or_default();
+    cache.checked_at = now_unix(ctx);
     cache.latest = latest.to_string();
-    save_cache(data_dir, &cache);
+    save_cache(&ctx.data_dir, &cache);
 }
 
 /// "5 minutes ago" for a unix time.
-pub fn ago(when: u64) -> String {
-    let seconds = crate::platform::now_unix().saturating_sub(when);
+pub fn ago(when: u64, now: u64) -> String {
+    let seconds = now.saturating_sub(when);
     match seconds {
         0..60 => format!("{seconds} seconds ago"),
         60..3600 => format!("{} minutes ago", seconds / 60),
@@ -69,67 +82,134 @@ pub fn should_show(cache: &CheckCache, current: &Version, now: u64) -> bool {
     newer && now.saturating_sub(cache.notified_at) >= DAY
 }
 
+/// The warning for a pinned installation whose version is withdrawn.
+pub fn pinned_withdrawn_text(ctx: &Context) -> Option<String> {
+    let receipt = crate::update::read_receipt(ctx).ok()??;
+    let pin = receipt.pin.as_ref()?;
+    let view = channel_view::stored(ctx);
+    let withdrawal = view.withdrawal(&receipt.version, &ctx.target)?;
+    Some(format!(
+        "pane {} (pinned by {pin}) has been withdrawn: {}{}",
+        receipt.version,
+        withdrawal.reason,
+        withdrawal
+            .replacement
+            .as_ref()
+            .map_or(String::new(), |r| format!(
+                "; its replacement is {r} (`pane self pin {r}` moves the pin)"
+            ))
+    ))
+}
+
+/// The notice due now, if any, and whether it shows on every run (a
+/// withdrawn installed version, a critical update) rather than once a day.
+fn notice_text(
+    ctx: &Context,
+    receipt: &Receipt,
+    cache: &CheckCache,
+    view: &ChannelView,
+) -> Option<(String, bool)> {
+    let current = &receipt.version;
+    if receipt.pin.is_some() {
+        return pinned_withdrawn_text(ctx).map(|text| (text, true));
+    }
+    if let Some(w) = view.withdrawal(current, &ctx.target) {
+        let way_out = w.replacement.as_ref().map_or(String::new(), |r| {
+            format!(" `pane self update` installs its replacement, {r}.")
+        });
+        return Some((
+            format!("pane {current} has been withdrawn: {}.{way_out}", w.reason),
+            true,
+        ));
+    }
+    let frozen = view.frozen().then(|| {
+        " (the release channel's document has expired: release information may be withheld by the server)".to_string()
+    });
+    let latest = Version::parse(&cache.latest).ok().filter(|latest| {
+        latest > current && latest.pre.is_empty() && view.withdrawal(latest, &ctx.target).is_none()
+    });
+    let Some(latest) = latest else {
+        return frozen.map(|f| (format!("pane {current}{f}"), false));
+    };
+    let frozen = frozen.unwrap_or_default();
+    match view.availability(&latest) {
+        Availability::Critical => Some((
+            format!("pane {latest} is a critical update (you have {current}): run `pane self update` now.{frozen}"),
+            true,
+        )),
+        Availability::RollingOut { .. } => None,
+        _ => Some((
+            format!("pane {latest} is available (you have {current}). Update with `pane self update`; silence with PANE_NO_UPDATE_CHECK=1.{frozen}"),
+            false,
+        )),
+    }
+}
+
 /// Shows the notice if due, and starts a background check if the last one is
-/// older than a day. Never waits on the network.
+/// older than a day (four hours under `auto`; never under `off`). Never waits
+/// on the network.
 pub fn maybe_show(env: &Env, build: &Build) {
-    if env.ci || env.no_update_check || !std::io::stderr().is_terminal() {
+    let shown_here = std::io::stderr().is_terminal() || env.force_notice;
+    if env.ci || env.no_update_check || !shown_here {
         return;
     }
-    let (Some(data_dir), Ok(current)) = (crate::env::data_dir(env), Version::parse(build.version))
-    else {
+    let Ok(ctx) = crate::env::context(env, build) else {
         return;
     };
     // Only an installation pane manages gets the notice.
-    if !crate::update::receipt::load(&data_dir.join(crate::update::receipt::FILE_NAME))
-        .is_ok_and(|r| r.is_some())
-    {
+    let Ok(Some(receipt)) = crate::update::read_receipt(&ctx) else {
         return;
-    }
-    let now = crate::platform::now_unix();
-    let mut cache = read_cache(&data_dir).unwrap_or_default();
-    let shown = should_show(&cache, &current, now);
-    if shown {
-        eprintln!(
-            "\npane {} is available (you have {current}). Update with `pane self update`; silence with PANE_NO_UPDATE_CHECK=1.",
-            cache.latest
-        );
+    };
+    let policy = ctx
+        .channel
+        .policy
+        .resolve()
+        .map(|p| p.policy)
+        .unwrap_or_default();
+    let now = now_unix(&ctx);
+    let mut cache = read_cache(&ctx.data_dir).unwrap_or_default();
+    let view = channel_view::stored(&ctx);
+    let due = notice_text(&ctx, &receipt, &cache, &view)
+        .filter(|(_, every_run)| *every_run || now.saturating_sub(cache.notified_at) >= DAY);
+    if let Some((text, _)) = &due {
+        eprintln!("\n{text}");
         cache.notified_at = now;
+        cache.last_notice = Some(text.clone());
     }
-    let check_due = now.saturating_sub(cache.checked_at) >= DAY
-        && now.saturating_sub(cache.attempted_at) >= DAY;
+    let interval = if policy == UpdatePolicy::Auto {
+        4 * 3600
+    } else {
+        DAY
+    };
+    let check_due = policy != UpdatePolicy::Off
+        && now.saturating_sub(cache.checked_at) >= interval
+        && now.saturating_sub(cache.attempted_at) >= interval;
     if check_due {
         cache.attempted_at = now;
     }
     // One write for both marks, before the check starts (it writes the
     // cache again when it finishes).
-    if shown || check_due {
-        save_cache(&data_dir, &cache);
+    if due.is_some() || check_due {
+        save_cache(&ctx.data_dir, &cache);
     }
     if check_due {
-        if let Ok(exe) = std::env::current_exe() {
-            let mut command = std::process::Command::new(exe);
-            command
-                .args(["self", "background-check"])
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null());
-            // Its own process group: the terminal's hangup when this shell
-            // session ends must not kill the check half-way.
-            #[cfg(unix)]
-            std::os::unix::process::CommandExt::process_group(&mut command, 0);
-            let _ = command.spawn();
-        }
+        spawn_background_check();
     }
 }
 
-/// The hidden `pane self background-check`: one verified look at "latest",
-/// with a short deadline, result into the cache.
-pub fn background_check(ctx: &Context) {
-    let mut ctx = ctx.clone();
-    ctx.source.connect_timeout = Duration::from_secs(3);
-    ctx.source.idle_timeout = Duration::from_secs(5);
-    if let Ok(resolved) = Updater::new(&ctx).resolve(None) {
-        write_cache(&ctx.data_dir, resolved.version());
+fn spawn_background_check() {
+    if let Ok(exe) = std::env::current_exe() {
+        let mut command = std::process::Command::new(exe);
+        command
+            .args(["self", "background-check"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        // Its own process group: the terminal's hangup when this shell
+        // session ends must not kill the check half-way.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let _ = command.spawn();
     }
 }
 
@@ -145,6 +225,7 @@ mod tests {
             latest: latest.into(),
             attempted_at: 0,
             notified_at,
+            last_notice: None,
         };
         let now = 10 * DAY;
         assert!(should_show(&cache("1.1.0", 0), &current, now));

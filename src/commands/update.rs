@@ -6,9 +6,21 @@ use serde_json::json;
 
 use super::{CommandResult, Ui};
 use crate::cli::UpdateArgs;
-use crate::update::{self, Context, Outcome, Updater, Want};
+use crate::update::choose::Why;
+use crate::update::{self, Context, Outcome, UpdateError, UpdateOptions, Updater, Want};
+
+/// An administrator's `updates = "off"` stops `update`, `pin` and `rollback`.
+pub fn refuse_if_administrator_off(ctx: &Context) -> Result<(), UpdateError> {
+    match ctx.channel.policy.resolve() {
+        Ok(policy) if policy.administrator_off() => Err(UpdateError::AdministratorOff(
+            ctx.channel.policy.system.clone(),
+        )),
+        _ => Ok(()),
+    }
+}
 
 pub fn update(ctx: &Context, ui: &Ui, args: UpdateArgs) -> CommandResult {
+    refuse_if_administrator_off(ctx)?;
     let want = match &args.version {
         Some(text) => Want::Exact(update::parse_version(text)?),
         None => Want::Latest {
@@ -17,14 +29,26 @@ pub fn update(ctx: &Context, ui: &Ui, args: UpdateArgs) -> CommandResult {
     };
     let updater = Updater::new(ctx);
     let mut events = ui.events();
-    let outcome = updater.update(&want, args.dry_run, &mut events)?;
+    let options = UpdateOptions {
+        dry_run: args.dry_run,
+        now: args.now,
+        allow_withdrawn: args.allow_withdrawn,
+    };
+    let outcome = updater.update(&want, options, &mut events)?;
     show(ui, &outcome);
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn pin(ctx: &Context, ui: &Ui, requirement: &str, prerelease: bool) -> CommandResult {
+pub fn pin(
+    ctx: &Context,
+    ui: &Ui,
+    requirement: &str,
+    prerelease: bool,
+    allow_withdrawn: bool,
+) -> CommandResult {
+    refuse_if_administrator_off(ctx)?;
     let updater = Updater::new(ctx);
-    let outcome = updater.pin(requirement, prerelease, &mut ui.events())?;
+    let outcome = updater.pin(requirement, prerelease, allow_withdrawn, &mut ui.events())?;
     show(ui, &outcome);
     Ok(ExitCode::SUCCESS)
 }
@@ -37,14 +61,51 @@ pub fn unpin(ctx: &Context, ui: &Ui) -> CommandResult {
 }
 
 pub fn rollback(ctx: &Context, ui: &Ui) -> CommandResult {
+    refuse_if_administrator_off(ctx)?;
     let updater = Updater::new(ctx);
     let outcome = updater.rollback(&mut ui.events())?;
     show(ui, &outcome);
     Ok(ExitCode::SUCCESS)
 }
 
+/// Words and JSON for staying where we are because of the channel.
+pub fn stay_words(version: &semver::Version, why: &Why) -> (String, serde_json::Value) {
+    match why {
+        Why::RollingOut { version: next, eta } => (
+            format!("pane {next} is rolling out; this installation gets it about {eta} (`pane self update --now` installs it now); you have {version}"),
+            json!({"status": "rolling-out", "version": version.to_string(), "rolling_out": next.to_string(), "eta": eta.to_string()}),
+        ),
+        Why::LatestWithdrawn(w) => (
+            format!("pane {} has been withdrawn ({}); staying on {version}", w.version, w.reason),
+            json!({"status": "up-to-date", "version": version.to_string(), "latest_withdrawn": {"version": w.version.to_string(), "reason": w.reason}}),
+        ),
+        Why::NoWayOut { withdrawal, problem } => (
+            format!(
+                "pane {version} has been withdrawn ({}), but there is nothing to go to{}",
+                withdrawal.reason,
+                problem.as_ref().map_or(String::new(), |p| format!(": {p}"))
+            ),
+            json!({"status": "withdrawn", "version": version.to_string(), "reason": withdrawal.reason, "problem": problem}),
+        ),
+        _ => (
+            format!("pane {version} is up to date"),
+            json!({"status": "up-to-date", "version": version.to_string()}),
+        ),
+    }
+}
+
 fn show(ui: &Ui, outcome: &Outcome) {
     let (message, value) = match outcome {
+        Outcome::Stayed { version, why } => stay_words(version, why),
+        Outcome::Replaced { from, to, withdrawal } => (
+            format!(
+                "pane {from} has been withdrawn ({}): {} pane {from} → {to}",
+                withdrawal.reason,
+                if to > from { "updated" } else { "downgraded" }
+            ),
+            json!({"status": "updated", "from": from.to_string(), "to": to.to_string(),
+                   "withdrawn": {"version": from.to_string(), "reason": withdrawal.reason}}),
+        ),
         Outcome::UpToDate { version } => (
             format!("pane {version} is up to date"),
             json!({"status": "up-to-date", "version": version.to_string()}),
@@ -53,10 +114,7 @@ fn show(ui: &Ui, outcome: &Outcome) {
             format!("rolled back pane {from} → {to}, pinned to {to} (`pane self unpin` to follow new releases; `pane self rollback` again returns to {from})"),
             json!({"status": "rolled-back", "from": from.to_string(), "to": to.to_string(), "version": to.to_string(), "pin": to.to_string()}),
         ),
-        Outcome::Ahead { version, latest } => (
-            format!("pane {version} is newer than the latest release {latest}; nothing to do (`pane self update {latest}` to go back)"),
-            json!({"status": "up-to-date", "version": version.to_string(), "latest": latest.to_string()}),
-        ),
+        Outcome::Ahead { version, latest, replayed } => ahead_words(version, latest, *replayed),
         Outcome::HeldByPin { version, pin } => (
             format!("pane {version} is held by the pin {pin} (`pane self unpin` to follow new releases)"),
             json!({"status": "held-by-pin", "version": version.to_string(), "pin": pin}),
@@ -92,9 +150,27 @@ fn show(ui: &Ui, outcome: &Outcome) {
             json!({"status": "unpinned", "was": was}),
         ),
     };
+    if let Some(warning) = value["warning"].as_str() {
+        ui.warn(warning);
+    }
     if ui.json {
         ui.json(&value);
     } else {
         ui.done(&message);
     }
+}
+
+/// The installed version is newer than what the server offers.
+pub fn ahead_words(
+    version: &semver::Version,
+    latest: &semver::Version,
+    replayed: bool,
+) -> (String, serde_json::Value) {
+    let warning = replayed.then(|| format!(
+        "the server offers {latest} as its latest release, below a version this installation verified (an old release replayed?)"
+    ));
+    (
+        format!("pane {version} is newer than what the server offers ({latest}); nothing to do (`pane self update {latest}` to go there)"),
+        json!({"status": "up-to-date", "version": version.to_string(), "latest": latest.to_string(), "warning": warning}),
+    )
 }

@@ -9,6 +9,8 @@ use semver::Version;
 use super::receipt;
 use super::source::{Progress, SourceConfig};
 use super::verify::{ArchiveName, TrustStore};
+use crate::channel::policy::{self, PolicyError, ResolvedPolicy};
+use crate::channel::{ChannelError, ChannelKeys, Clock};
 
 /// Everything the pipeline needs to know about this machine and this binary,
 /// read once at the edge (`crate::env`).
@@ -22,10 +24,41 @@ pub struct Context {
     pub source: SourceConfig,
     pub trust: TrustStore,
     pub lock_wait: Duration,
+    pub channel: ChannelConfig,
+}
+
+/// The release channel as this machine sees it: where the document is, the
+/// keys that may sign it, the clock, and the update policy's sources.
+#[derive(Clone, Debug)]
+pub struct ChannelConfig {
+    pub url: String,
+    /// The channel keys; an error (a bad test key) is a warning at each use.
+    pub keys: Result<ChannelKeys, ChannelError>,
+    pub clock: Clock,
+    pub policy: PolicyFiles,
+}
+
+/// Where the update policy is read from (in order of precedence).
+#[derive(Clone, Debug)]
+pub struct PolicyFiles {
+    pub system: PathBuf,
+    pub user: Option<PathBuf>,
+    pub environment: Option<String>,
+}
+
+impl PolicyFiles {
+    /// The policy in force and where it comes from.
+    pub fn resolve(&self) -> Result<ResolvedPolicy, PolicyError> {
+        let user = self.user.clone().unwrap_or_default();
+        policy::resolve(&self.system, self.environment.as_deref(), &user)
+    }
 }
 
 /// The file in the data dir where the notice keeps its last check.
 pub const CHECK_CACHE_FILE: &str = "update-check.json";
+
+/// The file in the data dir where the background auto-update logs its runs.
+pub const AUTO_LOG_FILE: &str = "auto-update.json";
 
 impl Context {
     pub fn receipt_path(&self) -> PathBuf {
@@ -36,6 +69,10 @@ impl Context {
     }
     pub fn check_cache_path(&self) -> PathBuf {
         self.data_dir.join(CHECK_CACHE_FILE)
+    }
+    /// The background auto-update's log.
+    pub fn auto_log_path(&self) -> PathBuf {
+        self.data_dir.join(AUTO_LOG_FILE)
     }
     /// The archive of `version` for this machine.
     pub fn archive(&self, version: &Version) -> ArchiveName {
@@ -51,4 +88,6 @@ pub trait Events {
     fn waiting_for_lock(&mut self, _holder: &str) {}
     fn recovered(&mut self, _what: &str) {}
     fn downloading(&mut self) -> &mut dyn Progress;
+    /// Something the user should know; the command goes on.
+    fn warning(&mut self, _text: &str) {}
 }

@@ -34,8 +34,16 @@ pub enum UpdateError {
     NotInstalled(PathBuf),
     #[error("{requested} is outside the pin {pin}")]
     OutsidePin { requested: String, pin: String },
-    #[error("the server offers {offered} as the latest release, but {highest} was already verified; refusing to go down (an old release replayed?)")]
-    Downgrade { offered: Version, highest: Version },
+    #[error("pane {version} has been withdrawn: {reason}")]
+    Withdrawn {
+        version: Version,
+        reason: String,
+        replacement: Option<Version>,
+    },
+    #[error("update policy: {0}")]
+    Policy(String),
+    #[error("updates are turned off by the administrator in {0}")]
+    AdministratorOff(PathBuf),
     #[error("no release matches {0}")]
     NoMatch(String),
     #[error("{0:?} is neither a version (1.2.0) nor a version requirement (~1.2)")]
@@ -70,8 +78,14 @@ impl UpdateError {
             UpdateError::OutsidePin { requested, .. } => Some(format!(
                 "run `pane self pin {requested}` to move the pin, or `pane self unpin` first"
             )),
-            UpdateError::Downgrade { offered, .. } => Some(format!(
-                "if you really want {offered}, ask for it: `pane self update {offered}`"
+            UpdateError::Withdrawn { replacement, .. } => Some(format!(
+                "{}add --allow-withdrawn to install it anyway",
+                replacement.as_ref().map_or(String::new(), |r| format!("its replacement is {r}; "))
+            )),
+            UpdateError::Policy(_) => Some("`pane self config` shows each setting and where it comes from".into()),
+            UpdateError::AdministratorOff(path) => Some(format!(
+                "ask your administrator: {} sets updates = \"off\"",
+                path.display()
             )),
             UpdateError::NoMatch(_) => Some("see `pane self list` for the releases there are".into()),
             UpdateError::BadRequirement(_) => None,

@@ -22,6 +22,8 @@
 //! the receipt exactly as they were and removes what this run created.
 
 pub mod archive;
+pub mod channel_view;
+pub mod choose;
 mod context;
 pub mod digest;
 mod error;
@@ -36,9 +38,9 @@ pub mod transaction;
 mod updater;
 pub mod verify;
 
-pub use context::{Context, Events, CHECK_CACHE_FILE};
+pub use context::{ChannelConfig, Context, Events, PolicyFiles, AUTO_LOG_FILE, CHECK_CACHE_FILE};
 pub use error::UpdateError;
-pub use pin::{parse_version, Outcome, Pin, Want};
+pub use pin::{parse_version, Outcome, Pin, UpdateOptions, Want};
 pub use transaction::{recover, Transaction};
 pub use updater::{Resolved, Updater};
 

@@ -2,7 +2,9 @@
 
 use semver::{Version, VersionReq};
 
+use super::choose::Why;
 use super::UpdateError;
+use crate::channel::Withdrawal;
 
 /// What the user asked `update` for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,9 +69,22 @@ pub enum Outcome {
         to: Version,
     },
     /// Newer than the latest release; going down takes an explicit version.
+    /// `replayed`: the latest is below a version verified here.
     Ahead {
         version: Version,
         latest: Version,
+        replayed: bool,
+    },
+    /// Nothing installed because of the channel (rolling out, withdrawn).
+    Stayed {
+        version: Version,
+        why: Why,
+    },
+    /// The installed version was withdrawn: its replacement is installed.
+    Replaced {
+        from: Version,
+        to: Version,
+        withdrawal: Withdrawal,
     },
     HeldByPin {
         version: Version,
@@ -93,15 +108,29 @@ pub enum Outcome {
     },
 }
 
-/// Refuses `offered` below the downgrade floor `highest`.
-pub(super) fn guard_downgrade(offered: &Version, highest: &Version) -> Result<(), UpdateError> {
-    if offered < highest {
-        return Err(UpdateError::Downgrade {
-            offered: offered.clone(),
-            highest: highest.clone(),
-        });
+/// How `update` goes about it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UpdateOptions {
+    /// Show what would happen, change nothing.
+    pub dry_run: bool,
+    /// `--now`: install a release that is rolling out at once.
+    pub now: bool,
+    /// `--allow-withdrawn`: install an explicitly named withdrawn version.
+    pub allow_withdrawn: bool,
+}
+
+/// The outcome of staying where we are, for `why`.
+pub(super) fn stayed(version: Version, why: Why) -> Outcome {
+    match why {
+        Why::UpToDate | Why::Newer | Why::Replacement(_) => Outcome::UpToDate { version },
+        Why::HeldByPin(pin) => Outcome::HeldByPin { version, pin },
+        Why::Ahead { latest, replayed } => Outcome::Ahead {
+            version,
+            latest,
+            replayed,
+        },
+        why => Outcome::Stayed { version, why },
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -128,12 +157,5 @@ mod tests {
         assert!(Pin::parse("one").is_err());
         // An exact pin must not silently become a caret requirement.
         assert!(!Pin::parse("1.2.0").unwrap().matches(&Version::new(1, 2, 1)));
-    }
-
-    #[test]
-    fn downgrade_guard() {
-        assert!(guard_downgrade(&Version::new(1, 0, 0), &Version::new(1, 1, 0)).is_err());
-        assert!(guard_downgrade(&Version::new(1, 1, 0), &Version::new(1, 1, 0)).is_ok());
-        assert!(guard_downgrade(&Version::new(1, 2, 0), &Version::new(1, 1, 0)).is_ok());
     }
 }

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use crate::path_setup::ProfileEdit;
 use crate::platform;
 
-/// Bumped on any change an older pane could misread.
+/// Bumped only on a change an older pane would misread. Added fields do not
+/// bump it: an older pane ignores them and keeps them when it rewrites the
+/// receipt ([`Receipt::other`]), so a downgrade or a rollback to it works.
 pub const SCHEMA: u32 = 1;
 pub const FILE_NAME: &str = "install-receipt.json";
 
@@ -56,6 +58,14 @@ pub struct Receipt {
     /// Unix seconds.
     #[serde(default)]
     pub updated_at: u64,
+    /// Every version this installation verified and installed, so the
+    /// channel's withdrawals can take a version out of the downgrade floor.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verified: Vec<Version>,
+    /// Fields this pane does not know (a newer one wrote them): kept as they
+    /// are when the receipt is rewritten.
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +126,10 @@ impl Receipt {
 
     /// Records that `version` was verified and installed.
     pub fn record_verified(&mut self, version: &Version) {
+        if !self.verified.contains(version) {
+            self.verified.push(version.clone());
+            self.verified.sort();
+        }
         self.highest_verified = self.highest_verified.clone().max(version.clone());
         if version.pre.is_empty() {
             let stable = self
@@ -136,6 +150,19 @@ impl Receipt {
             None if self.highest_verified.pre.is_empty() => self.highest_verified.clone(),
             None => Version::new(0, 0, 0),
         }
+    }
+
+    /// Every version verified here: the list, and for a receipt an older
+    /// pane wrote, the versions it recorded otherwise. Sorted, no repeats.
+    pub fn verified_versions(&self) -> Vec<Version> {
+        let mut all: Vec<Version> = self.verified.clone();
+        all.push(self.highest_verified.clone());
+        all.extend(self.highest_verified_stable.clone());
+        all.push(self.version.clone());
+        all.extend(self.kept.iter().map(|k| k.version.clone()));
+        all.sort();
+        all.dedup();
+        all
     }
 
     pub fn install_path(&self) -> PathBuf {
@@ -249,7 +276,23 @@ mod tests {
             created_files: vec![],
             pending: None,
             updated_at: 7,
+            verified: vec![Version::new(1, 2, 0)],
+            other: serde_json::Map::new(),
         }
+    }
+
+    #[test]
+    fn fields_of_a_newer_pane_are_kept() {
+        let path = Path::new("r.json");
+        let mut value = serde_json::to_value(sample()).unwrap();
+        value["rollout_serial"] = 42.into();
+        value["future"] = serde_json::json!({"nested": [1, 2]});
+        value["pending"] = serde_json::json!(null);
+        let receipt = parse(&serde_json::to_vec(&value).unwrap(), path).unwrap();
+        assert_eq!(receipt.other["rollout_serial"], 42);
+        let again = serde_json::to_value(&receipt).unwrap();
+        assert_eq!(again["future"]["nested"][1], 2);
+        assert_eq!(again["verified"][0], "1.2.0");
     }
 
     #[test]

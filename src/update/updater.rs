@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use semver::Version;
 
-use super::pin::guard_downgrade;
+use super::channel_view::{self, ChannelView};
+use super::choose::{Choice, Why};
+use super::pin::{stayed, UpdateOptions};
 use super::receipt::{self, Receipt};
 use super::source::{self, FetchError, ListedRelease, Source};
 use super::transaction::{Change, Keep, Transaction};
@@ -68,7 +70,7 @@ impl<'a> Updater<'a> {
     }
 
     /// The highest listed version allowed by `filter`.
-    fn highest_listed(
+    pub(super) fn highest_listed(
         &self,
         prerelease: bool,
         filter: &dyn Fn(&Version) -> bool,
@@ -82,114 +84,112 @@ impl<'a> Updater<'a> {
             .max())
     }
 
-    /// Which verified release `want` means under `pin`, before any download.
-    /// Returns `None` when a pin holds where we are.
-    fn target_for(
+    /// The channel document that applies now: fetched, verified and
+    /// accepted through the anti-replay store; problems are warnings.
+    pub fn channel(&self) -> ChannelView {
+        channel_view::refresh(self.ctx, &self.source)
+    }
+
+    /// Refuses an explicitly named withdrawn version unless overridden.
+    fn guard_withdrawn(
         &self,
-        want: &Want,
-        pin: Option<&Pin>,
-        floor: &Version,
-    ) -> Result<Option<Resolved>, UpdateError> {
-        match (want, pin) {
-            (Want::Exact(v), Some(pin)) if !pin.matches(v) => Err(UpdateError::OutsidePin {
-                requested: v.to_string(),
-                pin: pin.to_string(),
+        version: &Version,
+        view: &ChannelView,
+        allow: bool,
+    ) -> Result<(), UpdateError> {
+        match view.withdrawal(version, &self.ctx.target) {
+            Some(w) if !allow => Err(UpdateError::Withdrawn {
+                version: version.clone(),
+                reason: w.reason.clone(),
+                replacement: w.replacement.clone(),
             }),
-            (Want::Exact(v), _) => Ok(Some(self.resolve(Some(v))?)),
-            (Want::Latest { .. }, Some(Pin::Exact(v))) => {
-                if v == &self.ctx.current_version {
-                    Ok(None)
-                } else {
-                    Ok(Some(self.resolve(Some(v))?))
-                }
-            }
-            (Want::Latest { prerelease }, Some(pin @ Pin::Req(_))) => {
-                let best = self.highest_listed(*prerelease, &|v| pin.matches(v))?;
-                match best {
-                    None => Err(UpdateError::NoMatch(pin.to_string())),
-                    Some(v)
-                        if v <= self.ctx.current_version
-                            && pin.matches(&self.ctx.current_version) =>
-                    {
-                        Ok(None)
-                    }
-                    Some(v) => Ok(Some(self.resolve(Some(&v))?)),
-                }
-            }
-            (Want::Latest { prerelease: false }, None) => {
-                let resolved = self.resolve(None)?;
-                guard_downgrade(resolved.version(), floor)?;
-                Ok(Some(resolved))
-            }
-            (Want::Latest { prerelease: true }, None) => {
-                let best = self
-                    .highest_listed(true, &|_| true)?
-                    .ok_or_else(|| UpdateError::NoMatch("any release".into()))?;
-                guard_downgrade(&best, floor)?;
-                Ok(Some(self.resolve(Some(&best))?))
-            }
+            _ => Ok(()),
         }
     }
 
-    /// The version `update` would install now, without locking or changing
-    /// anything; `None` when it would stay (up to date or held by the pin).
+    /// What `update` without a version would do now, without locking or
+    /// changing anything (`check`, the notice's background check).
     pub fn available(
         &self,
-        receipt: Option<&Receipt>,
+        receipt: &Receipt,
         prerelease: bool,
-    ) -> Result<Option<Version>, UpdateError> {
-        let pin = receipt
-            .and_then(|r| r.pin.as_deref())
-            .map(Pin::parse)
-            .transpose()?;
-        let current = receipt.map_or(&self.ctx.current_version, |r| &r.version);
-        let floor = receipt.map_or_else(|| current.clone(), |r| r.downgrade_floor(prerelease));
-        let target = self.target_for(&Want::Latest { prerelease }, pin.as_ref(), &floor)?;
-        Ok(target.map(|t| t.version().clone()).filter(|v| v > current))
+        view: &ChannelView,
+    ) -> Result<Choice, UpdateError> {
+        self.choose(receipt, prerelease, false, view)
     }
 
     /// `pane self update [VERSION]`.
     pub fn update(
         &self,
         want: &Want,
-        dry_run: bool,
+        options: UpdateOptions,
         events: &mut dyn Events,
     ) -> Result<Outcome, UpdateError> {
         let tx = self.begin("update", events)?;
         let receipt = tx.receipt(events)?;
-        let pin = receipt.pin.as_deref().map(Pin::parse).transpose()?;
+        let view = self.channel();
+        for warning in &view.warnings {
+            events.warning(warning);
+        }
+        self.update_locked(&tx, &receipt, want, options, &view, events)
+    }
+
+    /// `update` under the lock `tx` (the command and the auto-update).
+    pub fn update_locked(
+        &self,
+        tx: &Transaction,
+        receipt: &Receipt,
+        want: &Want,
+        options: UpdateOptions,
+        view: &ChannelView,
+        events: &mut dyn Events,
+    ) -> Result<Outcome, UpdateError> {
         let current = receipt.version.clone();
-        let prerelease = matches!(want, Want::Latest { prerelease: true });
-        let floor = receipt.downgrade_floor(prerelease);
-        let Some(resolved) = self.target_for(want, pin.as_ref(), &floor)? else {
-            return Ok(Outcome::HeldByPin {
-                version: current,
-                pin: receipt.pin.clone().unwrap_or_default(),
-            });
+        let (resolved, withdrawal) = match want {
+            Want::Exact(v) => {
+                if let Some(pin) = receipt.pin.as_deref().map(Pin::parse).transpose()? {
+                    if !pin.matches(v) {
+                        return Err(UpdateError::OutsidePin {
+                            requested: v.to_string(),
+                            pin: pin.to_string(),
+                        });
+                    }
+                }
+                self.guard_withdrawn(v, view, options.allow_withdrawn)?;
+                if v == &current {
+                    return Ok(Outcome::UpToDate { version: current });
+                }
+                (self.resolve(Some(v))?, None)
+            }
+            Want::Latest { prerelease } => {
+                let choice = self.choose(receipt, *prerelease, options.now, view)?;
+                for warning in &choice.warnings {
+                    events.warning(warning);
+                }
+                let withdrawal = match &choice.why {
+                    Why::Replacement(w) => Some(w.clone()),
+                    _ => None,
+                };
+                match (choice.to, choice.resolved) {
+                    (_, Some(resolved)) => (resolved, withdrawal),
+                    (Some(to), None) => (self.resolve(Some(&to))?, withdrawal),
+                    (None, None) => return Ok(stayed(current, choice.why)),
+                }
+            }
         };
         let to = resolved.version().clone();
-        if to == current {
-            return Ok(match &receipt.pin {
-                Some(pin) if matches!(want, Want::Latest { .. }) => Outcome::HeldByPin {
-                    version: current,
-                    pin: pin.clone(),
-                },
-                _ => Outcome::UpToDate { version: current },
-            });
-        }
-        if to < current && matches!(want, Want::Latest { .. }) {
-            // Ahead of the latest release (a pre-release tried earlier, say):
-            // going down takes an explicit VERSION.
-            return Ok(Outcome::Ahead {
-                version: current,
-                latest: to,
-            });
-        }
-        if dry_run {
+        if options.dry_run {
             return Ok(Outcome::WouldChange { from: current, to });
         }
-        self.install_release(&tx, &receipt, &resolved, receipt.pin.clone(), events)?;
-        Ok(Outcome::Changed { from: current, to })
+        self.install_release(tx, receipt, &resolved, receipt.pin.clone(), events)?;
+        Ok(match withdrawal {
+            Some(withdrawal) => Outcome::Replaced {
+                from: current,
+                to,
+                withdrawal,
+            },
+            None => Outcome::Changed { from: current, to },
+        })
     }
 
     /// `pane self pin <VERSION|REQ>`.
@@ -197,22 +197,33 @@ impl<'a> Updater<'a> {
         &self,
         requirement: &str,
         prerelease: bool,
+        allow_withdrawn: bool,
         events: &mut dyn Events,
     ) -> Result<Outcome, UpdateError> {
         let pin = Pin::parse(requirement)?;
         let tx = self.begin("pin", events)?;
         let receipt = tx.receipt(events)?;
+        let view = self.channel();
+        for warning in &view.warnings {
+            events.warning(warning);
+        }
         let pin_text = pin.to_string();
+        let target_triple = self.ctx.target.as_str();
         let target = match &pin {
-            Pin::Exact(v) => v.clone(),
+            Pin::Exact(v) => {
+                self.guard_withdrawn(v, &view, allow_withdrawn)?;
+                v.clone()
+            }
             Pin::Req(_) => self
-                .highest_listed(prerelease, &|v| pin.matches(v))?
+                .highest_listed(prerelease, &|v| {
+                    pin.matches(v) && view.withdrawal(v, target_triple).is_none()
+                })?
                 .ok_or_else(|| UpdateError::NoMatch(pin_text.clone()))?,
         };
         if target == receipt.version {
             let mut next = receipt.clone();
             next.pin = Some(pin_text.clone());
-            next.updated_at = platform::now_unix();
+            next.updated_at = self.now_unix();
             receipt::save(&self.ctx.receipt_path(), &next)?;
             return Ok(Outcome::Pinned {
                 version: target,
@@ -236,7 +247,7 @@ impl<'a> Updater<'a> {
         if receipt.pin.is_some() {
             let mut next = receipt.clone();
             next.pin = None;
-            next.updated_at = platform::now_unix();
+            next.updated_at = self.now_unix();
             receipt::save(&self.ctx.receipt_path(), &next)?;
         }
         Ok(Outcome::Unpinned { was: receipt.pin })
@@ -337,9 +348,18 @@ impl<'a> Updater<'a> {
         Ok((temp, verified))
     }
 
+    /// Unix seconds by the channel's clock (`PANE_TEST_NOW` in tests).
+    fn now_unix(&self) -> u64 {
+        u64::try_from(self.ctx.channel.clock.now().unix()).unwrap_or(0)
+    }
+
     /// Takes the update lock for `what`, after checking (read-only) that
     /// this is an installation pane manages, so a refusal creates nothing.
-    fn begin(&self, what: &str, events: &mut dyn Events) -> Result<Transaction<'a>, UpdateError> {
+    pub fn begin(
+        &self,
+        what: &str,
+        events: &mut dyn Events,
+    ) -> Result<Transaction<'a>, UpdateError> {
         if let Some(owner) =
             platform::foreign_owner(&self.ctx.current_exe, self.ctx.cargo_home.as_deref())
         {

@@ -154,9 +154,26 @@ fn older_release_replayed_as_latest() {
     std::fs::remove_dir_all(world.root.join("v1.2.0")).unwrap();
     std::fs::remove_dir_all(world.root.join("v1.1.0")).unwrap();
     let before = world.snapshot();
-    world
-        .pane(&["self", "update"])
-        .fails_with("1.2.0 was already verified; refusing to go down");
+    // Not an error (there is nothing newer to install), but not a downgrade
+    // either: it says so, and warns of the replay (issue 12, finding 4).
+    let run = world.pane(&["self", "update"]).success();
+    assert!(
+        run.stderr
+            .contains("newer than what the server offers (1.0.0)"),
+        "{run}"
+    );
+    assert!(run.stderr.contains("replayed"), "{run}");
+    let json = world.pane(&["self", "update", "--json"]).success().json();
+    assert_eq!(json["status"], "up-to-date", "{json}");
+    assert!(
+        json["warning"].as_str().unwrap().contains("replayed"),
+        "{json}"
+    );
+    let run = world.pane(&["self", "check"]).success();
+    assert!(
+        run.stdout.contains("newer than what the server offers"),
+        "{run}"
+    );
     before.assert_same(&world.snapshot());
     assert_eq!(world.installed_version(), "1.1.0");
 }

@@ -1,0 +1,153 @@
+//! The hidden `pane self background-check`: the scheduled work of an
+//! installation. It fetches the channel document and the latest release and
+//! records them for the notice; under the `auto` policy it then installs
+//! what `pane self update` would, under the same lock and through the same
+//! transaction, at most every four hours and never while a pin holds, and
+//! records what it did and its last error in a small log in the data dir
+//! (`auto-update.json`), which `status` shows. Under `off` it does nothing.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::notice::{self, now_unix};
+use crate::channel::policy::UpdatePolicy;
+use crate::update::channel_view::ChannelView;
+use crate::update::source::{NoProgress, Progress};
+use crate::update::{Context, Events, Outcome, UpdateError, UpdateOptions, Updater, Want};
+
+/// At most one automatic update attempt per this many seconds.
+const AUTO_INTERVAL: u64 = 4 * 3600;
+
+/// The auto-update log.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct AutoLog {
+    /// When an automatic update last ran (unix seconds).
+    #[serde(default)]
+    pub last_run: Option<u64>,
+    /// What it did, in words.
+    #[serde(default)]
+    pub last_action: Option<String>,
+    /// Its last error, and when.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    #[serde(default)]
+    pub last_error_at: Option<u64>,
+}
+
+pub fn read_log(path: &Path) -> Option<AutoLog> {
+    let bytes = crate::platform::read_limited(path, 64 * 1024).ok()??;
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn save_log(path: &Path, log: &AutoLog) {
+    if let Ok(bytes) = serde_json::to_vec_pretty(log) {
+        let _ = crate::platform::write_atomic(path, &bytes, 0o644);
+    }
+}
+
+pub fn background_check(ctx: &Context) {
+    let policy = ctx
+        .channel
+        .policy
+        .resolve()
+        .map(|p| p.policy)
+        .unwrap_or_default();
+    if policy == UpdatePolicy::Off {
+        return;
+    }
+    let mut ctx = ctx.clone();
+    ctx.source.connect_timeout = Duration::from_secs(3);
+    ctx.source.idle_timeout = Duration::from_secs(5);
+    ctx.lock_wait = Duration::from_secs(10);
+    let updater = Updater::new(&ctx);
+    let view = updater.channel();
+    if let Ok(resolved) = updater.resolve(None) {
+        notice::write_cache(&ctx, resolved.version());
+    }
+    if policy == UpdatePolicy::Auto {
+        auto_update(&ctx, &updater, &view);
+    }
+}
+
+/// Installs what `update` would, at most every four hours, never while a
+/// pin holds; the log says what happened.
+fn auto_update(ctx: &Context, updater: &Updater, view: &ChannelView) {
+    let path = ctx.auto_log_path();
+    let mut log = read_log(&path).unwrap_or_default();
+    let now = now_unix(ctx);
+    if log
+        .last_run
+        .is_some_and(|at| now.saturating_sub(at) < AUTO_INTERVAL)
+    {
+        return;
+    }
+    let Ok(Some(receipt)) = crate::update::read_receipt(ctx) else {
+        return;
+    };
+    log.last_run = Some(now);
+    if let Some(pin) = &receipt.pin {
+        log.last_action = Some(format!("nothing: held by the pin {pin}"));
+        save_log(&path, &log);
+        return;
+    }
+    match run_locked(updater, view) {
+        Ok(outcome) => log.last_action = Some(describe(&outcome)),
+        Err(error) => {
+            log.last_action = Some("failed".into());
+            log.last_error = Some(error.to_string());
+            log.last_error_at = Some(now);
+        }
+    }
+    save_log(&path, &log);
+}
+
+fn run_locked(updater: &Updater, view: &ChannelView) -> Result<Outcome, UpdateError> {
+    let mut events = Quiet(NoProgress);
+    let tx = updater.begin("auto-update", &mut events)?;
+    let receipt = tx.receipt(&mut events)?;
+    if receipt.pin.is_some() {
+        return Ok(Outcome::HeldByPin {
+            version: receipt.version.clone(),
+            pin: receipt.pin.clone().unwrap_or_default(),
+        });
+    }
+    let want = Want::Latest { prerelease: false };
+    updater.update_locked(
+        &tx,
+        &receipt,
+        &want,
+        UpdateOptions::default(),
+        view,
+        &mut events,
+    )
+}
+
+fn describe(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Changed { from, to } => format!("updated {from} → {to}"),
+        Outcome::Replaced {
+            from,
+            to,
+            withdrawal,
+        } => format!("{from} withdrawn ({}): installed {to}", withdrawal.reason),
+        Outcome::HeldByPin { pin, .. } => format!("nothing: held by the pin {pin}"),
+        Outcome::Stayed { version, why } => {
+            format!("nothing: {}", super::update::stay_words(version, why).0)
+        }
+        Outcome::Ahead { version, .. } | Outcome::UpToDate { version } => {
+            format!("nothing: {version} is up to date")
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+/// Events of a run nobody watches.
+struct Quiet(NoProgress);
+
+impl Events for Quiet {
+    fn downloading(&mut self) -> &mut dyn Progress {
+        &mut self.0
+    }
+}

@@ -1,0 +1,108 @@
+//! `pane self config`: the update policy, each source and which one wins;
+//! `pane self config updates auto|notify|off` sets the user's file.
+
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use super::{CommandResult, Ui, EXIT_USAGE};
+use crate::channel::policy::{self, PolicySource, ResolvedPolicy, UpdatePolicy};
+use crate::update::{Context, UpdateError};
+
+/// `system file <path>`, `PANE_UPDATES`, `user file <path>` or `default`.
+pub fn source_words(source: &PolicySource) -> String {
+    match source {
+        PolicySource::System(path) => format!("system file {}", path.display()),
+        PolicySource::Environment => "PANE_UPDATES".into(),
+        PolicySource::User(path) => format!("user file {}", path.display()),
+        PolicySource::Default => "default".into(),
+    }
+}
+
+/// The policy in force; a file pane cannot read is an error naming it.
+pub fn resolved(ctx: &Context) -> Result<ResolvedPolicy, UpdateError> {
+    ctx.channel
+        .policy
+        .resolve()
+        .map_err(|e| UpdateError::Policy(e.to_string()))
+}
+
+pub fn config(ctx: &Context, ui: &Ui, key: Option<String>, value: Option<String>) -> CommandResult {
+    match (key.as_deref(), value) {
+        (None, _) => show(ctx, ui),
+        (Some("updates"), Some(value)) => set(ctx, ui, &value),
+        (Some("updates"), None) => show(ctx, ui),
+        (Some(other), _) => {
+            ui.warn(&format!(
+                "{other:?} is not a setting; the one setting is `updates` (auto, notify or off)"
+            ));
+            Ok(ExitCode::from(EXIT_USAGE))
+        }
+    }
+}
+
+fn show(ctx: &Context, ui: &Ui) -> CommandResult {
+    let files = &ctx.channel.policy;
+    let in_force = resolved(ctx)?;
+    let system = policy::read_policy(&files.system).ok().flatten();
+    let user = files
+        .user
+        .as_deref()
+        .and_then(|p| policy::read_policy(p).ok().flatten());
+    let name = |p: Option<UpdatePolicy>| p.map(|p| p.to_string());
+    if ui.json {
+        ui.json(&json!({
+            "updates": in_force.policy.as_str(),
+            "source": source_words(&in_force.source),
+            "system_file": {"path": files.system, "updates": name(system)},
+            "environment": files.environment,
+            "user_file": {"path": files.user, "updates": name(user)},
+            "channel_url": ctx.channel.url,
+        }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    outln!(
+        "updates = {}    (from {})",
+        in_force.policy,
+        source_words(&in_force.source)
+    );
+    let or_unset = |v: Option<String>| v.unwrap_or_else(|| "not set".into());
+    outln!(
+        "  system file {}: {}",
+        files.system.display(),
+        or_unset(name(system))
+    );
+    outln!("  PANE_UPDATES: {}", or_unset(files.environment.clone()));
+    if let Some(path) = &files.user {
+        outln!("  user file {}: {}", path.display(), or_unset(name(user)));
+    }
+    outln!("  default: notify");
+    outln!("channel = {}", ctx.channel.url);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn set(ctx: &Context, ui: &Ui, value: &str) -> CommandResult {
+    let policy: UpdatePolicy = value.parse().map_err(UpdateError::Policy)?;
+    let Some(path) = &ctx.channel.policy.user else {
+        return Err(UpdateError::NoHome);
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(UpdateError::io("create", parent))?;
+    }
+    policy::write_user_policy(path, policy).map_err(|e| UpdateError::Policy(e.to_string()))?;
+    let in_force = resolved(ctx)?;
+    if in_force.policy != policy {
+        ui.warn(&format!(
+            "{} still applies: {} wins over your file",
+            in_force.policy,
+            source_words(&in_force.source)
+        ));
+    }
+    if ui.json {
+        ui.json(&json!({"status": "set", "updates": policy.as_str(), "path": path,
+                        "in_force": in_force.policy.as_str(), "source": source_words(&in_force.source)}));
+    } else {
+        ui.done(&format!("updates = \"{policy}\" in {}", path.display()));
+    }
+    Ok(ExitCode::SUCCESS)
+}

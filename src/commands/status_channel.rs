@@ -1,0 +1,114 @@
+//! What `status` says about the release channel, the rollout, the update
+//! policy and the background auto-update: from what is stored, no network.
+
+use serde_json::{json, Value};
+
+use super::auto::read_log;
+use super::config::source_words;
+use super::notice::CheckCache;
+use crate::channel::rollout::Availability;
+use crate::channel::Timestamp;
+use crate::update::channel_view;
+use crate::update::receipt::Receipt;
+use crate::update::Context;
+
+fn time(unix: u64) -> String {
+    Timestamp::from_unix(i64::try_from(unix).unwrap_or(i64::MAX)).to_string()
+}
+
+/// The fields `status --json` adds: `channel`, `rollout`, `policy`, `auto`,
+/// `verified`, `last_notice`.
+pub fn channel_json(ctx: &Context, receipt: Option<&Receipt>, last: Option<&CheckCache>) -> Value {
+    let view = channel_view::stored(ctx);
+    let installed = receipt.map_or(&ctx.current_version, |r| &r.version);
+    let withdrawn = view.withdrawal(installed, &ctx.target).map(|w| {
+        json!({"reason": w.reason, "replacement": w.replacement.as_ref().map(ToString::to_string)})
+    });
+    let rollout = view.document.as_ref().and_then(|d| d.rollout.as_ref());
+    let availability = rollout.map(|r| view.availability(&r.version));
+    let eta = match &availability {
+        Some(Availability::RollingOut { eta, .. }) => Some(eta.to_string()),
+        _ => None,
+    };
+    let policy = ctx.channel.policy.resolve();
+    let log = read_log(&ctx.auto_log_path()).unwrap_or_default();
+    json!({
+        "channel": {
+            "serial": view.serial(),
+            "frozen": view.frozen(),
+            "withdrawn_installed": withdrawn,
+            "url": ctx.channel.url,
+            "warnings": view.warnings,
+        },
+        "rollout": {
+            "number": view.number.value(),
+            "version": rollout.map(|r| r.version.to_string()),
+            "available": availability.as_ref().map(Availability::is_available),
+            "eta": eta,
+        },
+        "policy": match &policy {
+            Ok(p) => json!({"updates": p.policy.as_str(), "source": source_words(&p.source)}),
+            Err(e) => json!({"updates": null, "source": null, "error": e.to_string()}),
+        },
+        "auto": {
+            "last_run": log.last_run.map(time),
+            "last_action": log.last_action,
+            "last_error": log.last_error,
+            "last_error_at": log.last_error_at.map(time),
+        },
+        "verified": receipt.map(|r| r.verified_versions().iter().map(ToString::to_string).collect::<Vec<_>>()).unwrap_or_default(),
+        "last_notice": last.and_then(|c| c.last_notice.as_ref().map(|text| json!({"at": time(c.notified_at), "text": text}))),
+    })
+}
+
+/// The same, in words, after the rest of `status`.
+pub fn print_channel(value: &Value) {
+    let channel = &value["channel"];
+    match channel["serial"].as_u64() {
+        Some(serial) => outln!("channel:       document serial {serial}"),
+        None => outln!("channel:       no document yet"),
+    }
+    if channel["frozen"] == true {
+        outln!("               expired: release information may be withheld by the server");
+    }
+    if let Some(w) = channel["withdrawn_installed"].as_object() {
+        outln!(
+            "withdrawn:     the installed version: {}{}",
+            w["reason"].as_str().unwrap_or_default(),
+            w["replacement"]
+                .as_str()
+                .map_or(String::new(), |r| format!(" (replacement {r})"))
+        );
+    }
+    let rollout = &value["rollout"];
+    if let Some(version) = rollout["version"].as_str() {
+        let state = match (rollout["available"].as_bool(), rollout["eta"].as_str()) {
+            (Some(true), _) => "reached this installation".to_string(),
+            (_, Some(eta)) => format!("reaches this installation about {eta}"),
+            _ => "not yet".to_string(),
+        };
+        outln!(
+            "rollout:       {version} {state} (rollout number {:.4})",
+            rollout["number"].as_f64().unwrap_or_default()
+        );
+    }
+    let policy = &value["policy"];
+    outln!(
+        "updates:       {} (from {})",
+        policy["updates"].as_str().unwrap_or("unknown"),
+        policy["source"].as_str().unwrap_or("an unreadable file")
+    );
+    let auto = &value["auto"];
+    if let Some(at) = auto["last_run"].as_str() {
+        outln!(
+            "auto-update:   {at}: {}",
+            auto["last_action"].as_str().unwrap_or_default()
+        );
+    }
+    if let Some(error) = auto["last_error"].as_str() {
+        outln!("last error:    {error}");
+    }
+    for warning in channel["warnings"].as_array().into_iter().flatten() {
+        outln!("warning:       {}", warning.as_str().unwrap_or_default());
+    }
+}

@@ -1,0 +1,158 @@
+//! The channel document as the pipeline uses it: fetched from the channel
+//! URL under the small-file cap, verified under the channel keys, and
+//! accepted through the anti-replay store in the data dir
+//! ([`crate::channel::state`]). Every rejection is a warning: the command
+//! carries on with the document accepted before, or with none.
+
+use semver::Version;
+
+use super::source::{FetchError, Source};
+use super::Context;
+use crate::channel::decide::is_frozen;
+use crate::channel::document::{MAX_DOCUMENT_BYTES, SIGNATURE_FILE_NAME};
+use crate::channel::rollout::{availability, number_or_draw, Availability, RolloutNumber};
+use crate::channel::verify::MAX_SIGNATURE_BYTES;
+use crate::channel::{accept, ChannelDocument, ChannelEvent, ChannelStore, Fetched, Timestamp};
+use crate::channel::{StoredState, Withdrawal};
+
+/// The document that applies now, with this installation's rollout number.
+#[derive(Clone, Debug)]
+pub struct ChannelView {
+    pub document: Option<ChannelDocument>,
+    /// What the user should be told (refused, replayed, withheld documents).
+    pub warnings: Vec<String>,
+    pub number: RolloutNumber,
+    pub now: Timestamp,
+}
+
+impl ChannelView {
+    pub fn serial(&self) -> Option<u64> {
+        self.document.as_ref().map(|d| d.serial)
+    }
+
+    /// Past the document's `expires`: release information may be withheld.
+    pub fn frozen(&self) -> bool {
+        self.document
+            .as_ref()
+            .is_some_and(|d| is_frozen(d, self.now))
+    }
+
+    pub fn withdrawal(&self, version: &Version, target: &str) -> Option<&Withdrawal> {
+        self.document.as_ref()?.withdrawal(version, target)
+    }
+
+    pub fn is_critical(&self, version: &Version) -> bool {
+        self.document
+            .as_ref()
+            .is_some_and(|d| d.is_critical(version))
+    }
+
+    /// Whether `version` is available to this installation now.
+    pub fn availability(&self, version: &Version) -> Availability {
+        match &self.document {
+            Some(document) => availability(document, version, self.number, self.now),
+            None => Availability::Available,
+        }
+    }
+}
+
+/// Fetches the document and accepts it if it is newer than the stored one.
+pub fn refresh(ctx: &Context, source: &Source) -> ChannelView {
+    let fetched = fetch(ctx, source);
+    view(ctx, Some(fetched))
+}
+
+/// The stored document only, without the network (status, list, the notice).
+pub fn stored(ctx: &Context) -> ChannelView {
+    view(ctx, None)
+}
+
+fn fetch(ctx: &Context, source: &Source) -> Fetched {
+    let url = &ctx.channel.url;
+    let bytes = match source.fetch_small(url, MAX_DOCUMENT_BYTES as u64) {
+        Ok((bytes, _)) => bytes,
+        Err(FetchError::NotFound { .. }) => return Fetched::Missing,
+        Err(error) => return Fetched::Failed(error.to_string()),
+    };
+    let signature_url = crate::channel::signature_url(url);
+    match source.fetch_small(&signature_url, MAX_SIGNATURE_BYTES as u64) {
+        Ok((signature, _)) => match String::from_utf8(signature) {
+            Ok(signature) => Fetched::Document { bytes, signature },
+            Err(_) => Fetched::Failed(format!("{SIGNATURE_FILE_NAME} is not text")),
+        },
+        Err(error) => Fetched::Failed(error.to_string()),
+    }
+}
+
+fn view(ctx: &Context, fetched: Option<Fetched>) -> ChannelView {
+    let now = ctx.channel.clock.now();
+    let store = ChannelStore::in_dir(&ctx.data_dir);
+    let mut warnings = Vec::new();
+    let (mut state, can_save) = match store.load() {
+        Ok(state) => (state, true),
+        Err(error) => {
+            warnings.push(format!("ignoring the channel state: {error}"));
+            (StoredState::default(), false)
+        }
+    };
+    let mut document = None;
+    let mut changed = false;
+    match &ctx.channel.keys {
+        Ok(keys) => {
+            let offline = fetched.is_none();
+            let acceptance = accept(&mut state, fetched.unwrap_or(Fetched::Missing), keys);
+            changed |= acceptance.changed;
+            document = acceptance.current.map(|c| c.document);
+            for event in acceptance.events {
+                if offline && matches!(event, ChannelEvent::Withheld { .. }) {
+                    continue;
+                }
+                warnings.extend(warning(&event));
+            }
+        }
+        Err(error) => warnings.push(format!("cannot read the channel keys: {error}")),
+    }
+    // The number is kept once there is a document for it to matter to.
+    let number = match number_or_draw(&mut state.rollout_number) {
+        Ok((number, drawn)) => {
+            changed |= drawn && document.is_some();
+            number
+        }
+        Err(_) => RolloutNumber::from_random_bytes([0xff; 8]),
+    };
+    // Only an installation pane manages keeps state (its data dir exists).
+    if changed && can_save && ctx.data_dir.is_dir() {
+        if let Err(error) = store.save(&state) {
+            warnings.push(error.to_string());
+        }
+    }
+    ChannelView {
+        document,
+        warnings,
+        number,
+        now,
+    }
+}
+
+/// The user's words for a channel event, if it is a warning.
+fn warning(event: &ChannelEvent) -> Option<String> {
+    Some(match event {
+        ChannelEvent::Accepted { .. } | ChannelEvent::Unchanged { .. } => return None,
+        ChannelEvent::Rejected(error) => format!("ignored the channel document: {error}"),
+        ChannelEvent::Replayed { offered, held } => format!(
+            "ignored the channel document with serial {offered}: serial {held} was accepted before (an old document replayed?); {held} still applies"
+        ),
+        ChannelEvent::Conflict { serial } => format!(
+            "ignored a channel document with serial {serial} that differs from the one accepted with that serial"
+        ),
+        ChannelEvent::Withheld { held } => format!(
+            "the server no longer serves the channel document; serial {held}, accepted before, still applies"
+        ),
+        ChannelEvent::FetchFailed(why) => {
+            format!("could not fetch the channel document ({why}); going on without a new one")
+        }
+        ChannelEvent::StoredInvalid(error) => {
+            format!("dropped the channel document accepted before: {error}")
+        }
+    })
+}
