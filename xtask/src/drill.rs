@@ -402,9 +402,20 @@ impl World {
         command
     }
 
-    fn run(&self, exe: &Path, home: &Path, hours: f64, args: &[&str], notice: bool) -> Result<Run> {
+    fn run(
+        &self,
+        exe: &Path,
+        home: &Path,
+        hours: f64,
+        args: &[&str],
+        notice: bool,
+        policy_env: Option<&str>,
+    ) -> Result<Run> {
         let mut command = self.command(exe, home, hours);
         command.args(args);
+        if let Some(policy) = policy_env {
+            command.env("PANE_UPDATES", policy);
+        }
         if notice {
             command.env("PANE_FORCE_NOTICE", "1");
         }
@@ -429,7 +440,7 @@ impl Installation {
     /// recording both.
     fn step(&mut self, world: &World, hours: f64, step: Step, args: &[&str], notice: bool) -> Run {
         let exe = install_path(&self.home);
-        let run = match world.run(&exe, &self.home, hours, args, notice) {
+        let run = match world.run(&exe, &self.home, hours, args, notice, self.policy_env()) {
             Ok(run) => run,
             Err(error) => Run {
                 code: None,
@@ -462,6 +473,7 @@ impl Installation {
             hours,
             &["self", "status", "--json"],
             false,
+            self.policy_env(),
         ) {
             Ok(status) if status.code == Some(0) => {
                 serde_json::from_str(&status.stdout).unwrap_or(Value::Null)
@@ -486,6 +498,13 @@ impl Installation {
         });
     }
 
+    /// `PANE_UPDATES` on every command of an installation whose policy is
+    /// not set with `pane self config` (nothing for the default, `notify`).
+    fn policy_env(&self) -> Option<&'static str> {
+        (!self.plan.policy_by_config && self.plan.policy != Policy::Notify)
+            .then(|| self.plan.policy.name())
+    }
+
     /// `pane self install` and the set-up of policy, pin and rollout number.
     fn install(&mut self, world: &World) -> Result<()> {
         let at = self.plan.installed_at;
@@ -498,6 +517,7 @@ impl Installation {
             at,
             &["self", "install", "--no-modify-path"],
             false,
+            self.policy_env(),
         )?;
         if run.code != Some(0) {
             crate::bail!(
@@ -506,7 +526,7 @@ impl Installation {
             );
         }
         seed_rollout_number(&self.home, self.plan.rollout_number)?;
-        if self.plan.policy_by_config || self.plan.policy != Policy::Notify {
+        if self.plan.policy_by_config {
             let policy = self.plan.policy.name();
             self.step(
                 world,
@@ -530,18 +550,21 @@ impl Installation {
 
     /// Everything this installation does in `[from, to)`.
     fn advance(&mut self, world: &World, from: f64, to: f64) {
-        let runs: Vec<f64> = self
+        let mut events: Vec<(f64, bool)> = self
             .plan
             .runs
             .iter()
-            .copied()
-            .filter(|t| *t >= from && *t < to)
+            .map(|t| (*t, false))
+            .chain(self.plan.eager_at.map(|t| (t, true)))
+            .filter(|(t, _)| *t >= from && *t < to)
             .collect();
-        if let Some(at) = self.plan.eager_at.filter(|t| *t >= from && *t < to) {
-            // The eager user's own request, on a run of its own.
-            self.step(world, at, Step::Eager, &["self", "update", "--now"], false);
-        }
-        for at in runs {
+        events.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (at, eager) in events {
+            if eager {
+                // The eager user's own request for the rolling-out release.
+                self.step(world, at, Step::Eager, &["self", "update", "--now"], false);
+                continue;
+            }
             if let Some(every) = self.plan.policy.check_hours() {
                 if at - self.last_check >= every {
                     self.last_check = at;
