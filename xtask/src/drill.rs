@@ -95,7 +95,7 @@ pub struct Options {
     #[arg(long)]
     pub fleet: Option<usize>,
     /// Seed of the fleet, the usage schedule and the rollout numbers
-    #[arg(long, default_value_t = 0x0d71_11)]
+    #[arg(long, default_value_t = 2026)]
     pub seed: u64,
     /// A small, quicker drill: 12 installations, ending at hour 26
     #[arg(long)]
@@ -1244,7 +1244,7 @@ pub fn checks(fleet: &[Installation], final_state: &[Result<String>]) -> Vec<Che
             // Runs at least every two hours around the window.
             let runs = &installation.plan.runs;
             let window_end = WITHDRAW_AT + AUTO_OFF_WITHIN_HOURS;
-            let before = runs.iter().copied().filter(|t| *t <= WITHDRAW_AT).last();
+            let before = runs.iter().copied().rfind(|t| *t <= WITHDRAW_AT);
             let after = runs.iter().copied().find(|t| *t >= window_end);
             let mut points: Vec<f64> = before.into_iter().collect();
             points.extend(
