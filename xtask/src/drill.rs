@@ -601,6 +601,31 @@ fn seed_rollout_number(home: &Path, number: f64) -> Result<()> {
     .with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Waits until no process runs a binary under `homes` (a background check
+/// that a user's run spawned detached), and says how many there were.
+fn wait_for_detached(homes: &Path) -> usize {
+    let prefix = homes.to_string_lossy().into_owned();
+    let mut seen = std::collections::BTreeSet::new();
+    let deadline = Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let running: Vec<u32> = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                std::fs::read_link(format!("/proc/{pid}/exe"))
+                    .is_ok_and(|exe| exe.to_string_lossy().starts_with(&prefix))
+            })
+            .collect();
+        if running.is_empty() || Instant::now() > deadline {
+            return seen.len();
+        }
+        seen.extend(running);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// Runs `work` for every installation on `threads` threads.
 fn parallel(
     fleet: &[Mutex<Installation>],
@@ -717,6 +742,7 @@ pub fn run(options: &Options, log: &mut dyn std::io::Write) -> Result<Report> {
 
     // The maintainers' actions, in order.
     let mut serials = BTreeMap::new();
+    let mut detached = wait_for_detached(&homes);
     let mut actions: Vec<(f64, &str)> = vec![
         (0.0, "release 1.2.0, 48-hour rollout"),
         (REPORT_AT, "bad report on 1.2.0"),
@@ -775,6 +801,9 @@ pub fn run(options: &Options, log: &mut dyn std::io::Write) -> Result<Report> {
         parallel(&fleet, options.threads, &|installation| {
             installation.advance(&world, from, to);
         });
+        // A background check pane spawned itself (detached) must finish
+        // before simulated time moves on.
+        detached += wait_for_detached(&homes);
         let counts = version_counts(&fleet, to - 1e-9);
         let _ = writeln!(
             log,
@@ -816,7 +845,10 @@ pub fn run(options: &Options, log: &mut dyn std::io::Write) -> Result<Report> {
         failed_processes,
         started.elapsed()
     );
-    let _ = writeln!(summary, "channel serials: {serials:?}");
+    let _ = writeln!(
+        summary,
+        "channel serials: {serials:?}; background checks pane spawned itself (detached): {detached}"
+    );
     for check in &checks {
         let _ = writeln!(
             summary,
