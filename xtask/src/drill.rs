@@ -22,7 +22,7 @@
 //! (`pane self background-check`, run synchronously: once a day under
 //! `notify`, once per four hours under `auto`, never under `off`). A `notify`
 //! user who is shown a notice acts on it (`pane self update`) with
-//! probability one half. A few `notify` users ask for the rolling-out release
+//! probability one half. Some users (`notify` and `auto`) ask for the rolling-out release
 //! at once (`pane self update --now`). Every action is a real pane process
 //! against the mirror; after each, `pane self status --json` is read, and
 //! every figure and check below comes from those answers and from the
@@ -180,12 +180,12 @@ fn kind(index: usize) -> (Policy, bool, &'static str, Option<&'static str>, bool
     match index % 12 {
         0 => (Policy::Notify, false, GOOD, None, false),
         1 => (Policy::Auto, true, GOOD, None, false),
-        2 => (Policy::Auto, true, GOOD, None, false),
+        2 => (Policy::Auto, true, GOOD, None, true),
         3 => (Policy::Notify, true, OLD, None, false),
         4 => (Policy::Off, true, GOOD, None, false),
         5 => (Policy::Auto, false, OLD, None, false),
         6 => (Policy::Notify, true, GOOD, Some(GOOD), false),
-        7 => (Policy::Auto, true, GOOD, None, false),
+        7 => (Policy::Auto, false, GOOD, None, true),
         8 => (Policy::Notify, false, GOOD, None, true),
         9 => (Policy::Auto, true, GOOD, Some("~1.1"), false),
         10 => (Policy::Notify, true, GOOD, None, false),
@@ -1234,6 +1234,8 @@ pub fn checks(fleet: &[Installation], final_state: &[Result<String>]) -> Vec<Che
         let mut frequent_on_bad = 0;
         let mut late = Vec::new();
         let mut auto_count = 0;
+        let mut hourly_on_bad = 0;
+        let mut longest_hourly: f64 = 0.0;
         for installation in fleet {
             let auto = installation.reported_policy() == Some("auto")
                 && installation.reported_pin().is_none();
@@ -1272,6 +1274,11 @@ pub fn checks(fleet: &[Installation], final_state: &[Result<String>]) -> Vec<Che
             if on_at_withdrawal {
                 let off = off_after_withdrawal.unwrap_or(f64::INFINITY);
                 longest_after = longest_after.max(off.min(end_at) - WITHDRAW_AT);
+            }
+            if on_at_withdrawal && installation.plan.mean_hours <= AUTO_EVERY_HOURS {
+                hourly_on_bad += 1;
+                let off = off_after_withdrawal.unwrap_or(f64::INFINITY);
+                longest_hourly = longest_hourly.max(off.min(end_at) - WITHDRAW_AT);
             }
             // Runs at least every two hours around the window.
             let runs = &installation.plan.runs;
@@ -1313,7 +1320,8 @@ pub fn checks(fleet: &[Installation], final_state: &[Result<String>]) -> Vec<Che
             detail: format!(
                 "{auto_count} auto installations, {frequent} run pane at least every {AUTO_EVERY_HOURS} h around the withdrawal, \
                  {frequent_on_bad} of those were on 1.2.0 at the withdrawal, {} late; longest on 1.2.0 after the withdrawal (any auto): {longest_after:.2} h; \
-                 longest on 1.2.0 in all (any auto): {longest_on:.2} h{}",
+                 longest on 1.2.0 in all (any auto): {longest_on:.2} h; \
+                 {hourly_on_bad} auto installations with a 1-hour mean interval were on 1.2.0 at the withdrawal, the longest of them stayed {longest_hourly:.2} h{}",
                 late.len(),
                 if late.is_empty() { String::new() } else { format!(": {}", late.join(", ")) }
             ),
