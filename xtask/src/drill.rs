@@ -849,6 +849,7 @@ pub fn run(options: &Options, log: &mut dyn std::io::Write) -> Result<Report> {
         summary,
         "channel serials: {serials:?}; background checks pane spawned itself (detached): {detached}"
     );
+    let _ = writeln!(summary, "{}", still_on_bad(&fleet));
     for check in &checks {
         let _ = writeln!(
             summary,
@@ -898,6 +899,38 @@ pub fn model_text(end: f64) -> String {
          timeline: 1.2.0 rolled out over {ROLLOUT_HOURS} h at hour 0, bad report at {REPORT_AT}, \
          withdrawal at {WITHDRAW_AT} (replacement 1.1.3), 1.2.1 critical at {FIX_AT}, end at {end}",
         MEAN_INTERVALS
+    )
+}
+
+/// Who still runs 1.2.0 at the end, by policy, pin and usage (from status).
+fn still_on_bad(fleet: &[Installation]) -> String {
+    let mut groups: BTreeMap<String, usize> = BTreeMap::new();
+    let mut total = 0;
+    for installation in fleet {
+        let Some(last) = installation.snapshots.last() else {
+            continue;
+        };
+        if last.version() != Some(BAD) {
+            continue;
+        }
+        total += 1;
+        let key = format!(
+            "{}{}, runs every {} h on average",
+            installation.reported_policy().unwrap_or("?"),
+            if installation.reported_pin().is_some() {
+                " pinned"
+            } else {
+                ""
+            },
+            installation.plan.mean_hours
+        );
+        *groups.entry(key).or_insert(0) += 1;
+    }
+    let groups: Vec<String> = groups.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    format!(
+        "on 1.2.0 at the end: {total}{}{}",
+        if groups.is_empty() { "" } else { ": " },
+        groups.join("; ")
     )
 }
 
