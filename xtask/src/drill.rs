@@ -1335,14 +1335,33 @@ pub fn checks(fleet: &[Installation], final_state: &[Result<String>]) -> Vec<Che
                 frequent_on_bad += 1;
                 let off = off_after_withdrawal.unwrap_or(f64::INFINITY);
                 if off - WITHDRAW_AT > AUTO_OFF_WITHIN_HOURS {
+                    // Its background checks around the withdrawal, and
+                    // what auto-update said after each (from status).
+                    let checks: Vec<String> = installation
+                        .snapshots
+                        .iter()
+                        .filter(|s| {
+                            s.step == Step::Check
+                                && s.at > WITHDRAW_AT - AUTO_CHECK_HOURS
+                                && s.at <= off.min(WITHDRAW_AT + 12.0)
+                        })
+                        .map(|s| {
+                            format!(
+                                "{:.2} ({})",
+                                s.at,
+                                s.status["auto"]["last_action"].as_str().unwrap_or("-")
+                            )
+                        })
+                        .collect();
                     late.push(format!(
-                        "#{} ({})",
+                        "#{} ({}; checks at hours {})",
                         installation.plan.index,
                         if off.is_finite() {
                             format!("off at hour {off:.2}")
                         } else {
                             "never off".to_string()
-                        }
+                        },
+                        checks.join(", ")
                     ));
                 }
             }
