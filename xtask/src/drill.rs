@@ -849,6 +849,12 @@ pub fn run(options: &Options, log: &mut dyn std::io::Write) -> Result<Report> {
         summary,
         "channel serials: {serials:?}; background checks pane spawned itself (detached): {detached}"
     );
+    let _ = writeln!(
+        summary,
+        "fleet on disk at the end: {:.0} MiB (hard links counted once); fixture binary of 1.2.0: {:.1} MiB",
+        disk_usage(&homes) as f64 / (1 << 20) as f64,
+        std::fs::metadata(&world.binaries[BAD]).map_or(0, |m| m.len()) as f64 / (1 << 20) as f64
+    );
     let _ = writeln!(summary, "{}", still_on_bad(&fleet));
     for check in &checks {
         let _ = writeln!(
@@ -900,6 +906,30 @@ pub fn model_text(end: f64) -> String {
          withdrawal at {WITHDRAW_AT} (replacement 1.1.3), 1.2.1 critical at {FIX_AT}, end at {end}",
         MEAN_INTERVALS
     )
+}
+
+/// Bytes allocated under `dir`, each inode once.
+fn disk_usage(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    fn walk(dir: &Path, seen: &mut std::collections::HashSet<(u64, u64)>, total: &mut u64) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let Ok(metadata) = entry.path().symlink_metadata() else {
+                continue;
+            };
+            if seen.insert((metadata.dev(), metadata.ino())) {
+                *total += metadata.blocks() * 512;
+            }
+            if metadata.is_dir() {
+                walk(&entry.path(), seen, total);
+            }
+        }
+    }
+    let mut total = 0;
+    walk(dir, &mut std::collections::HashSet::new(), &mut total);
+    total
 }
 
 /// Who still runs 1.2.0 at the end, by policy, pin and usage (from status).
