@@ -53,6 +53,8 @@ pub struct Env {
     pub test_system_config: Option<PathBuf>,
     /// `PANE_FORCE_NOTICE`: the notice also off a terminal (debug builds only).
     pub force_notice: bool,
+    /// `PANE_TEST_NO_SPAWN`: the notice starts no background check (debug builds only).
+    pub test_no_spawn: bool,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -110,6 +112,7 @@ impl Env {
             test_now: debug_only(var("PANE_TEST_NOW")),
             test_system_config: debug_only(path_var("PANE_TEST_SYSTEM_CONFIG")),
             force_notice: debug_only(var("PANE_FORCE_NOTICE")).is_some_and(|v| v != "0"),
+            test_no_spawn: debug_only(var("PANE_TEST_NO_SPAWN")).is_some_and(|v| v != "0"),
         }
     }
 }

@@ -29,6 +29,9 @@ pub struct AutoLog {
     /// What it did, in words.
     #[serde(default)]
     pub last_action: Option<String>,
+    /// When it last installed something (unix seconds).
+    #[serde(default)]
+    pub last_install: Option<u64>,
     /// Its last error, and when.
     #[serde(default)]
     pub last_error: Option<String>,
@@ -77,27 +80,33 @@ fn auto_update(ctx: &Context, updater: &Updater, view: &ChannelView) {
     let path = ctx.auto_log_path();
     let mut log = read_log(&path).unwrap_or_default();
     let now = now_unix(ctx);
-    if log
-        .last_run
-        .is_some_and(|at| now.saturating_sub(at) < AUTO_INTERVAL)
-    {
-        return;
-    }
     let Ok(Some(receipt)) = crate::update::read_receipt(ctx) else {
         return;
     };
     log.last_run = Some(now);
+    // Moving off a withdrawn version does not wait for the interval.
+    let withdrawn = view.withdrawal(&receipt.version, &ctx.target).is_some();
+    let recent = log
+        .last_install
+        .is_some_and(|at| now.saturating_sub(at) < AUTO_INTERVAL);
     if let Some(pin) = &receipt.pin {
         log.last_action = Some(format!("nothing: held by the pin {pin}"));
-        save_log(&path, &log);
-        return;
-    }
-    match run_locked(updater, view) {
-        Ok(outcome) => log.last_action = Some(describe(&outcome)),
-        Err(error) => {
-            log.last_action = Some("failed".into());
-            log.last_error = Some(error.to_string());
-            log.last_error_at = Some(now);
+    } else if recent && !withdrawn {
+        log.last_action =
+            Some("nothing: the last automatic update is less than four hours old".into());
+    } else {
+        match run_locked(updater, view) {
+            Ok(outcome) => {
+                if matches!(outcome, Outcome::Changed { .. } | Outcome::Replaced { .. }) {
+                    log.last_install = Some(now);
+                }
+                log.last_action = Some(describe(&outcome));
+            }
+            Err(error) => {
+                log.last_action = Some("failed".into());
+                log.last_error = Some(error.to_string());
+                log.last_error_at = Some(now);
+            }
         }
     }
     save_log(&path, &log);

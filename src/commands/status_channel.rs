@@ -55,6 +55,7 @@ pub fn channel_json(ctx: &Context, receipt: Option<&Receipt>, last: Option<&Chec
             "last_action": log.last_action,
             "last_error": log.last_error,
             "last_error_at": log.last_error_at.map(time),
+            "last_install": log.last_install.map(time),
         },
         "verified": receipt.map(|r| r.verified_versions().iter().map(ToString::to_string).collect::<Vec<_>>()).unwrap_or_default(),
         "last_notice": last.and_then(|c| c.last_notice.as_ref().map(|text| json!({"at": time(c.notified_at), "text": text}))),

@@ -174,7 +174,7 @@ impl<'a> Transaction<'a> {
     ) -> Result<Receipt, UpdateError> {
         let path = self.ctx.receipt_path();
         after.pending = None;
-        after.updated_at = platform::now_unix();
+        after.updated_at = u64::try_from(self.ctx.channel.clock.now().unix()).unwrap_or(0);
         let journal = before.filter(|b| b.install_dir == after.install_dir);
         if let Some(before) = journal {
             let mut journaled = before.clone();
@@ -207,7 +207,7 @@ impl<'a> Transaction<'a> {
         after.pending = None;
         after.updated_at = before.map_or(0, |b| b.updated_at);
         if before != Some(&after) {
-            after.updated_at = platform::now_unix();
+            after.updated_at = u64::try_from(self.ctx.channel.clock.now().unix()).unwrap_or(0);
             receipt::save(&self.ctx.receipt_path(), &after)?;
         }
         Ok(after)

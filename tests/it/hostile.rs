@@ -169,12 +169,13 @@ fn older_release_replayed_as_latest() {
         json["warning"].as_str().unwrap().contains("replayed"),
         "{json}"
     );
+    before.assert_same(&world.snapshot());
     let run = world.pane(&["self", "check"]).success();
     assert!(
         run.stdout.contains("newer than what the server offers"),
         "{run}"
     );
-    before.assert_same(&world.snapshot());
+    assert!(run.stderr.contains("replayed"), "{run}");
     assert_eq!(world.installed_version(), "1.1.0");
 }
 

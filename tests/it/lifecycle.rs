@@ -78,7 +78,8 @@ fn install_update_pin_rollback_uninstall() {
     // the stable channel does not pull a beta tester back down
     let run = world.pane(&["self", "update"]).success();
     assert!(
-        run.stderr.contains("newer than the latest release 1.2.0"),
+        run.stderr
+            .contains("newer than what the server offers (1.2.0)"),
         "{run}"
     );
     assert_eq!(world.installed_version(), "1.3.0-beta.1");

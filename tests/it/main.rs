@@ -1,6 +1,7 @@
 //! pane's integration tests: one binary, driving the real pane against a real
 //! release server on loopback.
 
+mod channel;
 mod chaos;
 mod common;
 mod failpoints;
@@ -10,4 +11,5 @@ mod hostile;
 mod install_sh;
 mod lifecycle;
 mod notice;
+mod older;
 mod profile;

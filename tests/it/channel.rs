@@ -1,0 +1,492 @@
+//! The signed release channel, end to end: the real pane against the real
+//! loopback release server, documents signed with real minisign keys (by
+//! hand here for the hostile ones, by `xtask::channel` for the normal ones).
+
+use serde_json::{json, Value};
+use xtask::fixtures::TestKey;
+use xtask::server::Fault;
+
+use crate::common::World;
+
+const REASON: &str = "corrupts config files on save";
+const NOW: &str = "2026-12-01T12:00:00Z";
+
+/// 1.1.3 and 1.2.0 released; 1.1.3 installed, then updated to 1.2.0 (so both
+/// are verified here).
+fn on_1_2_0() -> World {
+    let world = World::installed(&["1.1.3", "1.2.0"]);
+    world.pane(&["self", "update"]).success();
+    assert_eq!(world.installed_version(), "1.2.0");
+    world
+}
+
+/// Writes `document` (serial taken from it) into the mirror, signed by `key`
+/// with the trusted comment `comment` (default: the right one).
+fn serve_signed(world: &World, document: &Value, key: &TestKey, comment: Option<&str>) {
+    let text = serde_json::to_string_pretty(document).unwrap();
+    serve_text(
+        world,
+        &text,
+        key,
+        comment,
+        document["serial"].as_u64().unwrap(),
+    );
+}
+
+fn serve_text(world: &World, text: &str, key: &TestKey, comment: Option<&str>, serial: u64) {
+    let dir = world.root.join("channel");
+    std::fs::create_dir_all(&dir).unwrap();
+    let comment = comment.map_or_else(
+        || xtask::channel::trusted_comment(serial, 1_796_119_200),
+        str::to_string,
+    );
+    std::fs::write(dir.join("channel.json"), text).unwrap();
+    std::fs::write(
+        dir.join("channel.json.minisig"),
+        key.sign_with_comment(text.as_bytes(), &comment),
+    )
+    .unwrap();
+}
+
+fn withdrawal_doc(serial: u64, replacement: &str) -> Value {
+    json!({
+        "schema": 1,
+        "serial": serial,
+        "issued": "2026-12-01T10:00:00Z",
+        "expires": "2026-12-15T10:00:00Z",
+        "withdrawn": [{"version": "1.2.0", "targets": ["*"], "reason": REASON, "replacement": replacement}],
+    })
+}
+
+fn empty_doc(serial: u64) -> Value {
+    json!({"schema": 1, "serial": serial, "issued": "2026-12-01T09:00:00Z"})
+}
+
+fn at_now(world: &World, args: &[&str]) -> crate::common::Run {
+    world.pane_env(args, &[("PANE_TEST_NOW", NOW)])
+}
+
+#[test]
+fn a_withdrawn_release_is_replaced_by_an_authorised_downgrade() {
+    let world = on_1_2_0();
+    // Without a document (an old mirror: 404) nothing changes.
+    world.pane(&["self", "check"]).success();
+    serve_signed(&world, &withdrawal_doc(1, "1.1.3"), &world.key, None);
+    let run = at_now(&world, &["self", "check"]).code(10);
+    assert!(
+        run.stdout.contains(REASON) && run.stdout.contains("1.1.3"),
+        "{run}"
+    );
+    let json = at_now(&world, &["self", "check", "--json"]).code(10).json();
+    assert_eq!(json["withdrawn"]["reason"], REASON, "{json}");
+    assert_eq!(json["withdrawn"]["replacement"], "1.1.3");
+    assert_eq!(json["available"], "1.1.3");
+    assert_eq!(json["frozen"], false);
+    // list and status mark it.
+    let list = at_now(&world, &["self", "list", "--json"]).success().json();
+    let row = |v: &str| {
+        list["releases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["version"] == v)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(row("1.2.0")["withdrawn"], true, "{list}");
+    assert_eq!(row("1.1.3")["withdrawn"], false);
+    let run = at_now(&world, &["self", "list"]).success();
+    assert!(
+        run.stdout.contains(&format!("withdrawn: {REASON}")),
+        "{run}"
+    );
+    let status = at_now(&world, &["self", "status", "--json"])
+        .success()
+        .json();
+    assert_eq!(status["channel"]["serial"], 1, "{status}");
+    assert_eq!(
+        status["channel"]["withdrawn_installed"]["replacement"],
+        "1.1.3"
+    );
+    // An explicit update or pin of the withdrawn version is refused.
+    let run = at_now(&world, &["self", "pin", "1.2.0"]).fails_with(REASON);
+    assert!(run.stderr.contains("--allow-withdrawn"), "{run}");
+    // `update` goes down to the replacement.
+    let run = at_now(&world, &["self", "update"]).success();
+    assert!(
+        run.stderr.contains("downgraded pane 1.2.0 → 1.1.3"),
+        "{run}"
+    );
+    assert_eq!(world.installed_version(), "1.1.3");
+    let receipt = world.receipt();
+    assert_eq!(receipt["verified"], json!(["1.1.3", "1.2.0"]), "{receipt}");
+    // And stays there: 1.2.0 is never installed again without a version.
+    let run = at_now(&world, &["self", "update"]).success();
+    assert!(run.stderr.contains("1.2.0 has been withdrawn"), "{run}");
+    at_now(&world, &["self", "check"]).success();
+    let run = at_now(&world, &["self", "update", "1.2.0"]).fails_with(REASON);
+    assert!(run.stderr.contains("--allow-withdrawn"), "{run}");
+    at_now(&world, &["self", "update", "1.2.0", "--allow-withdrawn"]).success();
+    assert_eq!(world.installed_version(), "1.2.0");
+}
+
+#[test]
+fn a_pinned_installation_keeps_its_pin_and_is_warned() {
+    let world = on_1_2_0();
+    world.pane(&["self", "pin", "1.2.0"]).success();
+    serve_signed(&world, &withdrawal_doc(1, "1.1.3"), &world.key, None);
+    let run = at_now(&world, &["self", "update"]).success();
+    assert!(run.stderr.contains("held by the pin"), "{run}");
+    assert_eq!(world.installed_version(), "1.2.0");
+    for args in [
+        &["self", "status"][..],
+        &["self", "list"],
+        &["self", "check"],
+    ] {
+        let run = at_now(&world, args);
+        assert!(
+            run.stderr.contains("(pinned by 1.2.0) has been withdrawn")
+                && run.stderr.contains(REASON),
+            "{args:?}: {run}"
+        );
+    }
+    // A requirement pin never picks the withdrawn version.
+    at_now(&world, &["self", "pin", "~1.2"]).fails_with("no release matches");
+    at_now(&world, &["self", "pin", ">=1.1"]).success();
+    assert_eq!(world.installed_version(), "1.1.3");
+}
+
+/// A world on 1.2.0 served `bad`: every command warns with `expected`, and
+/// `update` carries on as if there were no document.
+fn ignored(serve: impl Fn(&World), expected: &str) {
+    let world = on_1_2_0();
+    serve(&world);
+    let run = at_now(&world, &["self", "check"]).success();
+    assert!(run.stderr.contains(expected), "wanted {expected:?}:\n{run}");
+    let run = at_now(&world, &["self", "update"]).success();
+    assert!(run.stderr.contains(expected), "{run}");
+    assert_eq!(world.installed_version(), "1.2.0");
+    let status = at_now(&world, &["self", "status", "--json"])
+        .success()
+        .json();
+    assert_eq!(status["channel"]["serial"], Value::Null, "{status}");
+}
+
+#[test]
+fn a_document_signed_by_an_untrusted_key_is_ignored() {
+    ignored(
+        |w| serve_signed(w, &withdrawal_doc(1, "1.1.3"), &TestKey::generate(), None),
+        "which is not one of",
+    );
+}
+
+#[test]
+fn another_products_document_is_ignored() {
+    let comment = "product:other\tfile:channel.json\tserial:1\ttimestamp:1";
+    ignored(
+        |w| serve_signed(w, &withdrawal_doc(1, "1.1.3"), &w.key, Some(comment)),
+        "not pane",
+    );
+}
+
+#[test]
+fn a_serial_that_disagrees_with_its_comment_is_ignored() {
+    let comment = xtask::channel::trusted_comment(7, 1);
+    ignored(
+        |w| serve_signed(w, &withdrawal_doc(1, "1.1.3"), &w.key, Some(&comment)),
+        "the signature is for serial 7, but the document says 1",
+    );
+}
+
+#[test]
+fn an_oversized_document_is_ignored() {
+    ignored(
+        |w| {
+            let mut doc = withdrawal_doc(1, "1.1.3");
+            doc["padding"] = "x".repeat(70 * 1024).into();
+            serve_signed(w, &doc, &w.key, None);
+        },
+        "more than 65536 bytes",
+    );
+}
+
+#[test]
+fn a_document_signed_by_a_release_key_is_ignored() {
+    // The channel key is its own; the world's key is the release key.
+    let channel_key = TestKey::generate();
+    let mut world = on_1_2_0();
+    world.extra_env.push((
+        "PANE_TEST_CHANNEL_PUBKEY".into(),
+        channel_key.public_key_line(),
+    ));
+    serve_signed(&world, &withdrawal_doc(1, "1.1.3"), &world.key, None);
+    let run = at_now(&world, &["self", "update"]).success();
+    assert!(
+        run.stderr
+            .contains("a release key: only a channel key may sign it"),
+        "{run}"
+    );
+    assert_eq!(world.installed_version(), "1.2.0");
+    // The same document signed by the channel key is accepted.
+    serve_signed(&world, &withdrawal_doc(1, "1.1.3"), &channel_key, None);
+    at_now(&world, &["self", "check"]).code(10);
+}
+
+#[test]
+fn a_replayed_older_document_and_a_withheld_one_change_nothing() {
+    let world = on_1_2_0();
+    serve_signed(&world, &withdrawal_doc(2, "1.1.3"), &world.key, None);
+    at_now(&world, &["self", "check"]).code(10);
+    // The server goes back to serial 1 without the withdrawal.
+    serve_signed(&world, &empty_doc(1), &world.key, None);
+    let run = at_now(&world, &["self", "check"]).code(10);
+    assert!(run.stderr.contains("serial 2 was accepted before"), "{run}");
+    // The server stops serving any document.
+    std::fs::remove_dir_all(world.root.join("channel")).unwrap();
+    let run = at_now(&world, &["self", "check"]).code(10);
+    assert!(
+        run.stderr.contains("no longer serves the channel document"),
+        "{run}"
+    );
+    at_now(&world, &["self", "update"]).success();
+    assert_eq!(world.installed_version(), "1.1.3");
+}
+
+#[test]
+fn a_missing_or_tampered_replacement_fails_and_changes_nothing() {
+    for tamper in [false, true] {
+        let world = World::installed(&["1.2.0"]);
+        world.publish("1.1.3");
+        serve_signed(&world, &withdrawal_doc(1, "1.1.3"), &world.key, None);
+        at_now(&world, &["self", "check"]).code(10);
+        let archive = world.root.join("v1.1.3").join(format!(
+            "pane-1.1.3-{}.tar.gz",
+            xtask::fixtures::host_target()
+        ));
+        if tamper {
+            let mut bytes = std::fs::read(&archive).unwrap();
+            let last = bytes.len() - 1;
+            bytes[last] ^= 0xff;
+            std::fs::write(&archive, bytes).unwrap();
+        } else {
+            std::fs::remove_dir_all(world.root.join("v1.1.3")).unwrap();
+        }
+        let before = world.snapshot();
+        let run = at_now(&world, &["self", "update"]);
+        assert_eq!(run.code, Some(1), "{run}");
+        before.assert_same(&world.snapshot());
+        assert_eq!(world.installed_version(), "1.2.0");
+    }
+}
+
+#[test]
+fn a_replacement_below_the_compiled_in_minimum_is_refused() {
+    let world = World::installed(&["1.2.0"]);
+    world.publish("1.0.0");
+    serve_signed(&world, &withdrawal_doc(1, "1.0.0"), &world.key, None);
+    let run = at_now(&world, &["self", "check"]).success();
+    assert!(run.stdout.contains("below 1.1.0"), "{run}");
+    at_now(&world, &["self", "update"]).success();
+    assert_eq!(world.installed_version(), "1.2.0");
+}
+
+#[test]
+fn an_expired_document_is_a_freeze_not_a_failure() {
+    let world = on_1_2_0();
+    let mut doc = empty_doc(1);
+    doc["expires"] = "2026-12-01T11:00:00Z".into();
+    serve_signed(&world, &doc, &world.key, None);
+    let run = at_now(&world, &["self", "check"]).success();
+    assert!(run.stdout.contains("may be withheld"), "{run}");
+    let json = at_now(&world, &["self", "check", "--json"])
+        .success()
+        .json();
+    assert_eq!(json["frozen"], true);
+    let status = at_now(&world, &["self", "status", "--json"])
+        .success()
+        .json();
+    assert_eq!(status["channel"]["frozen"], true, "{status}");
+    at_now(&world, &["self", "update"]).success();
+}
+
+fn with_number(world: &World, number: f64) {
+    std::fs::write(
+        world.data_dir.join("channel-state.json"),
+        json!({"schema": 1, "rollout_number": number}).to_string(),
+    )
+    .unwrap();
+}
+
+fn rollout_doc(critical: bool) -> Value {
+    json!({
+        "schema": 1, "serial": 1, "issued": "2026-12-01T10:00:00Z",
+        "rollout": {"version": "1.2.0", "start": "2026-12-01T00:00:00Z", "hours": 48},
+        "critical": if critical { json!(["1.2.0"]) } else { json!([]) },
+    })
+}
+
+#[test]
+fn a_rollout_reaches_an_installation_when_its_number_comes_up() {
+    // Hour 12 of 48: a quarter rolled out.
+    for (number, reached) in [(0.9, false), (0.1, true)] {
+        let world = World::installed(&["1.1.3", "1.2.0"]);
+        with_number(&world, number);
+        serve_signed(&world, &rollout_doc(false), &world.key, None);
+        let json = at_now(&world, &["self", "check", "--json"]).json();
+        assert_eq!(json["rollout"]["available"], reached, "{json}");
+        assert_eq!(json["update_available"], reached);
+        if !reached {
+            assert_eq!(json["rollout"]["eta"], "2026-12-02T19:12:01Z");
+            let run = at_now(&world, &["self", "update"]).success();
+            assert!(run.stderr.contains("is rolling out"), "{run}");
+            assert_eq!(world.installed_version(), "1.1.3");
+            at_now(&world, &["self", "update", "--now"]).success();
+        } else {
+            at_now(&world, &["self", "update"]).success();
+        }
+        assert_eq!(world.installed_version(), "1.2.0");
+    }
+    // Critical skips the rollout.
+    let world = World::installed(&["1.1.3", "1.2.0"]);
+    with_number(&world, 0.9);
+    serve_signed(&world, &rollout_doc(true), &world.key, None);
+    let json = at_now(&world, &["self", "check", "--json"]).code(10).json();
+    assert_eq!(json["critical"], true, "{json}");
+}
+
+#[test]
+fn the_update_policy_and_the_background_auto_update() {
+    let world = World::installed(&["1.1.3", "1.2.0"]);
+    let run = world.pane(&["self", "config"]).success();
+    assert!(
+        run.stdout.contains("updates = notify    (from default)"),
+        "{run}"
+    );
+    world.pane(&["self", "config", "updates", "auto"]).success();
+    let config = world.home.join(".config/pane/config.toml");
+    assert!(std::fs::read_to_string(&config)
+        .unwrap()
+        .contains("updates = \"auto\""));
+    let json = world.pane(&["self", "config", "--json"]).success().json();
+    assert_eq!(json["updates"], "auto");
+    assert!(
+        json["source"].as_str().unwrap().starts_with("user file "),
+        "{json}"
+    );
+    // The background check installs what `update` would, and logs it.
+    at_now(&world, &["self", "background-check"]).success();
+    assert_eq!(world.installed_version(), "1.2.0");
+    let status = at_now(&world, &["self", "status", "--json"])
+        .success()
+        .json();
+    assert_eq!(status["policy"]["updates"], "auto", "{status}");
+    assert_eq!(status["auto"]["last_run"], NOW);
+    assert!(status["auto"]["last_action"]
+        .as_str()
+        .unwrap()
+        .contains("1.1.3 → 1.2.0"));
+    // At most one automatic install every four hours...
+    world.publish("1.3.0");
+    let at = |t: &'static str| [("PANE_TEST_NOW", t)];
+    world
+        .pane_env(&["self", "background-check"], &at("2026-12-01T13:00:00Z"))
+        .success();
+    assert_eq!(world.installed_version(), "1.2.0");
+    let status = at_now(&world, &["self", "status", "--json"])
+        .success()
+        .json();
+    assert!(
+        status["auto"]["last_action"]
+            .as_str()
+            .unwrap()
+            .contains("less than four hours"),
+        "{status}"
+    );
+    world
+        .pane_env(&["self", "background-check"], &at("2026-12-01T16:00:01Z"))
+        .success();
+    assert_eq!(world.installed_version(), "1.3.0");
+    // ...but moving off a withdrawn version does not wait.
+    let mut doc = withdrawal_doc(1, "1.2.0");
+    doc["withdrawn"][0]["version"] = "1.3.0".into();
+    serve_signed(&world, &doc, &world.key, None);
+    world
+        .pane_env(&["self", "background-check"], &at("2026-12-01T16:30:00Z"))
+        .success();
+    assert_eq!(world.installed_version(), "1.2.0");
+    // Never while a pin holds.
+    world.pane(&["self", "pin", "1.2.0"]).success();
+    world
+        .pane_env(&["self", "background-check"], &at("2026-12-02T16:30:00Z"))
+        .success();
+    let status = at_now(&world, &["self", "status", "--json"])
+        .success()
+        .json();
+    assert!(
+        status["auto"]["last_action"]
+            .as_str()
+            .unwrap()
+            .contains("held by the pin"),
+        "{status}"
+    );
+    world.pane(&["self", "unpin"]).success();
+    // An administrator's `off` wins and stops update, pin and rollback.
+    let system = world.tmp.path().join("etc-pane.toml");
+    std::fs::write(&system, "updates = \"off\"\n").unwrap();
+    let admin = [("PANE_TEST_SYSTEM_CONFIG", system.to_str().unwrap())];
+    for args in [
+        &["self", "update"][..],
+        &["self", "pin", "1.1.3"],
+        &["self", "rollback"],
+    ] {
+        let run = world.pane_env(args, &admin);
+        assert_eq!(run.code, Some(1), "{run}");
+        assert!(run.stderr.contains(system.to_str().unwrap()), "{run}");
+    }
+    let run = world.pane_env(&["self", "config"], &admin).success();
+    assert!(
+        run.stdout.contains("updates = off    (from system file"),
+        "{run}"
+    );
+    // Uninstall removes the config, the channel state and the log.
+    world.pane(&["self", "uninstall", "--yes"]).success();
+    assert!(!config.exists());
+    assert!(
+        !world.data_dir.exists(),
+        "{:?}",
+        std::fs::read_dir(&world.data_dir).map(|d| d.count())
+    );
+}
+
+#[test]
+fn a_pre_release_called_latest_is_not_installed_on_the_stable_channel() {
+    // Issue 12, finding 2.
+    let world = World::installed(&["1.0.0", "1.0.1"]);
+    world.publish("1.1.0-beta.1");
+    for asset in ["SHA256SUMS", "SHA256SUMS.minisig"] {
+        world.server().set_fault(
+            format!("latest/download/{asset}"),
+            Fault::RedirectTo(world.server().download_url("1.1.0-beta.1", asset)),
+        );
+    }
+    let run = world.pane(&["self", "update"]).success();
+    assert!(run.stderr.contains("pre-release 1.1.0-beta.1"), "{run}");
+    assert_eq!(world.installed_version(), "1.0.1");
+    world.pane(&["self", "check"]).success();
+}
+
+#[test]
+fn a_receipt_with_fields_of_a_future_version_keeps_working_and_keeps_them() {
+    let world = World::installed(&["1.1.3", "1.2.0"]);
+    let mut receipt = world.receipt();
+    receipt["rollout_cohort"] = json!({"number": 0.5, "since": "2027-01-01T00:00:00Z"});
+    receipt["policy_applied"] = "auto".into();
+    std::fs::write(world.receipt_path(), receipt.to_string()).unwrap();
+    world.pane(&["self", "status"]).success();
+    world.pane(&["self", "update"]).success();
+    world.pane(&["self", "rollback"]).success();
+    let after = world.receipt();
+    assert_eq!(after["rollout_cohort"]["number"], 0.5, "{after}");
+    assert_eq!(after["policy_applied"], "auto");
+    assert_eq!(after["schema"], 1);
+}

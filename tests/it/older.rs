@@ -1,0 +1,131 @@
+//! An older pane on a receipt a newer one wrote: a downgrade or a rollback
+//! must leave a working installation. The older pane here is built from the
+//! commit before the release channel was wired in (its receipt had no
+//! `verified` list and did not keep unknown fields).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use xtask::fixtures::Release;
+
+use crate::common::World;
+
+/// The last commit before the channel changed the receipt.
+const OLD_COMMIT: &str = "43239e9";
+
+/// A pane binary built from [`OLD_COMMIT`] saying `pane <version>`; `None`
+/// (with the reason) when it cannot be built here, which fails under CI.
+fn old_pane(version: &str) -> Option<PathBuf> {
+    let root = xtask::workspace::root();
+    let fixtures = xtask::fixtures::fixtures_target_dir();
+    let source = fixtures.join(format!("src-{OLD_COMMIT}"));
+    let out = fixtures.join(format!("old-{OLD_COMMIT}-{version}"));
+    let binary = out.join("pane");
+    if binary.is_file() {
+        return Some(binary);
+    }
+    let result = (|| -> Result<(), String> {
+        if !source.join("Cargo.toml").is_file() {
+            std::fs::create_dir_all(&source).map_err(|e| e.to_string())?;
+            let archive = Command::new("git")
+                .current_dir(&root)
+                .args(["archive", "--format=tar", OLD_COMMIT])
+                .output()
+                .map_err(|e| format!("git: {e}"))?;
+            if !archive.status.success() {
+                return Err(format!(
+                    "git archive {OLD_COMMIT}: {}",
+                    String::from_utf8_lossy(&archive.stderr)
+                ));
+            }
+            let mut tar = Command::new("tar")
+                .current_dir(&source)
+                .args(["-xf", "-"])
+                .stdin(std::process::Stdio::piped())
+                .spawn()
+                .map_err(|e| format!("tar: {e}"))?;
+            use std::io::Write;
+            tar.stdin
+                .take()
+                .unwrap()
+                .write_all(&archive.stdout)
+                .unwrap();
+            tar.wait().map_err(|e| e.to_string())?;
+        }
+        // Beside the fixtures' own builds (so the dependencies compiled
+        // for them are reused), under their lock.
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(fixtures.join("build.lock"))
+            .map_err(|e| e.to_string())?;
+        lock.lock().map_err(|e| e.to_string())?;
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let build = Command::new("nice")
+            .arg("-n10")
+            .arg(cargo)
+            .current_dir(&source)
+            .args(["build", "--locked", "--offline", "--bin", "pane"])
+            .env(
+                "CARGO_TARGET_DIR",
+                fixtures.join(format!("old-target-{OLD_COMMIT}")),
+            )
+            .env("PANE_BUILD_VERSION", version)
+            .output()
+            .map_err(|e| format!("cargo: {e}"))?;
+        if !build.status.success() {
+            return Err(String::from_utf8_lossy(&build.stderr).into_owned());
+        }
+        std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+        let built = fixtures
+            .join(format!("old-target-{OLD_COMMIT}"))
+            .join("debug/pane");
+        std::fs::copy(built, &binary).map_err(|e| e.to_string())?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => Some(binary),
+        Err(why) if std::env::var_os("CI").is_none() => {
+            eprintln!("skipped: cannot build pane at {OLD_COMMIT}: {why}");
+            None
+        }
+        Err(why) => panic!("cannot build pane at {OLD_COMMIT}: {why}"),
+    }
+}
+
+#[test]
+fn the_pane_before_the_channel_works_on_a_receipt_the_new_one_wrote() {
+    let Some(old) = old_pane("1.1.0") else {
+        return;
+    };
+    let world = World::installed(&["1.0.0", "1.2.0"]);
+    Release::new("1.1.0")
+        .binary(&old)
+        .write(&world.root, &world.key);
+    world.pane(&["self", "update"]).success();
+    let receipt = world.receipt();
+    assert_eq!(receipt["verified"], serde_json::json!(["1.0.0", "1.2.0"]));
+    // Down to the old pane, by the new one.
+    world.pane(&["self", "update", "1.1.0"]).success();
+    assert_eq!(world.installed_version(), "1.1.0");
+    // The old pane reads the receipt, and manages the installation.
+    let status = world.pane(&["self", "status", "--json"]).success().json();
+    assert_eq!(status["version"], "1.1.0", "{status}");
+    assert_eq!(status["highest_verified"], "1.2.0");
+    world.pane(&["self", "check"]).code(10);
+    world.pane(&["self", "update"]).success();
+    assert_eq!(world.installed_version(), "1.2.0");
+    // And back: the new pane reads what the old one wrote, and rolls back.
+    world.pane(&["self", "status"]).success();
+    world.pane(&["self", "rollback"]).success();
+    assert_eq!(world.installed_version(), "1.1.0");
+    world.pane(&["self", "unpin"]).success();
+    world.pane(&["self", "update"]).success();
+    assert_eq!(world.installed_version(), "1.2.0");
+    // The old pane dropped the list it did not know; the new one still
+    // knows what was verified here (from the fields the old one kept).
+    let status = world.pane(&["self", "status", "--json"]).success().json();
+    let verified = status["verified"].as_array().unwrap();
+    assert!(verified.contains(&"1.2.0".into()), "{status}");
+}
