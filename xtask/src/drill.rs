@@ -20,7 +20,7 @@
 //! with `PANE_FORCE_NOTICE=1` (its notice captured from stderr), preceded,
 //! when due, by the installation's scheduled background check
 //! (`pane self background-check`, run synchronously: once a day under
-//! `notify`, once per four hours under `auto`, never under `off`). A `notify`
+//! `notify`, once an hour under `auto`, never under `off`). A `notify`
 //! user who is shown a notice acts on it (`pane self update`) with
 //! probability one half. Some users (`notify` and `auto`) ask for the rolling-out release
 //! at once (`pane self update --now`). Every action is a real pane process
@@ -81,7 +81,7 @@ pub const REASON: &str = "corrupts config files on save";
 pub const MEAN_INTERVALS: [f64; 3] = [1.0, 8.0, 48.0];
 /// How often the background check runs, by policy.
 pub const NOTIFY_CHECK_HOURS: f64 = 24.0;
-pub const AUTO_CHECK_HOURS: f64 = 4.0;
+pub const AUTO_CHECK_HOURS: f64 = 1.0;
 /// The chance that a `notify` user acts on a notice with `pane self update`.
 pub const ACT_ON_NOTICE: f64 = 0.5;
 /// Check 2's bounds.
