@@ -1298,6 +1298,7 @@ pub fn checks(fleet: &[Installation], final_state: &[Result<String>]) -> Vec<Che
         let mut late = Vec::new();
         let mut auto_count = 0;
         let mut hourly_on_bad = 0;
+        let mut longest_frequent: f64 = 0.0;
         let mut longest_hourly: f64 = 0.0;
         for installation in fleet {
             let auto = installation.reported_policy() == Some("auto")
@@ -1364,6 +1365,7 @@ pub fn checks(fleet: &[Installation], final_state: &[Result<String>]) -> Vec<Che
             if on_at_withdrawal {
                 frequent_on_bad += 1;
                 let off = off_after_withdrawal.unwrap_or(f64::INFINITY);
+                longest_frequent = longest_frequent.max(off.min(end_at) - WITHDRAW_AT);
                 if off - WITHDRAW_AT > AUTO_OFF_WITHIN_HOURS {
                     // Its background checks around the withdrawal, and
                     // what auto-update said after each (from status).
@@ -1401,7 +1403,7 @@ pub fn checks(fleet: &[Installation], final_state: &[Result<String>]) -> Vec<Che
             passed: late.is_empty() && auto_count > 0,
             detail: format!(
                 "{auto_count} auto installations, {frequent} run pane at least every {AUTO_EVERY_HOURS} h around the withdrawal, \
-                 {frequent_on_bad} of those were on 1.2.0 at the withdrawal, {} late; longest on 1.2.0 after the withdrawal (any auto): {longest_after:.2} h; \
+                 {frequent_on_bad} of those were on 1.2.0 at the withdrawal, {} late (the longest of them stayed {longest_frequent:.2} h after it); longest on 1.2.0 after the withdrawal (any auto): {longest_after:.2} h; \
                  longest on 1.2.0 in all (any auto): {longest_on:.2} h; \
                  {hourly_on_bad} auto installations with a 1-hour mean interval were on 1.2.0 at the withdrawal, the longest of them stayed {longest_hourly:.2} h{}",
                 late.len(),
