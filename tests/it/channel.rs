@@ -490,3 +490,60 @@ fn a_receipt_with_fields_of_a_future_version_keeps_working_and_keeps_them() {
     assert_eq!(after["policy_applied"], "auto");
     assert_eq!(after["schema"], 1);
 }
+
+/// Bare `pane` with the notice forced on (no terminal needed), at [`NOW`].
+fn notice(world: &World) -> crate::common::Run {
+    let mut command = world.command(&world.install_path());
+    command
+        .env_remove("PANE_NO_UPDATE_CHECK")
+        .env("PANE_FORCE_NOTICE", "1")
+        .env("PANE_TEST_NO_SPAWN", "1")
+        .env("PANE_TEST_NOW", NOW);
+    crate::common::Run::from(command.output().unwrap())
+}
+
+#[test]
+fn withdrawal_and_critical_notices_show_on_every_run() {
+    let world = on_1_2_0();
+    serve_signed(&world, &withdrawal_doc(1, "1.1.3"), &world.key, None);
+    at_now(&world, &["self", "check"]).code(10);
+    for _ in 0..2 {
+        let run = notice(&world).success();
+        assert!(
+            run.stderr.contains("pane 1.2.0 has been withdrawn: ") && run.stderr.contains(REASON),
+            "{run}"
+        );
+        assert!(run.stderr.contains("its replacement, 1.1.3"), "{run}");
+    }
+    let status = at_now(&world, &["self", "status", "--json"])
+        .success()
+        .json();
+    assert!(
+        status["last_notice"]["text"]
+            .as_str()
+            .unwrap()
+            .contains(REASON),
+        "{status}"
+    );
+    assert_eq!(status["last_notice"]["at"], NOW);
+
+    // A release rolling out is not announced before this installation's turn;
+    // a critical one is, on every run.
+    let world = World::installed(&["1.1.3", "1.2.0"]);
+    with_number(&world, 0.9);
+    serve_signed(&world, &rollout_doc(false), &world.key, None);
+    at_now(&world, &["self", "check"]).success();
+    let run = notice(&world).success();
+    assert!(!run.stderr.contains("1.2.0"), "{run}");
+    let mut doc = rollout_doc(true);
+    doc["serial"] = 2.into();
+    serve_signed(&world, &doc, &world.key, None);
+    at_now(&world, &["self", "check"]).code(10);
+    for _ in 0..2 {
+        let run = notice(&world).success();
+        assert!(
+            run.stderr.contains("pane 1.2.0 is a critical update"),
+            "{run}"
+        );
+    }
+}
