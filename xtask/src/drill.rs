@@ -42,6 +42,15 @@
 //!    reason, on its first run after its background check learned of it;
 //! 4. pinned and `off` installations are untouched, and every installation's
 //!    binary, kept versions and receipt agree at the end.
+//!
+//! Two inputs of the checks are the scenario's, not measurements: which
+//! users asked for 1.2.0 explicitly (`update --now`), and which ran pane at
+//! least every two hours around the withdrawal (their scheduled runs from
+//! the last before the withdrawal to the first four hours after it). What
+//! each installation ran, when it learned of the withdrawal, what it was
+//! told, and its rollout number come from pane. An installation counts as
+//! on 1.2.0 from the first `status` that says so; the rollout check compares
+//! its number with the elapsed fraction at that moment, after the install.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -109,6 +118,10 @@ pub struct Options {
     /// Keep the fleet's homes and the mirror after the run
     #[arg(long)]
     pub keep: bool,
+    /// The cargo profile of the fleet's binaries (any with debug assertions;
+    /// the test suite's short drill shares the `dev` builds of the other tests)
+    #[arg(long, default_value = PROFILE)]
+    pub profile: String,
 }
 
 impl Options {
@@ -668,12 +681,13 @@ pub fn run(options: &Options, log: &mut dyn std::io::Write) -> Result<Report> {
     let _ = writeln!(log, "{}", model_text(end));
     let _ = writeln!(
         log,
-        "building pane {} (profile `{PROFILE}`)…",
-        VERSIONS.join(", ")
+        "building pane {} (profile `{}`)…",
+        VERSIONS.join(", "),
+        options.profile
     );
     let mut binaries = BTreeMap::new();
     for version in VERSIONS {
-        binaries.insert(version, try_build_pane(version, PROFILE)?);
+        binaries.insert(version, try_build_pane(version, &options.profile)?);
     }
 
     let scratch = tempfile::Builder::new()

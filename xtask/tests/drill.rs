@@ -2,7 +2,9 @@
 //! installations, every kind of the full drill (`notify`, `auto`, `off`,
 //! pinned, asking for the rolling-out release early), through the same
 //! incident in simulated time: 1.2.0 rolled out at hour 0, withdrawn at 6.25,
-//! 1.2.1 critical at 20. The drill's four checks must hold.
+//! 1.2.1 critical at 20. The drill's four checks must hold. It uses the
+//! `dev` fixture binaries the other tests build (the full drill's `drill`
+//! profile only makes them smaller).
 
 use xtask::drill::{self, Options};
 
@@ -16,6 +18,8 @@ fn a_short_drill_passes_its_checks() {
         threads: 2,
         out: Some(out.path().to_path_buf()),
         keep: false,
+        // The other tests' fixture builds: no extra profile to compile.
+        profile: "dev".into(),
     };
     let report = drill::run(&options, &mut std::io::stderr()).unwrap();
     eprintln!("{}\n{}", report.table, report.summary);
