@@ -109,7 +109,7 @@ pub struct Options {
     /// A small, quicker drill: 12 installations, ending at hour 26
     #[arg(long)]
     pub short: bool,
-    /// pane processes run at once
+    /// pane processes run at once (1 to 4)
     #[arg(long, default_value_t = 3)]
     pub threads: usize,
     /// Where the table and the chart go (default: target/drill)
@@ -647,7 +647,7 @@ fn parallel(
 ) {
     let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        for _ in 0..threads.clamp(1, 8) {
+        for _ in 0..threads.clamp(1, 4) {
             scope.spawn(|| loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(slot) = fleet.get(index) else {
