@@ -17,6 +17,7 @@
 //! - [`bench`] — `cargo xtask bench`: benchmarks against self_update and the floor
 //! - [`demo`] — `cargo xtask demo`: the whole life cycle in a throwaway home
 //! - [`chaos`] — `cargo xtask chaos`: random kill -9 and racing updaters
+//! - [`drill`] — `cargo xtask drill`: a bad release, withdrawn and fixed, on a fleet in simulated time
 
 pub mod archive;
 pub mod bench;
@@ -25,6 +26,7 @@ pub mod chaos;
 pub mod checksums;
 pub mod demo;
 pub mod dist;
+pub mod drill;
 mod error;
 pub mod fixtures;
 pub mod formula;

@@ -96,6 +96,10 @@ enum Command {
     /// Make and sign the release channel document of a mirror
     /// (ROOT/channel/channel.json): withdraw, rollout, critical, show
     Channel(xtask::channel::Args),
+    /// Rehearse a bad release on a fleet of installations in simulated time:
+    /// rollout, withdrawal, critical fix; prints a table, writes a chart, and
+    /// exits non-zero if a check fails
+    Drill(xtask::drill::Options),
     /// Kill `pane self update` with SIGKILL at random moments, and race
     /// updaters against each other, checking the installation after each
     Chaos {
@@ -142,6 +146,17 @@ fn chaos(kills: u32, rounds: u32, seed: u64) -> Result<()> {
     Ok(())
 }
 
+/// `cargo xtask drill`: progress on stderr; the table and the summary on stdout.
+fn drill(options: &xtask::drill::Options) -> Result<()> {
+    let report = xtask::drill::run(options, &mut std::io::stderr())?;
+    println!("{}", report.table);
+    print!("{}", report.summary);
+    if !report.passed() {
+        xtask::bail!("the drill's checks failed (see above)");
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<()> {
     // The environment is read here and nowhere else.
     let password = std::env::var("MINISIGN_PASSWORD")
@@ -151,6 +166,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Demo => xtask::demo::run()?,
         Command::Channel(args) => println!("{}", xtask::channel::run(&args, password.as_deref())?),
         Command::Bench(options) => xtask::bench::run(&options)?,
+        Command::Drill(options) => drill(&options)?,
         Command::Chaos {
             kills,
             rounds,
