@@ -65,7 +65,8 @@ use serde_json::Value;
 use crate::channel::{self as channel_doc, Action};
 use crate::chaos::Rng;
 use crate::error::{Context, Result};
-use crate::fixtures::{sandbox_env, try_build_pane, Release, Run, TestKey};
+use crate::fixtures::{try_build_pane, Release, Run, TestKey};
+use crate::sandbox::pane_env as sandbox_env;
 use crate::server::Server;
 
 /// The cargo profile the fleet's binaries are built with.
