@@ -51,12 +51,7 @@ fn save_log(path: &Path, log: &AutoLog) {
 }
 
 pub fn background_check(ctx: &Context) {
-    let policy = ctx
-        .channel
-        .policy
-        .resolve()
-        .map(|p| p.policy)
-        .unwrap_or_default();
+    let policy = ctx.channel.policy.in_force();
     if policy == UpdatePolicy::Off {
         return;
     }

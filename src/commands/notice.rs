@@ -160,12 +160,7 @@ pub fn maybe_show(env: &Env, build: &Build) {
     let Ok(Some(receipt)) = crate::update::read_receipt(&ctx) else {
         return;
     };
-    let policy = ctx
-        .channel
-        .policy
-        .resolve()
-        .map(|p| p.policy)
-        .unwrap_or_default();
+    let policy = ctx.channel.policy.in_force();
     let now = now_unix(&ctx);
     let mut cache = read_cache(&ctx.data_dir).unwrap_or_default();
     let view = channel_view::stored(&ctx);

@@ -9,7 +9,7 @@ use semver::Version;
 use super::receipt;
 use super::source::{Progress, SourceConfig};
 use super::verify::{ArchiveName, TrustStore};
-use crate::channel::policy::{self, PolicyError, ResolvedPolicy};
+use crate::channel::policy::{self, PolicyError, ResolvedPolicy, UpdatePolicy};
 use crate::channel::{ChannelError, ChannelKeys, Clock};
 
 /// Everything the pipeline needs to know about this machine and this binary,
@@ -51,6 +51,11 @@ impl PolicyFiles {
     pub fn resolve(&self) -> Result<ResolvedPolicy, PolicyError> {
         let user = self.user.clone().unwrap_or_default();
         policy::resolve(&self.system, self.environment.as_deref(), &user)
+    }
+
+    /// The policy in force; the default (`notify`) when a file cannot be read.
+    pub fn in_force(&self) -> UpdatePolicy {
+        self.resolve().map(|p| p.policy).unwrap_or_default()
     }
 }
 
