@@ -985,6 +985,12 @@ main() {
         "$_binary" self install --help 2>/dev/null | grep -q -e '--allow-downgrade'; then
         set -- "$@" --allow-downgrade
     fi
+    # Without --version, the verified binary then follows the signed release channel: a release
+    # the maintainers withdrew here is replaced by the one they named.
+    if [ -z "$_requested" ] &&
+        "$_binary" self install --help 2>/dev/null | grep -q -e '--follow-channel'; then
+        set -- "$@" --follow-channel
+    fi
     debug "handing over: $_binary $*"
     PANE_INSTALLER=install.sh "$_binary" "$@"
     _status=$?

@@ -154,6 +154,10 @@ pub struct InstallArgs {
     /// Install even when this binary is older than the pane installed now.
     #[arg(long)]
     pub allow_downgrade: bool,
+    /// Then follow the release channel: if this version has been withdrawn here, install its
+    /// replacement (install.sh passes this when no --version was asked for).
+    #[arg(long)]
+    pub follow_channel: bool,
     /// Do not ask for confirmation.
     #[arg(short, long)]
     pub yes: bool,

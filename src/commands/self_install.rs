@@ -9,7 +9,8 @@ use crate::cli::InstallArgs;
 use crate::env::Env;
 use crate::path_setup::{Completion, CompletionShell, PathContext};
 use crate::self_install::{self, InstallRequest, Installed};
-use crate::update::{Context, UpdateError};
+use crate::update::source::Source;
+use crate::update::{channel_view, Context, UpdateError, UpdateOptions, Updater, Want};
 
 /// The scripts `self install` puts where each shell finds them.
 fn completions() -> Vec<Completion> {
@@ -81,7 +82,36 @@ pub fn install(ctx: &Context, ui: &Ui, env: &Env, args: InstallArgs) -> CommandR
     };
     let installed = self_install::install(ctx, &request, &mut ui.events())?;
     report_installed(ui, &installed);
+    if args.follow_channel {
+        follow_channel(ctx, ui)?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// install.sh hands over a release it verified without being asked for a
+/// version; when the signed channel has withdrawn that release here, the
+/// maintainers' replacement is installed instead, through `update` (an
+/// authorised downgrade). No document, or one that does not verify, changes
+/// nothing.
+fn follow_channel(ctx: &Context, ui: &Ui) -> Result<(), UpdateError> {
+    let source = Source::new(ctx.source.clone());
+    let view = channel_view::refresh(ctx, &source);
+    let Some(withdrawal) = view.withdrawal(&ctx.current_version, &ctx.target) else {
+        return Ok(());
+    };
+    ui.warn(&format!(
+        "pane {} has been withdrawn: {}; installing its replacement",
+        ctx.current_version, withdrawal.reason
+    ));
+    let options = UpdateOptions {
+        dry_run: false,
+        now: false,
+        allow_withdrawn: false,
+    };
+    let want = Want::Latest { prerelease: false };
+    let outcome = Updater::new(ctx).update(&want, options, &mut ui.events())?;
+    super::update::show(ui, &outcome);
+    Ok(())
 }
 
 fn report_installed(ui: &Ui, installed: &Installed) {

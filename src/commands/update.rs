@@ -97,7 +97,7 @@ pub fn stay_words(version: &semver::Version, why: &Why) -> (String, serde_json::
     }
 }
 
-fn show(ui: &Ui, outcome: &Outcome) {
+pub(super) fn show(ui: &Ui, outcome: &Outcome) {
     let (message, value) = match outcome {
         Outcome::Stayed { version, why } => stay_words(version, why),
         Outcome::Replaced { from, to, withdrawal } => (

@@ -557,3 +557,37 @@ fn withdrawal_and_critical_notices_show_on_every_run() {
         );
     }
 }
+
+#[test]
+fn a_withdrawn_release_handed_to_self_install_becomes_its_replacement() {
+    // install.sh verified 1.2.0 ("latest" on this mirror) and hands it over
+    // without a --version: the channel withdrew it, so 1.1.3 is installed.
+    let world = World::new();
+    world.publish("1.1.3");
+    world.publish("1.2.0");
+    serve_signed(&world, &withdrawal_doc(1, "1.1.3"), &world.key, None);
+    let downloaded = xtask::fixtures::build_pane("1.2.0");
+    let run = world
+        .run(
+            &downloaded,
+            &["self", "install", "--no-modify-path", "--follow-channel"],
+            &[("PANE_TEST_NOW", NOW), ("PANE_INSTALLER", "install.sh")],
+        )
+        .success();
+    assert!(run.stderr.contains(REASON), "{run}");
+    assert_eq!(world.installed_version(), "1.1.3");
+    // Asked for by name (install.sh --version 1.2.0 passes no --follow-channel),
+    // the withdrawn release stays.
+    let other = World::new();
+    other.publish("1.1.3");
+    other.publish("1.2.0");
+    serve_signed(&other, &withdrawal_doc(1, "1.1.3"), &other.key, None);
+    other
+        .run(
+            &downloaded,
+            &["self", "install", "--no-modify-path"],
+            &[("PANE_TEST_NOW", NOW)],
+        )
+        .success();
+    assert_eq!(other.installed_version(), "1.2.0");
+}
