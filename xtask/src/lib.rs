@@ -8,13 +8,17 @@
 //! - [`signing`] — minisign keys, `SHA256SUMS.minisig`
 //! - [`formula`] — the Homebrew formula
 //! - [`server`] — a local release server with fault injection
-//! - [`dist`] — build and package a release binary
+//! - [`dist`] — build and package a release binary, reproducibly, with its SBOM
+//! - [`audit_data`] — the dependency list cargo-auditable embeds in a binary
+//! - [`sbom`] — the release's CycloneDX SBOM, made from that list
+//! - [`reproduce`] — `cargo xtask reproduce`: two builds as on two machines, compared
 //! - [`fixtures`] — keys, stamped binaries and release directories for tests
 //! - [`bench`] — `cargo xtask bench`: benchmarks against self_update and the floor
 //! - [`demo`] — `cargo xtask demo`: the whole life cycle in a throwaway home
 //! - [`chaos`] — `cargo xtask chaos`: random kill -9 and racing updaters
 
 pub mod archive;
+pub mod audit_data;
 pub mod bench;
 pub mod chaos;
 pub mod checksums;
@@ -24,6 +28,8 @@ mod error;
 pub mod fixtures;
 pub mod formula;
 mod fsutil;
+pub mod reproduce;
+pub mod sbom;
 pub mod server;
 pub mod signing;
 pub mod workspace;
