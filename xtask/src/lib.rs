@@ -10,7 +10,10 @@
 //! - [`formula`] — the Homebrew formula
 //! - [`install_script`] — the `install.sh` published with a release, stamped with it
 //! - [`server`] — a local release server with fault injection
-//! - [`dist`] — build and package a release binary
+//! - [`dist`] — build and package a release binary, reproducibly, with its SBOM
+//! - [`audit_data`] — the dependency list cargo-auditable embeds in a binary
+//! - [`sbom`] — the release's CycloneDX SBOM, made from that list
+//! - [`reproduce`] — `cargo xtask reproduce`: two builds as on two machines, compared
 //! - [`process`] — running cargo, rustc and other tools, failing with their output
 //! - [`sandbox`] — a throwaway home, key and release server that pane runs in
 //! - [`fixtures`] — keys, stamped binaries and release directories for tests
@@ -20,6 +23,7 @@
 //! - [`drill`] — `cargo xtask drill`: a bad release, withdrawn and fixed, on a fleet in simulated time
 
 pub mod archive;
+pub mod audit_data;
 pub mod bench;
 pub mod channel;
 pub mod chaos;
@@ -34,6 +38,8 @@ mod fsutil;
 pub mod install_script;
 pub mod process;
 pub mod sandbox;
+pub mod reproduce;
+pub mod sbom;
 pub mod server;
 pub mod signing;
 pub mod workspace;

@@ -18,8 +18,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Build pane in release mode stamped with a version and package it as
-    /// DIR/pane-<version>-<target>.tar.gz (reproducible; honours SOURCE_DATE_EPOCH)
+    /// Build pane in release mode with cargo-auditable, stamped with a
+    /// version, and package it as DIR/pane-<version>-<target>.tar.gz with its
+    /// CycloneDX SBOM DIR/pane-<version>-<target>.cdx.json (reproducible:
+    /// build paths remapped, archive dates from SOURCE_DATE_EPOCH)
     Dist {
         /// Target triple (default: the host's)
         #[arg(long)]
@@ -40,6 +42,18 @@ enum Command {
         /// The script to stamp (default: the repository's install.sh)
         #[arg(long, value_name = "FILE")]
         script: Option<PathBuf>,
+    },
+    /// Build the release twice as two machines would (copies at other paths,
+    /// other cargo homes, umask 077, other file dates; offline) and check the
+    /// outputs are byte-identical and hold no absolute build path
+    Reproduce {
+        /// Cargo profile
+        #[arg(long, default_value = "release")]
+        profile: String,
+        /// Where the copies and builds go (default: a temporary directory,
+        /// removed afterwards)
+        #[arg(long, value_name = "DIR")]
+        work_dir: Option<PathBuf>,
     },
     /// Write DIR/SHA256SUMS over every asset in DIR
     Checksums { dir: PathBuf },
@@ -162,6 +176,24 @@ fn run(cli: Cli) -> Result<()> {
     let password = std::env::var("MINISIGN_PASSWORD")
         .ok()
         .filter(|p| !p.is_empty());
+    let cargo_home = || -> Result<PathBuf> {
+        match std::env::var_os("CARGO_HOME").filter(|home| !home.is_empty()) {
+            Some(home) => Ok(PathBuf::from(home)),
+            None => match std::env::var_os("HOME").filter(|home| !home.is_empty()) {
+                Some(home) => Ok(PathBuf::from(home).join(".cargo")),
+                None => xtask::bail!("neither CARGO_HOME nor HOME is set"),
+            },
+        }
+    };
+    let source_date_epoch = || -> Result<u64> {
+        match std::env::var("SOURCE_DATE_EPOCH") {
+            Ok(text) => text
+                .trim()
+                .parse()
+                .with_context(|| format!("SOURCE_DATE_EPOCH={text:?} is not a number")),
+            Err(_) => Ok(0),
+        }
+    };
     match cli.command {
         Command::Demo => xtask::demo::run()?,
         Command::Channel(args) => println!("{}", xtask::channel::run(&args, password.as_deref())?),
@@ -178,21 +210,40 @@ fn run(cli: Cli) -> Result<()> {
             profile,
             out,
         } => {
-            let mtime = match std::env::var("SOURCE_DATE_EPOCH") {
-                Ok(text) => text
-                    .trim()
-                    .parse()
-                    .with_context(|| format!("SOURCE_DATE_EPOCH={text:?} is not a number"))?,
-                Err(_) => 0,
-            };
-            let archive = dist::dist(&dist::DistOptions {
+            let made = dist::dist(&dist::DistOptions {
                 target,
                 version,
                 profile,
-                out_dir: out,
-                mtime,
+                mtime: source_date_epoch()?,
+                ..dist::DistOptions::new(out, cargo_home()?)
             })?;
-            println!("{}", archive.display());
+            println!("{}", made.archive.display());
+            println!("{}", made.sbom.display());
+        }
+        Command::Reproduce { profile, work_dir } => {
+            let temporary;
+            let work_dir = match work_dir {
+                Some(dir) => dir,
+                None => {
+                    temporary = tempfile::Builder::new()
+                        .prefix("pane-reproduce-")
+                        .tempdir()
+                        .context("cannot make a temporary directory")?;
+                    temporary.path().to_path_buf()
+                }
+            };
+            let report = xtask::reproduce::reproduce(&xtask::reproduce::ReproduceOptions {
+                workspace: xtask::workspace::root(),
+                cargo_home: cargo_home()?,
+                work_dir,
+                profile,
+                version: xtask::workspace::Package::load()?.version,
+                mtime: source_date_epoch()?,
+            })?;
+            println!("{report}");
+            if !report.reproducible() {
+                xtask::bail!("the two builds differ (see above)");
+            }
         }
         Command::InstallSh { dir, script } => {
             let script = script.unwrap_or_else(|| xtask::workspace::root().join("install.sh"));
