@@ -61,6 +61,9 @@ pub struct Env {
     pub updates: Option<String>,
     /// Only read in builds with debug assertions.
     pub test_channel_pubkey: Option<String>,
+    /// `PANE_TEST_REVOKED`: key ids (comma-separated) refused as if listed in
+    /// `keys/revoked` (debug builds only, like the test keys).
+    pub test_revoked: Vec<[u8; 8]>,
     /// `PANE_TEST_NOW`; only read in builds with debug assertions.
     pub test_now: Option<String>,
     /// `PANE_TEST_SYSTEM_CONFIG`; only read in builds with debug assertions.
@@ -84,6 +87,19 @@ fn path_var(name: &str) -> Option<PathBuf> {
 /// A test variable's value, only in builds with debug assertions.
 fn debug_only<T>(value: Option<T>) -> Option<T> {
     value.filter(|_| cfg!(debug_assertions))
+}
+
+/// Key ids as minisign prints them, comma-separated; what does not parse is left out.
+fn revoked_ids(text: &str) -> Vec<[u8; 8]> {
+    text.split(',')
+        .filter_map(|id| {
+            let id = id.trim();
+            (id.len() == 16)
+                .then(|| u64::from_str_radix(id, 16).ok())
+                .flatten()
+                .map(u64::to_le_bytes)
+        })
+        .collect()
 }
 
 fn seconds_var(name: &str) -> Option<Duration> {
@@ -126,6 +142,9 @@ impl Env {
             channel_url: var("PANE_CHANNEL_URL"),
             updates: var("PANE_UPDATES"),
             test_channel_pubkey: debug_only(var("PANE_TEST_CHANNEL_PUBKEY")),
+            test_revoked: debug_only(var("PANE_TEST_REVOKED"))
+                .map(|ids| revoked_ids(&ids))
+                .unwrap_or_default(),
             test_now: debug_only(var("PANE_TEST_NOW")),
             test_system_config: debug_only(path_var("PANE_TEST_SYSTEM_CONFIG")),
             force_notice: debug_only(var("PANE_FORCE_NOTICE")).is_some_and(|v| v != "0"),
@@ -166,10 +185,12 @@ pub fn data_dir(env: &Env) -> Option<PathBuf> {
 
 #[cfg(feature = "self-update")]
 pub fn trust_store(env: &Env) -> Result<TrustStore, VerifyError> {
-    match &env.test_pubkey {
-        Some(key) if cfg!(debug_assertions) => TrustStore::single("PANE_TEST_PUBKEY", key),
-        _ => TrustStore::compiled(),
-    }
+    let mut store = match &env.test_pubkey {
+        Some(key) if cfg!(debug_assertions) => TrustStore::single("PANE_TEST_PUBKEY", key)?,
+        _ => TrustStore::compiled()?,
+    };
+    store.revoked.extend(&env.test_revoked);
+    Ok(store)
 }
 
 #[cfg(feature = "self-update")]
@@ -216,7 +237,11 @@ fn channel_config(env: &Env) -> Result<ChannelConfig, EnvError> {
         keys: ChannelKeys::for_build(
             env.test_channel_pubkey.as_deref(),
             env.test_pubkey.as_deref(),
-        ),
+        )
+        .map(|mut keys| {
+            keys.revoked.extend(&env.test_revoked);
+            keys
+        }),
         clock,
         policy: policy_files(env),
     })

@@ -591,3 +591,29 @@ fn a_withdrawn_release_handed_to_self_install_becomes_its_replacement() {
         .success();
     assert_eq!(other.installed_version(), "1.2.0");
 }
+
+#[test]
+fn a_document_signed_by_a_revoked_channel_key_is_ignored_and_dropped() {
+    let world = on_1_2_0();
+    let channel_key = TestKey::generate();
+    let env = [
+        ("PANE_TEST_NOW", NOW),
+        ("PANE_TEST_CHANNEL_PUBKEY", &*channel_key.public_key_line()),
+    ];
+    serve_signed(&world, &withdrawal_doc(1, "1.1.3"), &channel_key, None);
+    // Trusted: accepted and kept.
+    let status = world
+        .pane_env(&["self", "status", "--json"], &env)
+        .success();
+    assert!(status.stderr.is_empty() || !status.stderr.contains("revoked"));
+    world.pane_env(&["self", "check"], &env).code(10);
+    // The key's id is then revoked (as keys/revoked does in a release): its
+    // documents, the one stored included, no longer count.
+    let revoked_id = channel_key.key_id_hex();
+    let mut revoked = env.to_vec();
+    revoked.push(("PANE_TEST_REVOKED", &revoked_id));
+    let run = world.pane_env(&["self", "check"], &revoked).success();
+    assert!(run.stderr.contains("has been revoked"), "{run}");
+    world.pane_env(&["self", "update"], &revoked).success();
+    assert_eq!(world.installed_version(), "1.2.0");
+}
