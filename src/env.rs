@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use semver::Version;
 
+use crate::update::network::ProxyConfig;
 use crate::update::source::SourceConfig;
 use crate::update::verify::{TrustStore, VerifyError};
 use crate::update::Context;
@@ -45,6 +46,9 @@ pub struct Env {
     pub no_modify_path: bool,
     pub lock_wait: Option<Duration>,
     pub idle_timeout: Option<Duration>,
+    /// `https_proxy`/`HTTPS_PROXY`, else `all_proxy`/`ALL_PROXY`; and
+    /// `no_proxy`/`NO_PROXY` (see `update::network`).
+    pub proxy: ProxyConfig,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -92,7 +96,19 @@ impl Env {
             no_modify_path: var("PANE_NO_MODIFY_PATH").is_some_and(|v| v != "0"),
             lock_wait: seconds_var("PANE_LOCK_TIMEOUT"),
             idle_timeout: seconds_var("PANE_HTTP_TIMEOUT"),
+            proxy: proxy_from_process(),
         }
+    }
+}
+
+/// The first of these set (and not empty): the lowercase form first, as curl
+/// reads them. `HTTP_PROXY` is not read: plain http goes only to loopback,
+/// which never goes through a proxy.
+fn proxy_from_process() -> ProxyConfig {
+    let first = |names: &[&str]| names.iter().find_map(|name| var(name));
+    ProxyConfig {
+        url: first(&["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]),
+        no_proxy: first(&["no_proxy", "NO_PROXY"]),
     }
 }
 
@@ -172,6 +188,7 @@ pub fn context(env: &Env, build: &Build) -> Result<Context, EnvError> {
             connect_timeout: Duration::from_secs(10),
             idle_timeout: env.idle_timeout.unwrap_or(Duration::from_secs(30)),
             user_agent: format!("pane/{}", build.version),
+            proxy: env.proxy.clone(),
         },
         trust,
         lock_wait: env.lock_wait.unwrap_or(Duration::from_secs(120)),
