@@ -10,6 +10,7 @@
 //! - [`formula`] — the Homebrew formula
 //! - [`install_script`] — the `install.sh` published with a release, stamped with it
 //! - [`server`] — a local release server with fault injection
+//! - [`net`] — TLS, a test CA, a CDN host, proxies and nginx around it, on loopback
 //! - [`dist`] — build and package a release binary
 //! - [`fixtures`] — keys, stamped binaries and release directories for tests
 //! - [`bench`] — `cargo xtask bench`: benchmarks against self_update and the floor
@@ -28,6 +29,7 @@ pub mod fixtures;
 pub mod formula;
 mod fsutil;
 pub mod install_script;
+pub mod net;
 pub mod server;
 pub mod signing;
 pub mod workspace;
