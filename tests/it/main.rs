@@ -9,5 +9,6 @@ mod fuzz;
 mod hostile;
 mod install_sh;
 mod lifecycle;
+mod network;
 mod notice;
 mod profile;
