@@ -345,6 +345,27 @@ check_tools() {
     fi
 }
 
+# Proxies and CAs. curl reads https_proxy/HTTPS_PROXY and all_proxy/ALL_PROXY (http://,
+# https://, socks5://, socks5h://, with user:password@) and SSL_CERT_FILE/SSL_CERT_DIR itself
+# (CURL_CA_BUNDLE first); GNU wget reads https_proxy but not the CA variables, which become its
+# options in download. Loopback never goes through a proxy: its names join no_proxy, which both
+# read.
+setup_network() {
+    no_proxy=${no_proxy:-${NO_PROXY:-}}
+    no_proxy="${no_proxy:+$no_proxy,}localhost,127.0.0.1,::1,127.0.0.0/8"
+    NO_PROXY=$no_proxy
+    export no_proxy NO_PROXY
+}
+
+# explain_failure URL ERRFILE: a line on what to do about a proxy's 407 or an untrusted certificate.
+explain_failure() {
+    if grep -Eqi '(response|error:) 407|Proxy Authentication Required' "$2" 2>/dev/null; then
+        printf 'pane-install: %s\n' "the proxy refused to connect to $1 without valid credentials (407 Proxy Authentication Required); put them in its URL: https_proxy=http://user:password@host:port (percent-encode special characters)" >&2
+    elif grep -Eqi 'certificate' "$2" 2>/dev/null; then
+        printf 'pane-install: %s\n' "the certificate of $1 is not trusted. If your network or mirror uses its own certificate authority (a corporate proxy does), set SSL_CERT_FILE to a PEM file holding it (on macOS, add it to the System keychain instead)" >&2
+    fi
+}
+
 curl_supports() {
     case "$_curl_help" in
         *"$1"*) return 0 ;;
@@ -401,6 +422,12 @@ download() {
             # --check-certificate=on overrides `check_certificate = off` in a wgetrc.
             set -- "$@" --https-only --secure-protocol=TLSv1_2 --check-certificate=on
         fi
+        if [ -n "${SSL_CERT_FILE:-}" ]; then
+            set -- "$@" "--ca-certificate=$SSL_CERT_FILE"
+        fi
+        if [ -n "${SSL_CERT_DIR:-}" ]; then
+            set -- "$@" "--ca-directory=$SSL_CERT_DIR"
+        fi
         set -- "$@" -O -
     else
         # BusyBox wget (loopback http only: see pick_downloader): few options, and -T crashes
@@ -415,13 +442,18 @@ download() {
     # The body passes through `head -c` so that a server sending more than it should, or never
     # stopping, is cut off at the cap whatever its Content-Length said. The downloader's exit
     # status comes back through a file: a pipeline's status is that of its last command.
-    rm -f "$_file.status"
+    rm -f "$_file.status" "$_file.err"
     {
-        "$@" "$_url"
+        "$@" "$_url" 2>"$_file.err"
         echo "$?" >"$_file.status"
     } | head -c "$((_max + 1))" >"$_file"
     _status=$(cat "$_file.status" 2>/dev/null) || _status=1
     rm -f "$_file.status"
+    cat "$_file.err" >&2 2>/dev/null
+    if [ "$_status" != 0 ]; then
+        explain_failure "$_url" "$_file.err"
+    fi
+    rm -f "$_file.err"
     _size=$(wc -c <"$_file" | tr -d ' ')
     if [ "$_size" -gt "$_max" ]; then
         say "$_url is larger than the $_max bytes allowed for it"
@@ -863,6 +895,7 @@ main() {
     _bin_dir=$_dir
     check_tools
     pick_downloader
+    setup_network
     load_keys
     pick_verifier
 

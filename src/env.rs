@@ -13,6 +13,8 @@ use crate::channel::policy;
 #[cfg(feature = "self-update")]
 use crate::channel::{ChannelKeys, Clock};
 #[cfg(feature = "self-update")]
+use crate::update::network::ProxyConfig;
+#[cfg(feature = "self-update")]
 use crate::update::source::SourceConfig;
 #[cfg(feature = "self-update")]
 use crate::update::verify::{TrustStore, VerifyError};
@@ -72,6 +74,10 @@ pub struct Env {
     pub force_notice: bool,
     /// `PANE_TEST_NO_SPAWN`: the notice starts no background check (debug builds only).
     pub test_no_spawn: bool,
+    /// `https_proxy`/`HTTPS_PROXY`, else `all_proxy`/`ALL_PROXY`; and
+    /// `no_proxy`/`NO_PROXY` (see `update::network`).
+    #[cfg(feature = "self-update")]
+    pub proxy: ProxyConfig,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -149,7 +155,21 @@ impl Env {
             test_system_config: debug_only(path_var("PANE_TEST_SYSTEM_CONFIG")),
             force_notice: debug_only(var("PANE_FORCE_NOTICE")).is_some_and(|v| v != "0"),
             test_no_spawn: debug_only(var("PANE_TEST_NO_SPAWN")).is_some_and(|v| v != "0"),
+            #[cfg(feature = "self-update")]
+            proxy: proxy_from_process(),
         }
+    }
+}
+
+/// The first of these set (and not empty): the lowercase form first, as curl
+/// reads them. `HTTP_PROXY` is not read: plain http goes only to loopback,
+/// which never goes through a proxy.
+#[cfg(feature = "self-update")]
+fn proxy_from_process() -> ProxyConfig {
+    let first = |names: &[&str]| names.iter().find_map(|name| var(name));
+    ProxyConfig {
+        url: first(&["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]),
+        no_proxy: first(&["no_proxy", "NO_PROXY"]),
     }
 }
 
@@ -278,6 +298,7 @@ pub fn context(env: &Env, build: &Build) -> Result<Context, EnvError> {
             connect_timeout: Duration::from_secs(10),
             idle_timeout: env.idle_timeout.unwrap_or(Duration::from_secs(30)),
             user_agent: format!("pane/{}", build.version),
+            proxy: env.proxy.clone(),
         },
         trust,
         lock_wait: env.lock_wait.unwrap_or(Duration::from_secs(120)),

@@ -30,6 +30,7 @@ mod error;
 mod listing;
 pub mod lock;
 pub mod manual;
+pub mod network;
 pub mod pace;
 mod pin;
 pub mod receipt;

@@ -11,7 +11,7 @@
 //! here rather than by reqwest so each hop is checked and a token is attached
 //! only to requests for the API host. Every body has a byte cap counted on the
 //! bytes received (not on `Content-Length`), a connect timeout and an idle-read
-//! timeout.
+//! timeout. Proxies and what a TLS failure means: `network.rs`.
 
 use std::io::{Read, Write};
 use std::sync::OnceLock;
@@ -23,6 +23,7 @@ use reqwest::{StatusCode, Url};
 use semver::Version;
 
 pub use super::listing::{parse_listing, ListedRelease};
+use super::network::{cause_of, certificate_hint, Cause, ProxyConfig};
 use super::pace::Pace;
 
 pub const SIGNATURE_CAP: u64 = 4 * 1024;
@@ -63,6 +64,16 @@ pub enum FetchError {
         received: u64,
         seconds: u64,
     },
+    #[error("the certificate of {url} is not trusted")]
+    Untrusted {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("the proxy {proxy} refused to connect to {url} without valid credentials (407)")]
+    ProxyAuth { url: String, proxy: String },
+    #[error("the proxy URL {proxy} is not usable (http://, https://, socks5:// or socks5h://)")]
+    BadProxy { proxy: String },
     #[error("could not fetch {url}")]
     Network {
         url: String,
@@ -92,6 +103,13 @@ impl FetchError {
             | FetchError::Network { .. }
             | FetchError::Truncated { .. } => {
                 Some("check your connection (and PANE_RELEASES_URL if you use a mirror), then try again".into())
+            }
+            FetchError::Untrusted { .. } => Some(certificate_hint()),
+            FetchError::ProxyAuth { .. } => Some(
+                "put the proxy's credentials in its URL: HTTPS_PROXY=http://user:password@host:port (percent-encode special characters)".into(),
+            ),
+            FetchError::BadProxy { .. } => {
+                Some("fix or unset HTTPS_PROXY / ALL_PROXY (and their lowercase forms)".into())
             }
             FetchError::Insecure { .. } | FetchError::InsecureRedirect { .. } => {
                 Some("use an https:// mirror in PANE_RELEASES_URL".into())
@@ -126,6 +144,8 @@ pub struct SourceConfig {
     pub connect_timeout: Duration,
     pub idle_timeout: Duration,
     pub user_agent: String,
+    /// The proxy for `https` requests; loopback never goes through it.
+    pub proxy: ProxyConfig,
 }
 
 pub struct Source {
@@ -174,6 +194,9 @@ impl Source {
         if !tls {
             builder = builder.tls_certs_only(std::iter::empty());
         }
+        let builder = (self.config.proxy)
+            .apply(builder, tls)
+            .map_err(|proxy| FetchError::BadProxy { proxy })?;
         let client = builder.build().map_err(|source| FetchError::Network {
             url: url.to_string(),
             source,
@@ -281,7 +304,16 @@ impl Source {
                     request = request.header(AUTHORIZATION, token);
                 }
             }
-            let response = request.send().map_err(|e| classify(e, current.as_str()))?;
+            let response = request
+                .send()
+                .map_err(|e| match classify(e, current.as_str()) {
+                    // classify cannot know which proxy answered.
+                    FetchError::ProxyAuth { url, .. } => FetchError::ProxyAuth {
+                        url,
+                        proxy: self.config.proxy.shown().unwrap_or_default(),
+                    },
+                    other => other,
+                })?;
             let status = response.status();
             if status.is_redirection() {
                 let location = response
@@ -377,15 +409,17 @@ pub fn tag_version_in(url: &str) -> Option<Version> {
 }
 
 fn classify(error: reqwest::Error, url: &str) -> FetchError {
+    let url = url.to_string();
     if error.is_timeout() {
-        FetchError::Timeout {
-            url: url.to_string(),
-        }
-    } else {
-        FetchError::Network {
-            url: url.to_string(),
-            source: error,
-        }
+        return FetchError::Timeout { url };
+    }
+    match cause_of(&error) {
+        Some(Cause::Certificate) => FetchError::Untrusted { url, source: error },
+        Some(Cause::ProxyAuth) => FetchError::ProxyAuth {
+            url,
+            proxy: String::new(),
+        },
+        None => FetchError::Network { url, source: error },
     }
 }
 
@@ -503,6 +537,7 @@ mod tests {
             connect_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(5),
             user_agent: "pane-test".into(),
+            proxy: ProxyConfig::default(),
         };
         let source = Source::new(config(format!("http://127.0.0.1:{port}")));
         let (body, _) = source

@@ -11,6 +11,7 @@ mod fuzz;
 mod hostile;
 mod install_sh;
 mod lifecycle;
+mod network;
 mod notice;
 mod older;
 mod packaged;

@@ -16,6 +16,7 @@
 //! - [`reproduce`] — `cargo xtask reproduce`: two builds as on two machines, compared
 //! - [`process`] — running cargo, rustc and other tools, failing with their output
 //! - [`sandbox`] — a throwaway home, key and release server that pane runs in
+//! - [`net`] — TLS, a test CA, a CDN host, proxies and nginx around it, on loopback
 //! - [`fixtures`] — keys, stamped binaries and release directories for tests
 //! - [`bench`] — `cargo xtask bench`: benchmarks against self_update and the floor
 //! - [`demo`] — `cargo xtask demo`: the whole life cycle in a throwaway home
@@ -36,6 +37,7 @@ pub mod fixtures;
 pub mod formula;
 mod fsutil;
 pub mod install_script;
+pub mod net;
 pub mod process;
 pub mod reproduce;
 pub mod sandbox;

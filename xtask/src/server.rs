@@ -34,6 +34,8 @@ const POLL: Duration = Duration::from_millis(50);
 /// How long a client may take to send its request head.
 const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
 const MAX_REQUEST_HEAD: usize = 64 * 1024;
+/// The session cookie a server with a CDN sets ([`ServerBuilder::cdn`]).
+pub const CDN_COOKIE: &str = "_gh_sess=pane-test-session; Path=/; Secure; HttpOnly";
 
 /// A misbehaviour injected into the responses for matching paths.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -143,6 +145,7 @@ struct Shared {
     repo: String,
     base_url: String,
     log_to_stderr: bool,
+    cdn: Option<String>,
     shutdown: AtomicBool,
     faults: Mutex<Vec<FaultRule>>,
     requests: Mutex<Vec<Request>>,
@@ -163,9 +166,19 @@ pub struct ServerBuilder {
     port: u16,
     repository: Option<(String, String)>,
     log_to_stderr: bool,
+    cdn: Option<String>,
 }
 
 impl ServerBuilder {
+    /// GitHub's shape: answer every `download/<tag>/<asset>` with a `302` to
+    /// `<cdn>/<same path>` (another host, as GitHub's CDN), and set a session
+    /// cookie on every response, which a client must not carry to the CDN.
+    /// [`crate::net`] puts this together with TLS.
+    pub fn cdn(mut self, base_url: impl Into<String>) -> Self {
+        self.cdn = Some(base_url.into());
+        self
+    }
+
     /// The address to bind (default 127.0.0.1). Tests may use 127.0.0.2 for
     /// a second, "other" host.
     pub fn host(mut self, host: IpAddr) -> Self {
@@ -208,6 +221,7 @@ impl ServerBuilder {
             repo,
             base_url: format!("http://{addr}"),
             log_to_stderr: self.log_to_stderr,
+            cdn: self.cdn,
             shutdown: AtomicBool::new(false),
             faults: Mutex::new(Vec::new()),
             requests: Mutex::new(Vec::new()),
@@ -251,6 +265,7 @@ impl Server {
             port: 0,
             repository: None,
             log_to_stderr: false,
+            cdn: None,
         }
     }
 
@@ -434,7 +449,15 @@ fn handle_connection(shared: &Shared, mut stream: TcpStream) {
     }
     lock(&shared.requests).push(request.clone());
     let fault = shared.take_fault(request.path_only());
-    let response = route(shared, &request);
+    let mut response = route(shared, &request);
+    if let Some(cdn) = &shared.cdn {
+        if response.status == 200 && request.path_only().contains("/releases/download/") {
+            response = Response::redirect(format!("{cdn}{}", request.path_only()));
+        }
+        response
+            .headers
+            .push(("Set-Cookie".into(), CDN_COOKIE.into()));
+    }
     let head_only = request.method == "HEAD";
     let _ = send(shared, &mut stream, response, fault, head_only);
     let _ = stream.flush();
