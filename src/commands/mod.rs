@@ -6,7 +6,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, OutputArgs, SelfCommand};
+use crate::cli::{Cli, Command, OutputArgs, SelfCommand, UpdateArgs};
 use crate::env::{Build, Env};
 use crate::update::source::Progress;
 use crate::update::{Events, UpdateError};
@@ -61,6 +61,10 @@ pub fn run(cli: Cli, build: &Build) -> ExitCode {
 fn run_self(command: SelfCommand, env: &Env, build: &Build) -> ExitCode {
     let output = output_of(&command);
     let ui = Ui::new(output, env);
+    if let Some((error, hint)) = mistaken(&command) {
+        ui.report_error(&error, Some(hint));
+        return ExitCode::from(EXIT_USAGE);
+    }
     let ctx = match crate::env::context(env, build) {
         Ok(ctx) => ctx,
         Err(error) => {
@@ -101,6 +105,28 @@ fn run_self(command: SelfCommand, env: &Env, build: &Build) -> ExitCode {
             })
         }
     }
+}
+
+/// A command that cannot mean what it says, with the command that was meant:
+/// a pin holds versions, so `pin latest` means `unpin`; `update` goes to the
+/// latest release when given no version.
+fn mistaken(command: &SelfCommand) -> Option<(UpdateError, &'static str)> {
+    let is_latest = |text: &str| text.trim().eq_ignore_ascii_case("latest");
+    let (text, hint) = match command {
+        SelfCommand::Pin { requirement, .. } if is_latest(requirement) => (
+            requirement,
+            "a pin holds a version or a range; to follow the latest release again, run `pane self unpin`, then `pane self update`",
+        ),
+        SelfCommand::Update(UpdateArgs {
+            version: Some(version),
+            ..
+        }) if is_latest(version) => (
+            version,
+            "leave the version out: `pane self update` installs the latest release",
+        ),
+        _ => return None,
+    };
+    Some((UpdateError::BadRequirement(text.clone()), hint))
 }
 
 fn output_of(command: &SelfCommand) -> OutputArgs {

@@ -6,6 +6,7 @@ mod common;
 mod failpoints;
 mod faults;
 mod fuzz;
+mod help;
 mod hostile;
 mod install_sh;
 mod lifecycle;
