@@ -17,6 +17,7 @@
 //! - [`bench`] — `cargo xtask bench`: benchmarks against self_update and the floor
 //! - [`demo`] — `cargo xtask demo`: the whole life cycle in a throwaway home
 //! - [`chaos`] — `cargo xtask chaos`: random kill -9 and racing updaters
+//! - [`man`] — the man pages and shell completions release archives carry
 
 pub mod archive;
 pub mod bench;
@@ -30,6 +31,7 @@ pub mod fixtures;
 pub mod formula;
 mod fsutil;
 pub mod install_script;
+pub mod man;
 pub mod process;
 pub mod sandbox;
 pub mod server;

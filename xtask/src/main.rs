@@ -90,6 +90,10 @@ enum Command {
     /// Build pane at three versions, serve them signed on 127.0.0.1, and run
     /// install.sh and the `pane self` commands in a throwaway HOME
     Demo,
+    /// Write pane's man pages (pane.1 and one per subcommand) into DIR
+    Man { dir: PathBuf },
+    /// Write pane's bash, zsh and fish completions into DIR
+    Completions { dir: PathBuf },
     /// Benchmarks, side by side with the self_update crate and the floor, as
     /// ratios; a full run writes BENCHMARKS.md
     Bench(xtask::bench::Options),
@@ -142,13 +146,35 @@ fn chaos(kills: u32, rounds: u32, seed: u64) -> Result<()> {
     Ok(())
 }
 
+/// The commands that make what readers see: the demo, the man pages and the
+/// completions.
+fn for_readers(command: Command) -> Result<()> {
+    match command {
+        Command::Demo => xtask::demo::run()?,
+        Command::Man { dir } => {
+            for path in xtask::man::write_man_pages(&dir)? {
+                println!("{}", path.display());
+            }
+        }
+        Command::Completions { dir } => {
+            for path in xtask::man::write_completions(&dir)? {
+                println!("{}", path.display());
+            }
+        }
+        _ => unreachable!("run() passes only the commands above"),
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<()> {
     // The environment is read here and nowhere else.
     let password = std::env::var("MINISIGN_PASSWORD")
         .ok()
         .filter(|p| !p.is_empty());
     match cli.command {
-        Command::Demo => xtask::demo::run()?,
+        command @ (Command::Demo | Command::Man { .. } | Command::Completions { .. }) => {
+            for_readers(command)?
+        }
         Command::Channel(args) => println!("{}", xtask::channel::run(&args, password.as_deref())?),
         Command::Bench(options) => xtask::bench::run(&options)?,
         Command::Chaos {
