@@ -18,8 +18,11 @@
 //! - [`demo`] — `cargo xtask demo`: the whole life cycle in a throwaway home
 //! - [`chaos`] — `cargo xtask chaos`: random kill -9 and racing updaters
 //! - [`man`] — the man pages and shell completions release archives carry
+//! - [`asciicast`] — asciicast v2 recordings: written, read, retimed
+//! - [`recording`] — `cargo xtask demo --record` and `cargo xtask recording`
 
 pub mod archive;
+pub mod asciicast;
 pub mod bench;
 pub mod channel;
 pub mod chaos;
@@ -33,6 +36,7 @@ mod fsutil;
 pub mod install_script;
 pub mod man;
 pub mod process;
+pub mod recording;
 pub mod sandbox;
 pub mod server;
 pub mod signing;

@@ -89,7 +89,14 @@ enum Command {
     },
     /// Build pane at three versions, serve them signed on 127.0.0.1, and run
     /// install.sh and the `pane self` commands in a throwaway HOME
-    Demo,
+    Demo {
+        /// Also write the run, as it happens, to FILE as an asciicast (v2)
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
+    },
+    /// Record the demo into docs/demo.cast and render it as docs/demo.svg
+    /// (with svg-term-cli from npm, installed into target/recording-tools)
+    Recording,
     /// Write pane's man pages (pane.1 and one per subcommand) into DIR
     Man { dir: PathBuf },
     /// Write pane's bash, zsh and fish completions into DIR
@@ -146,11 +153,32 @@ fn chaos(kills: u32, rounds: u32, seed: u64) -> Result<()> {
     Ok(())
 }
 
-/// The commands that make what readers see: the demo, the man pages and the
-/// completions.
+/// The commands that make what readers see: the demo and its recording, the
+/// man pages and the completions.
 fn for_readers(command: Command) -> Result<()> {
     match command {
-        Command::Demo => xtask::demo::run()?,
+        Command::Demo { record: None } => xtask::demo::run()?,
+        Command::Demo { record: Some(file) } => {
+            let exe = std::env::current_exe().context("cannot find this program")?;
+            xtask::recording::record_demo(&exe, &file)?;
+            eprintln!("recorded {}", file.display());
+        }
+        Command::Recording => {
+            let exe = std::env::current_exe().context("cannot find this program")?;
+            let made = xtask::recording::regenerate(&exe)?;
+            println!(
+                "{} ({} bytes; the run took {:.1} s)",
+                made.cast.display(),
+                made.cast_bytes,
+                made.recorded
+            );
+            println!(
+                "{} ({} bytes; plays in {:.1} s)",
+                made.svg.display(),
+                made.svg_bytes,
+                made.played
+            );
+        }
         Command::Man { dir } => {
             for path in xtask::man::write_man_pages(&dir)? {
                 println!("{}", path.display());
@@ -172,9 +200,10 @@ fn run(cli: Cli) -> Result<()> {
         .ok()
         .filter(|p| !p.is_empty());
     match cli.command {
-        command @ (Command::Demo | Command::Man { .. } | Command::Completions { .. }) => {
-            for_readers(command)?
-        }
+        command @ (Command::Demo { .. }
+        | Command::Recording
+        | Command::Man { .. }
+        | Command::Completions { .. }) => for_readers(command)?,
         Command::Channel(args) => println!("{}", xtask::channel::run(&args, password.as_deref())?),
         Command::Bench(options) => xtask::bench::run(&options)?,
         Command::Chaos {
