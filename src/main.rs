@@ -1,7 +1,5 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
     // `pane --version` answers before anything else is set up: scripts and
     // the updater's own smoke test call it, and it should cost no more than
@@ -15,7 +13,7 @@ fn main() -> ExitCode {
     // The version is stamped here rather than in the library so that a
     // different PANE_BUILD_VERSION relinks only this file.
     let build = pane::env::Build { version: VERSION };
-    pane::run(pane::cli::Cli::parse(), &build)
+    pane::run(pane::cli::parse(), &build)
 }
 
 const VERSION: &str = match option_env!("PANE_BUILD_VERSION") {

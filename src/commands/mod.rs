@@ -90,6 +90,10 @@ pub fn completion_script(shell: clap_complete::Shell) -> String {
 fn run_self(command: SelfCommand, env: &Env, build: &Build) -> ExitCode {
     let output = output_of(&command);
     let ui = Ui::new(output, env);
+    if let Some((error, hint)) = mistaken(&command) {
+        ui.report_error(&error, Some(hint));
+        return ExitCode::from(EXIT_USAGE);
+    }
     let ctx = match crate::env::context(env, build) {
         Ok(ctx) => ctx,
         Err(error) => {
@@ -135,6 +139,29 @@ fn run_self(command: SelfCommand, env: &Env, build: &Build) -> ExitCode {
             })
         }
     }
+}
+
+#[cfg(feature = "self-update")]
+/// A command that cannot mean what it says, with the command that was meant:
+/// a pin holds versions, so `pin latest` means `unpin`; `update` goes to the
+/// latest release when given no version.
+fn mistaken(command: &SelfCommand) -> Option<(UpdateError, &'static str)> {
+    let is_latest = |text: &str| text.trim().eq_ignore_ascii_case("latest");
+    let (text, hint) = match command {
+        SelfCommand::Pin { requirement, .. } if is_latest(requirement) => (
+            requirement,
+            "a pin holds a version or a range; to follow the latest release again, run `pane self unpin`, then `pane self update`",
+        ),
+        SelfCommand::Update(crate::cli::UpdateArgs {
+            version: Some(version),
+            ..
+        }) if is_latest(version) => (
+            version,
+            "leave the version out: `pane self update` installs the latest release",
+        ),
+        _ => return None,
+    };
+    Some((UpdateError::BadRequirement(text.clone()), hint))
 }
 
 /// A pinned installation keeps its pin, but every command says when the

@@ -690,6 +690,7 @@ fn real_archive(level: u32) -> (Vec<u8>, Vec<u8>) {
         mtime: 0,
         level,
         extra_files: vec![("README.md".into(), readme)],
+        contents: Vec::new(),
     };
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();

@@ -8,6 +8,7 @@ mod completions;
 mod failpoints;
 mod faults;
 mod fuzz;
+mod help;
 mod hostile;
 mod install_sh;
 mod lifecycle;

@@ -92,11 +92,16 @@ pub struct PackageOptions {
     pub level: u32,
     /// Files placed beside `pane` in the archive: `(name in archive, source)`.
     pub extra_files: Vec<(String, PathBuf)>,
+    /// Files placed beside `pane` given by their bytes: `(name in archive,
+    /// contents)`. A name may hold folders (`man/pane.1`); each folder gets
+    /// its own entry.
+    pub contents: Vec<(String, Vec<u8>)>,
 }
 
 impl PackageOptions {
-    /// What `dist` ships: mtime 0 (or the given one), level 9, and `README.md`
-    /// and `LICENSE*` from the workspace root if present.
+    /// What `dist` ships: mtime 0 (or the given one), level 9, `README.md`
+    /// and `LICENSE*` from the workspace root if present, and the man pages
+    /// and shell completions made from pane's command line ([`crate::man`]).
     pub fn for_workspace(mtime: u64) -> Result<PackageOptions> {
         let root = crate::workspace::root();
         let mut extra_files = Vec::new();
@@ -114,6 +119,7 @@ impl PackageOptions {
             mtime,
             level: 9,
             extra_files,
+            contents: crate::man::archive_files()?,
         })
     }
 }
@@ -142,19 +148,7 @@ pub fn package_with(
         .len();
 
     let folder = archive_folder(version, target);
-    // Sorted entry order: the folder, then its files by name.
-    let mut files: Vec<(String, &Path, u64, u32)> =
-        vec![(format!("{folder}/pane"), binary, binary_size, 0o755)];
-    for (name, source) in &options.extra_files {
-        let size = std::fs::metadata(source)
-            .with_context(|| format!("cannot read {}", source.display()))?
-            .len();
-        files.push((format!("{folder}/{name}"), source, size, 0o644));
-    }
-    files.sort_by(|a, b| a.0.cmp(&b.0));
-    if let Some(pair) = files.windows(2).find(|pair| pair[0].0 == pair[1].0) {
-        crate::bail!("two files would be packaged as {}", pair[0].0);
-    }
+    let files = entries(&folder, binary, binary_size, options)?;
 
     let path = out_dir.join(archive_name(version, target));
     write_atomically(&path, 0o644, |file| {
@@ -162,16 +156,77 @@ pub fn package_with(
             let mut tar = tar::Builder::new(gzip(BufWriter::new(file), options.level));
             let mut header = plain_header(EntryType::Directory, 0, 0o755, options.mtime);
             tar.append_data(&mut header, format!("{folder}/"), io::empty())?;
-            for (name, source, size, mode) in &files {
-                let mut header = plain_header(EntryType::Regular, *size, *mode, options.mtime);
-                let reader = File::open(source)?.take(*size);
-                tar.append_data(&mut header, name, reader)?;
+            for (name, body) in &files {
+                match body {
+                    Body::Folder => {
+                        let mut header =
+                            plain_header(EntryType::Directory, 0, 0o755, options.mtime);
+                        tar.append_data(&mut header, name, io::empty())?;
+                    }
+                    Body::File(source, size, mode) => {
+                        let mut header =
+                            plain_header(EntryType::Regular, *size, *mode, options.mtime);
+                        let reader = File::open(source)?.take(*size);
+                        tar.append_data(&mut header, name, reader)?;
+                    }
+                    Body::Bytes(bytes) => {
+                        let size = bytes.len() as u64;
+                        let mut header =
+                            plain_header(EntryType::Regular, size, 0o644, options.mtime);
+                        tar.append_data(&mut header, name, *bytes)?;
+                    }
+                }
             }
             tar.into_inner()?.finish()?.flush()
         })();
         result.with_context(|| format!("cannot write {}", path.display()))
     })?;
     Ok(path)
+}
+
+/// What one archive entry holds.
+enum Body<'a> {
+    Folder,
+    /// A file on disk: its path, size and mode.
+    File(&'a Path, u64, u32),
+    /// A file given by its bytes (mode 0644).
+    Bytes(&'a [u8]),
+}
+
+/// The entries under `folder/`, sorted by name: the binary, the extra files,
+/// the given contents and the folders these sit in.
+fn entries<'a>(
+    folder: &str,
+    binary: &'a Path,
+    binary_size: u64,
+    options: &'a PackageOptions,
+) -> Result<Vec<(String, Body<'a>)>> {
+    let mut files = vec![(
+        format!("{folder}/pane"),
+        Body::File(binary, binary_size, 0o755),
+    )];
+    for (name, source) in &options.extra_files {
+        let size = std::fs::metadata(source)
+            .with_context(|| format!("cannot read {}", source.display()))?
+            .len();
+        files.push((format!("{folder}/{name}"), Body::File(source, size, 0o644)));
+    }
+    for (name, bytes) in &options.contents {
+        files.push((format!("{folder}/{name}"), Body::Bytes(bytes)));
+    }
+    let mut folders = std::collections::BTreeSet::new();
+    for (name, _) in &files {
+        let inner = &name[folder.len() + 1..];
+        for (at, _) in inner.match_indices('/') {
+            folders.insert(format!("{folder}/{}/", &inner[..at]));
+        }
+    }
+    files.extend(folders.into_iter().map(|name| (name, Body::Folder)));
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some(pair) = files.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+        crate::bail!("two files would be packaged as {}", pair[0].0);
+    }
+    Ok(files)
 }
 
 /// A gzip stream with a reproducible header: no name, mtime 0, OS "unknown".

@@ -491,6 +491,7 @@ impl Release {
                     mtime: 0,
                     level: 6,
                     extra_files: Vec::new(),
+                    contents: Vec::new(),
                 };
                 if self.padding == 0 {
                     package_with(&binary, &self.version, target, dir, &options)?;

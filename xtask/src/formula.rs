@@ -18,6 +18,16 @@ pub const FORMULA_TARGETS: [(&str, &str, &str); 4] = [
     ("linux", "intel", "x86_64-unknown-linux-musl"),
 ];
 
+/// The formula's `install` block: the binary, and the man pages and
+/// completions every release archive carries (`man/`, `completions/`: see
+/// [`crate::man`]), each where Homebrew's shells and `man` look.
+pub const INSTALL: &str = r#"    bin.install "pane"
+    man1.install Dir["man/*.1"]
+    bash_completion.install "completions/pane.bash" => "pane"
+    zsh_completion.install "completions/_pane"
+    fish_completion.install "completions/pane.fish"
+"#;
+
 /// Renders the formula for `version` from `SHA256SUMS` entries. Without
 /// `allow_missing`, every target of [`FORMULA_TARGETS`] must be listed.
 pub fn render(
@@ -61,10 +71,11 @@ pub fn render(
            version {version_string}\n  \
            license {license}\n\n\
          {blocks}  \
-           def install\n    bin.install \"pane\"\n    generate_completions_from_executable(bin/\"pane\", \"completions\")\n  end\n\n  \
+           def install\n{install}  end\n\n  \
            test do\n    assert_match \"pane #{{version}}\", shell_output(\"#{{bin}}/pane --version\")\n  end\n\
          end\n",
         name = package.name,
+        install = INSTALL,
         desc = ruby_string(&description(package)),
         homepage = ruby_string(&package.repository),
         version_string = ruby_string(version),
@@ -178,10 +189,11 @@ mod tests {
         ));
         assert!(text.contains(&format!("sha256 \"{}\"", "3".repeat(64))));
         assert!(text.contains("bin.install \"pane\""));
-        // Completions as gh and uv ship them: `pane completions <shell>`.
-        assert!(
-            text.contains("generate_completions_from_executable(bin/\"pane\", \"completions\")")
-        );
+        // The man pages and completions from the archive.
+        assert!(text.contains("man1.install Dir[\"man/*.1\"]"));
+        assert!(text.contains("bash_completion.install \"completions/pane.bash\" => \"pane\""));
+        assert!(text.contains("zsh_completion.install \"completions/_pane\""));
+        assert!(text.contains("fish_completion.install \"completions/pane.fish\""));
     }
 
     #[test]

@@ -22,8 +22,12 @@
 //! - [`demo`] — `cargo xtask demo`: the whole life cycle in a throwaway home
 //! - [`chaos`] — `cargo xtask chaos`: random kill -9 and racing updaters
 //! - [`drill`] — `cargo xtask drill`: a bad release, withdrawn and fixed, on a fleet in simulated time
+//! - [`man`] — the man pages and shell completions release archives carry
+//! - [`asciicast`] — asciicast v2 recordings: written, read, retimed
+//! - [`recording`] — `cargo xtask demo --record` and `cargo xtask recording`
 
 pub mod archive;
+pub mod asciicast;
 pub mod audit_data;
 pub mod bench;
 pub mod channel;
@@ -37,8 +41,10 @@ pub mod fixtures;
 pub mod formula;
 mod fsutil;
 pub mod install_script;
+pub mod man;
 pub mod net;
 pub mod process;
+pub mod recording;
 pub mod reproduce;
 pub mod sandbox;
 pub mod sbom;

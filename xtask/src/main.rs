@@ -103,7 +103,18 @@ enum Command {
     },
     /// Build pane at three versions, serve them signed on 127.0.0.1, and run
     /// install.sh and the `pane self` commands in a throwaway HOME
-    Demo,
+    Demo {
+        /// Also write the run, as it happens, to FILE as an asciicast (v2)
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
+    },
+    /// Record the demo into docs/demo.cast and render it as docs/demo.svg
+    /// (with svg-term-cli from npm, installed into target/recording-tools)
+    Recording,
+    /// Write pane's man pages (pane.1 and one per subcommand) into DIR
+    Man { dir: PathBuf },
+    /// Write pane's bash, zsh and fish completions into DIR
+    Completions { dir: PathBuf },
     /// Benchmarks, side by side with the self_update crate and the floor, as
     /// ratios; a full run writes BENCHMARKS.md
     Bench(xtask::bench::Options),
@@ -171,6 +182,47 @@ fn drill(options: &xtask::drill::Options) -> Result<()> {
     Ok(())
 }
 
+/// The commands that make what readers see: the demo and its recording, the
+/// man pages and the completions.
+fn for_readers(command: Command) -> Result<()> {
+    match command {
+        Command::Demo { record: None } => xtask::demo::run()?,
+        Command::Demo { record: Some(file) } => {
+            let exe = std::env::current_exe().context("cannot find this program")?;
+            xtask::recording::record_demo(&exe, &file)?;
+            eprintln!("recorded {}", file.display());
+        }
+        Command::Recording => {
+            let exe = std::env::current_exe().context("cannot find this program")?;
+            let made = xtask::recording::regenerate(&exe)?;
+            println!(
+                "{} ({} bytes; the run took {:.1} s)",
+                made.cast.display(),
+                made.cast_bytes,
+                made.recorded
+            );
+            println!(
+                "{} ({} bytes; plays in {:.1} s)",
+                made.svg.display(),
+                made.svg_bytes,
+                made.played
+            );
+        }
+        Command::Man { dir } => {
+            for path in xtask::man::write_man_pages(&dir)? {
+                println!("{}", path.display());
+            }
+        }
+        Command::Completions { dir } => {
+            for path in xtask::man::write_completions(&dir)? {
+                println!("{}", path.display());
+            }
+        }
+        _ => unreachable!("run() passes only the commands above"),
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<()> {
     // The environment is read here and nowhere else.
     let password = std::env::var("MINISIGN_PASSWORD")
@@ -195,7 +247,10 @@ fn run(cli: Cli) -> Result<()> {
         }
     };
     match cli.command {
-        Command::Demo => xtask::demo::run()?,
+        command @ (Command::Demo { .. }
+        | Command::Recording
+        | Command::Man { .. }
+        | Command::Completions { .. }) => for_readers(command)?,
         Command::Channel(args) => println!("{}", xtask::channel::run(&args, password.as_deref())?),
         Command::Bench(options) => xtask::bench::run(&options)?,
         Command::Drill(options) => drill(&options)?,

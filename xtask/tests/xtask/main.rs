@@ -13,6 +13,7 @@ use xtask::fixtures::{host_target, Release, TestKey};
 use xtask::server::{Fault, Server};
 use xtask::signing;
 
+mod man_tests;
 mod server_tests;
 mod tooling_tests;
 

@@ -17,6 +17,7 @@ fn options() -> PackageOptions {
         mtime: 0,
         level: 9,
         extra_files: Vec::new(),
+        contents: Vec::new(),
     }
 }
 
