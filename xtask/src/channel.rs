@@ -22,6 +22,7 @@
 //! names as its replacement; a rollout or critical mark for a version that is
 //! not released or is withdrawn.
 
+use pane::channel::time::Timestamp;
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
@@ -425,62 +426,18 @@ fn unix_now() -> u64 {
         .unwrap_or_default()
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the epoch.
+/// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the epoch: pane's own
+/// formatter, so what the tooling writes is what pane reads.
 pub fn rfc3339(seconds: u64) -> String {
-    let (year, month, day) = civil_from_days((seconds / 86_400) as i64);
-    let rest = seconds % 86_400;
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
+    Timestamp::from_unix(seconds as i64).to_string()
 }
 
-/// Seconds since the epoch of an exact `YYYY-MM-DDTHH:MM:SSZ`: parsed by
-/// formatting it back, so only canonical, valid dates pass.
+/// Seconds since the epoch of an exact `YYYY-MM-DDTHH:MM:SSZ`, as pane
+/// parses it (only canonical, valid dates from 1970 pass).
 pub fn parse_rfc3339(text: &str) -> Option<u64> {
-    let b = text.as_bytes();
-    if b.len() != 20 || !text.is_ascii() {
-        return None;
-    }
-    let number = |range: std::ops::Range<usize>| -> Option<u64> {
-        text.get(range)
-            .filter(|s| s.bytes().all(|c| c.is_ascii_digit()))?
-            .parse()
-            .ok()
-    };
-    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-    if year < 1970 || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-        return None;
-    }
-    let days = days_from_civil(year as i64, month as i64, day as i64);
-    let seconds = u64::try_from(days).ok()? * 86_400 + hour * 3600 + minute * 60 + second;
-    (rfc3339(seconds) == text).then_some(seconds)
-}
-
-/// Howard Hinnant's `days_from_civil`.
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year - era * 400;
-    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Howard Hinnant's `civil_from_days`.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
+    Timestamp::parse(text)
+        .ok()
+        .and_then(|t| u64::try_from(t.unix()).ok())
 }
 
 #[cfg(test)]
