@@ -41,6 +41,8 @@ pub fn plan(ctx: &PathContext, survey: &Survey) -> Result<Plan, PathSetupError> 
     let mut plan = Plan::default();
     let targets = targets(ctx);
     let planner = Planner { ctx, survey };
+    // Completions first: a profile's own PATH line then stays its last line.
+    planner.completions(&mut plan, &targets);
     if survey.on_path {
         plan.result.notes.push(format!(
             "{} is already on PATH; no shell profile was changed",
@@ -49,7 +51,6 @@ pub fn plan(ctx: &PathContext, survey: &Survey) -> Result<Plan, PathSetupError> 
     } else {
         planner.path(&mut plan, &targets, dir_text)?;
     }
-    planner.completions(&mut plan, &targets);
     Ok(plan)
 }
 
@@ -102,11 +103,12 @@ impl Planner<'_> {
     ) -> Result<(), PathSetupError> {
         let ctx = self.ctx;
         let display_dir = tilde(&ctx.home, &ctx.install_dir);
+        let planned_before = plan.actions.len();
         self.owned_files(plan, targets, dir_text)?;
         let line = source_line(&ctx.home, &ctx.install_dir, dir_text);
         let added = self.profiles(plan, targets, &line);
         self.github_path(plan, dir_text);
-        if plan.actions.is_empty() {
+        if plan.actions.len() == planned_before {
             plan.result.notes.push(format!(
                 "PATH set-up for {display_dir} is already in place; no file was changed"
             ));

@@ -64,6 +64,15 @@ impl Home {
         Home { dir }
     }
 
+    /// A home with the XDG dirs `run_pane` points at, as a real pane run needs.
+    fn with_xdg_dirs() -> Home {
+        let home = Home::new();
+        for dir in ["config", "data", "state", "cache"] {
+            fs::create_dir(home.root().join(dir)).unwrap();
+        }
+        home
+    }
+
     fn root(&self) -> &Path {
         self.dir.path()
     }
@@ -445,10 +454,7 @@ fn assert_ok(output: &Output) {
 #[test]
 fn self_install_then_uninstall_restores_every_profile_byte_for_byte() {
     let binary = xtask::fixtures::build_pane("1.0.0");
-    let home = Home::new();
-    for dir in ["config", "data", "state", "cache"] {
-        fs::create_dir(home.root().join(dir)).unwrap();
-    }
+    let home = Home::with_xdg_dirs();
     home.write("home/.profile", "# my profile\nexport EDITOR=vi");
     home.write("home/.bashrc", "alias ll='ls -l'\n");
     home.write("home/.bash_profile", ". ~/.bashrc\n");
@@ -523,10 +529,7 @@ fn self_install_then_uninstall_restores_every_profile_byte_for_byte() {
 #[test]
 fn self_install_with_no_modify_path_touches_no_profile() {
     let binary = xtask::fixtures::build_pane("1.0.0");
-    let home = Home::new();
-    for dir in ["config", "data", "state", "cache"] {
-        fs::create_dir(home.root().join(dir)).unwrap();
-    }
+    let home = Home::with_xdg_dirs();
     home.write("home/.bashrc", "x\n");
     let before = tree(&home.home());
     let output = run_pane(
@@ -547,10 +550,7 @@ fn self_install_with_no_modify_path_touches_no_profile() {
 #[test]
 fn another_installers_env_file_and_line_are_never_pane_s() {
     let binary = xtask::fixtures::build_pane("1.0.0");
-    let home = Home::new();
-    for dir in ["config", "data", "state", "cache"] {
-        fs::create_dir(home.root().join(dir)).unwrap();
-    }
+    let home = Home::with_xdg_dirs();
     // uv (and every cargo-dist installer) writes ~/.local/bin/env and sources it.
     let uv_env = "#!/bin/sh\n# uv's env\nexport PATH=\"$HOME/.local/bin:$PATH\"\n";
     let uv_line = ". \"$HOME/.local/bin/env\"";
@@ -607,10 +607,7 @@ fn another_installers_env_file_and_line_are_never_pane_s() {
 #[test]
 fn a_file_of_pane_s_name_that_pane_did_not_write_is_refused() {
     let binary = xtask::fixtures::build_pane("1.0.0");
-    let home = Home::new();
-    for dir in ["config", "data", "state", "cache"] {
-        fs::create_dir(home.root().join(dir)).unwrap();
-    }
+    let home = Home::with_xdg_dirs();
     home.write("home/.local/bin/pane.env", "# something of the user's\n");
     home.write("home/.bashrc", "x\n");
     let before = tree(&home.home());
