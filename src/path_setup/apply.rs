@@ -109,10 +109,20 @@ pub(super) fn rewrite_in_place(path: &Path, contents: &[u8]) -> Result<(), PathS
         Ok(()) => Ok(()),
         // A directory we may not write to (but a file we may): write the file itself.
         Err(error) if error.kind() == io::ErrorKind::PermissionDenied => {
-            fs::write(&real, contents).map_err(PathSetupError::io("write", &real))
+            overwrite(&real, contents).map_err(PathSetupError::io("write", &real))
         }
         Err(error) => Err(PathSetupError::io("write", &real)(error)),
     }
+}
+
+/// Writes `contents` over the file's start, then cuts it to their length:
+/// unlike a truncating write, a failure part-way (a full disk) leaves the old
+/// bytes after what was written rather than an emptied file.
+fn overwrite(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let mut file = fs::OpenOptions::new().write(true).open(path)?;
+    file.write_all(contents)?;
+    file.set_len(contents.len() as u64)?;
+    file.sync_all()
 }
 
 fn permissions_mode(metadata: &fs::Metadata) -> u32 {

@@ -207,7 +207,8 @@ pub fn kept_path(data_dir: &Path, version: &Version) -> PathBuf {
 
 /// Copies `binary` to `versions/<version>/pane` (temp, fsync, rename), unless
 /// an identical copy is already there. Returns the record for the receipt and
-/// whether this call created it.
+/// whether this call created its directory (only then may a failed change
+/// remove it).
 pub fn keep(
     data_dir: &Path,
     version: &Version,
@@ -223,10 +224,11 @@ pub fn keep(
             return Ok((record(version, &expected), false));
         }
     }
+    let created = !dir.exists();
     fs::create_dir_all(dir).map_err(SwapError::io("create", dir))?;
     let digest = platform::replace_file(&target, 0o755, None, |file| copy_hashing(binary, file))
         .map_err(SwapError::io("keep a copy of", binary))?;
-    Ok((record(version, &digest), true))
+    Ok((record(version, &digest), created))
 }
 
 /// Keeps a staged binary as `versions/<version>/pane`: a hard link to the
@@ -245,16 +247,18 @@ pub fn keep_staged(
     if digest::sha256_file(&target).ok() == Some(staged.sha256) {
         return Ok((record(version, &staged.sha256), false));
     }
+    let created = !dir.exists();
     fs::create_dir_all(dir).map_err(SwapError::io("create", dir))?;
     let temp = platform::temp_path_in(dir, "kept");
     let linked = fs::hard_link(&staged.path, &temp).is_ok()
         && fs::rename(&temp, &target).is_ok()
         && platform::sync_dir(dir).is_ok();
     if linked {
-        return Ok((record(version, &staged.sha256), true));
+        return Ok((record(version, &staged.sha256), created));
     }
     let _ = fs::remove_file(&temp);
-    keep(data_dir, version, &staged.path)
+    let (record, _) = keep(data_dir, version, &staged.path)?;
+    Ok((record, created))
 }
 
 fn record(version: &Version, digest: &[u8; 32]) -> KeptVersion {
@@ -297,7 +301,8 @@ pub fn swap_target(install_path: &Path) -> PathBuf {
     }
 }
 
-/// Renames the staged binary over `target` and fsyncs the directory.
+/// Renames the staged binary over `target` and fsyncs the directory (best
+/// effort once the rename is done).
 pub fn swap(mut staged: Staged, target: &Path) -> Result<(), SwapError> {
     let dir = target.parent().unwrap_or(Path::new("."));
     let staged_dir = staged.path.parent().unwrap_or(Path::new("."));
@@ -310,7 +315,10 @@ pub fn swap(mut staged: Staged, target: &Path) -> Result<(), SwapError> {
     fs::rename(&staged.path, target).map_err(SwapError::io("replace", target))?;
     staged.done = true;
     failpoint::hit("swapped");
-    platform::sync_dir(dir).map_err(SwapError::io("flush", dir))?;
+    // The swap has happened: a directory that cannot be fsynced (some FUSE
+    // and network filesystems refuse it) must not turn it into a reported
+    // failure, which would restore a receipt naming the old binary.
+    let _ = platform::sync_dir(dir);
     Ok(())
 }
 

@@ -113,6 +113,7 @@ impl<'a> Transaction<'a> {
             }
         };
         let created_dir = created.then(|| swap::kept_path(&self.ctx.data_dir, &version));
+        let staged_sha = staged.as_ref().map(|s| s.sha256);
         failpoint::hit("kept");
         let result = next(Kept { incoming, outgoing }).and_then(|after| match staged {
             Some(staged) => self.swap_with_receipt(before, after, staged),
@@ -124,7 +125,13 @@ impl<'a> Transaction<'a> {
                 Ok(after)
             }
             Err(error) => {
-                if let Some(path) = created_dir {
+                // Once the new binary is in place (a receipt write failed
+                // after the swap), its kept copy stays: the journal names it.
+                let swapped = staged_sha.zip(before).is_some_and(|(sha, before)| {
+                    let installed = swap::swap_target(&before.install_path());
+                    digest::sha256_file(&installed).ok() == Some(sha)
+                });
+                if let Some(path) = created_dir.filter(|_| !swapped) {
                     let _ = fs::remove_dir_all(path.parent().unwrap_or(&path));
                 }
                 Err(error)
