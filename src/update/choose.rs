@@ -121,7 +121,7 @@ impl Updater<'_> {
             let resolved = self.resolve(Some(&best))?;
             return Ok(Some((best, Some(resolved))));
         }
-        let resolved = self.resolve(None)?;
+        let resolved = self.resolve_latest()?;
         let latest = resolved.version().clone();
         if latest.pre.is_empty() {
             return Ok(Some((latest, Some(resolved))));

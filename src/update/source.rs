@@ -22,8 +22,9 @@ use reqwest::header::{HeaderValue, AUTHORIZATION, LOCATION, USER_AGENT};
 use reqwest::{StatusCode, Url};
 use semver::Version;
 
+pub use super::fetch_error::FetchError;
 pub use super::listing::{parse_listing, ListedRelease};
-use super::network::{cause_of, certificate_hint, Cause, ProxyConfig};
+use super::network::{cause_of, Cause, ProxyConfig};
 use super::pace::Pace;
 
 pub const SIGNATURE_CAP: u64 = 4 * 1024;
@@ -31,97 +32,6 @@ pub const SUMS_CAP: u64 = 64 * 1024;
 pub const API_PAGE_CAP: u64 = 2 * 1024 * 1024;
 pub const ARCHIVE_CAP: u64 = 256 * 1024 * 1024;
 const MAX_REDIRECTS: usize = 5;
-
-#[derive(Debug, thiserror::Error)]
-pub enum FetchError {
-    #[error("{url} is not a valid URL")]
-    BadUrl { url: String },
-    #[error("refusing {url}: only https:// is allowed (plain http only to a loopback host)")]
-    Insecure { url: String },
-    #[error("refusing the redirect from {from} to {to}: it leaves https")]
-    InsecureRedirect { from: String, to: String },
-    #[error("too many redirects fetching {url}")]
-    TooManyRedirects { url: String },
-    #[error("{url} was not found (404)")]
-    NotFound { url: String },
-    #[error("the GitHub API refused the request ({status}) for {url}; it may be rate-limited")]
-    RateLimited { url: String, status: u16 },
-    #[error("{url} answered HTTP {status}")]
-    Status { url: String, status: u16 },
-    #[error("{url} sent more than {cap} bytes; refusing the rest")]
-    TooLarge { url: String, cap: u64 },
-    #[error("{url} stopped after {received} of {expected} bytes")]
-    Truncated {
-        url: String,
-        received: u64,
-        expected: u64,
-    },
-    #[error("timed out waiting for {url}")]
-    Timeout { url: String },
-    #[error("{url} came too slowly: {received} bytes in {seconds} seconds")]
-    TooSlow {
-        url: String,
-        received: u64,
-        seconds: u64,
-    },
-    #[error("the certificate of {url} is not trusted")]
-    Untrusted {
-        url: String,
-        #[source]
-        source: reqwest::Error,
-    },
-    #[error("the proxy {proxy} refused to connect to {url} without valid credentials (407)")]
-    ProxyAuth { url: String, proxy: String },
-    #[error("the proxy URL {proxy} is not usable (http://, https://, socks5:// or socks5h://)")]
-    BadProxy { proxy: String },
-    #[error("could not fetch {url}")]
-    Network {
-        url: String,
-        #[source]
-        source: reqwest::Error,
-    },
-    #[error("could not write the download of {url}")]
-    Write {
-        url: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("the release listing at {url} is not what GitHub's API returns")]
-    BadListing { url: String },
-}
-
-impl FetchError {
-    /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            FetchError::RateLimited { .. } => Some(
-                "set PANE_GITHUB_TOKEN (or GITHUB_TOKEN) to a GitHub token to raise the API rate limit"
-                    .into(),
-            ),
-            FetchError::Timeout { .. }
-            | FetchError::TooSlow { .. }
-            | FetchError::Network { .. }
-            | FetchError::Truncated { .. } => {
-                Some("check your connection (and PANE_RELEASES_URL if you use a mirror), then try again".into())
-            }
-            FetchError::Untrusted { .. } => Some(certificate_hint()),
-            FetchError::ProxyAuth { .. } => Some(
-                "put the proxy's credentials in its URL: HTTPS_PROXY=http://user:password@host:port (percent-encode special characters)".into(),
-            ),
-            FetchError::BadProxy { .. } => {
-                Some("fix or unset HTTPS_PROXY / ALL_PROXY (and their lowercase forms)".into())
-            }
-            FetchError::Insecure { .. } | FetchError::InsecureRedirect { .. } => {
-                Some("use an https:// mirror in PANE_RELEASES_URL".into())
-            }
-            // No space left, a file size limit: the data dir's disk.
-            FetchError::Write { source, .. } => {
-                crate::platform::io_hint(source, std::path::Path::new(""))
-            }
-            _ => None,
-        }
-    }
-}
 
 /// Progress of one download, reported to whoever shows it.
 pub trait Progress {
@@ -231,30 +141,24 @@ impl Source {
         name: &str,
     ) -> Result<(u64, String), FetchError> {
         let pace = Pace::start(self.config.idle_timeout, cap);
-        let mut response = self.get(url, false)?;
-        let final_url = response.url().to_string();
-        let expected = response.content_length();
-        if let Some(length) = expected {
-            if length > cap {
-                return Err(FetchError::TooLarge {
-                    url: final_url,
-                    cap,
-                });
+        let response = self.get(url, false)?;
+        read_body(response, (cap, &pace), out, progress, name)
+    }
+
+    /// GETs `url` without following a redirect: where a "latest" URL leads
+    /// names the version (a hint) before any file is read, so the files of
+    /// that version can be asked for at once. A server that answers with
+    /// the file itself gets it read whole, under `cap`.
+    pub fn first_hop(&self, url: &str, cap: u64) -> Result<Hop, FetchError> {
+        let pace = Pace::start(self.config.idle_timeout, cap);
+        match self.get_once(&parse_allowed(url)?, false)? {
+            Answer::Redirect(next) => Ok(Hop::Redirect(next)),
+            Answer::Final(response) => {
+                let mut body = Vec::new();
+                let (_, from) = read_body(response, (cap, &pace), &mut body, &mut NoProgress, "")?;
+                Ok(Hop::Body(body, from))
             }
         }
-        progress.start(name, expected);
-        let received = copy_capped(&mut response, out, (cap, &pace), progress, &final_url)?;
-        progress.finish();
-        if let Some(expected) = expected {
-            if received != expected {
-                return Err(FetchError::Truncated {
-                    url: final_url,
-                    received,
-                    expected,
-                });
-            }
-        }
-        Ok((received, final_url))
     }
 
     /// Every release the API lists, newest first as the server orders them;
@@ -294,59 +198,65 @@ impl Source {
     fn get(&self, url: &str, is_api: bool) -> Result<Response, FetchError> {
         let mut current = parse_allowed(url)?;
         for _ in 0..=MAX_REDIRECTS {
-            let mut request = self
-                .client_for(&current)?
-                .get(current.clone())
-                .header(USER_AGENT, self.config.user_agent.as_str());
-            if is_api {
-                request = request.header("Accept", "application/vnd.github+json");
-                if let Some(token) = self.token_for(&current) {
-                    request = request.header(AUTHORIZATION, token);
-                }
+            match self.get_once(&current, is_api)? {
+                Answer::Redirect(next) => current = next,
+                Answer::Final(response) => return Ok(response),
             }
-            let response = request
-                .send()
-                .map_err(|e| match classify(e, current.as_str()) {
-                    // classify cannot know which proxy answered.
-                    FetchError::ProxyAuth { url, .. } => FetchError::ProxyAuth {
-                        url,
-                        proxy: self.config.proxy.shown().unwrap_or_default(),
-                    },
-                    other => other,
-                })?;
-            let status = response.status();
-            if status.is_redirection() {
-                let location = response
-                    .headers()
-                    .get(LOCATION)
-                    .and_then(|v| v.to_str().ok())
-                    .ok_or_else(|| FetchError::Status {
-                        url: current.to_string(),
-                        status: status.as_u16(),
-                    })?;
-                current = follow_redirect(&current, location)?;
-                continue;
-            }
-            return match status {
-                s if s.is_success() => Ok(response),
-                StatusCode::NOT_FOUND => Err(FetchError::NotFound {
-                    url: current.to_string(),
-                }),
-                StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS if is_api => {
-                    Err(FetchError::RateLimited {
-                        url: current.to_string(),
-                        status: status.as_u16(),
-                    })
-                }
-                _ => Err(FetchError::Status {
-                    url: current.to_string(),
-                    status: status.as_u16(),
-                }),
-            };
         }
         Err(FetchError::TooManyRedirects {
             url: url.to_string(),
         })
+    }
+
+    /// One request: a success, or a redirect the rules allow to follow.
+    fn get_once(&self, current: &Url, is_api: bool) -> Result<Answer, FetchError> {
+        let mut request = self
+            .client_for(current)?
+            .get(current.clone())
+            .header(USER_AGENT, self.config.user_agent.as_str());
+        if is_api {
+            request = request.header("Accept", "application/vnd.github+json");
+            if let Some(token) = self.token_for(current) {
+                request = request.header(AUTHORIZATION, token);
+            }
+        }
+        let response = request
+            .send()
+            .map_err(|e| match classify(e, current.as_str()) {
+                // classify cannot know which proxy answered.
+                FetchError::ProxyAuth { url, .. } => FetchError::ProxyAuth {
+                    url,
+                    proxy: self.config.proxy.shown().unwrap_or_default(),
+                },
+                other => other,
+            })?;
+        let status = response.status();
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| FetchError::Status {
+                    url: current.to_string(),
+                    status: status.as_u16(),
+                })?;
+            return Ok(Answer::Redirect(follow_redirect(current, location)?));
+        }
+        let url = current.to_string();
+        match status {
+            s if s.is_success() => Ok(Answer::Final(response)),
+            StatusCode::NOT_FOUND => Err(FetchError::NotFound { url }),
+            StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS if is_api => {
+                Err(FetchError::RateLimited {
+                    url,
+                    status: status.as_u16(),
+                })
+            }
+            _ => Err(FetchError::Status {
+                url,
+                status: status.as_u16(),
+            }),
+        }
     }
 
     /// The `Authorization` header for `url`, only when it is on the API host.
@@ -406,6 +316,53 @@ pub fn tag_version_in(url: &str) -> Option<Version> {
     let path = Url::parse(url).ok()?.path().to_string();
     let rest = &path[path.find("/download/v")? + "/download/v".len()..];
     Version::parse(rest.split('/').next()?).ok()
+}
+
+/// The first answer to a GET ([`Source::first_hop`]).
+pub enum Hop {
+    /// A redirect the transport rules allow: where it leads.
+    Redirect(Url),
+    /// The file itself, whole, and the URL it came from.
+    Body(Vec<u8>, String),
+}
+
+enum Answer {
+    Redirect(Url),
+    Final(Response),
+}
+
+/// Reads a successful answer into `out` under `cap` (and its own
+/// `Content-Length`); returns the bytes written and the URL they came from.
+fn read_body(
+    mut response: Response,
+    (cap, pace): (u64, &Pace),
+    out: &mut dyn Write,
+    progress: &mut dyn Progress,
+    name: &str,
+) -> Result<(u64, String), FetchError> {
+    let final_url = response.url().to_string();
+    let expected = response.content_length();
+    if let Some(length) = expected {
+        if length > cap {
+            return Err(FetchError::TooLarge {
+                url: final_url,
+                cap,
+            });
+        }
+    }
+    progress.start(name, expected);
+    let received = copy_capped(&mut response, out, (cap, pace), progress, &final_url)?;
+    progress.finish();
+    if let Some(expected) = expected {
+        if received != expected {
+            return Err(FetchError::Truncated {
+                url: final_url,
+                received,
+                expected,
+            });
+        }
+    }
+    Ok((received, final_url))
 }
 
 fn classify(error: reqwest::Error, url: &str) -> FetchError {

@@ -1,19 +1,19 @@
 //! The updater: which release a command means, and the download that brings
 //! it; every change it makes goes through the [`Transaction`].
 
-use std::fs;
-use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use semver::Version;
 
 use super::channel_view::{self, ChannelView};
 use super::choose::{Choice, Why};
 use super::pin::{stayed, UpdateOptions};
+use super::prefetch::{PendingArchive, TempFile};
 use super::receipt::{self, Receipt};
-use super::source::{self, FetchError, ListedRelease, Source};
+use super::source::{self, Hop, ListedRelease, Source};
 use super::transaction::{Change, Keep, Transaction};
-use super::verify::{self, ArchiveCheck, VerifiedArchive, VerifiedSums, VerifyError};
-use super::{sink, swap, Context, Events, Outcome, Pin, UpdateError, Want};
+use super::verify::{self, ArchiveCheck, ArchiveName, VerifiedArchive, VerifiedSums, VerifyError};
+use super::{swap, Context, Events, Outcome, Pin, UpdateError, Want};
 use crate::{failpoint, platform};
 
 /// A release whose `SHA256SUMS` verified.
@@ -29,31 +29,88 @@ impl Resolved {
 
 pub struct Updater<'a> {
     pub ctx: &'a Context,
-    source: Source,
+    source: Arc<Source>,
+    /// The latest release, fetched while the channel document was
+    /// ([`Updater::update`]); taken by the first question for it.
+    early_latest: Mutex<Option<Result<Resolved, UpdateError>>>,
+    /// The archive download started as soon as its version was known.
+    prefetched: Mutex<Option<PendingArchive>>,
 }
+
+/// Whether the archive of a version is worth fetching before the version is
+/// verified (see [`crate::update::prefetch`]).
+type Speculate<'s> = &'s dyn Fn(&Version) -> bool;
 
 impl<'a> Updater<'a> {
     pub fn new(ctx: &'a Context) -> Self {
         Self {
             ctx,
-            source: Source::new(ctx.source.clone()),
+            source: Arc::new(Source::new(ctx.source.clone())),
+            early_latest: Mutex::new(None),
+            prefetched: Mutex::new(None),
         }
     }
 
     /// Fetches and verifies `SHA256SUMS` of an exact version, or of the latest
     /// release (whose version the signed comment then says).
     pub fn resolve(&self, version: Option<&Version>) -> Result<Resolved, UpdateError> {
-        let sig_url = self.source.asset_url(version, "SHA256SUMS.minisig");
-        let sums_url = self.source.asset_url(version, "SHA256SUMS");
-        let (signature, _) = self.source.fetch_small(&sig_url, source::SIGNATURE_CAP)?;
+        self.resolve_with(version, &|_| false)
+    }
+
+    /// `resolve`, the sums and their signature fetched at once; when
+    /// `speculate` says so of the version (named, or hinted by the "latest"
+    /// redirect), its archive is fetched at the same time too.
+    fn resolve_with(
+        &self,
+        version: Option<&Version>,
+        speculate: Speculate,
+    ) -> Result<Resolved, UpdateError> {
+        const SIG: &str = "SHA256SUMS.minisig";
+        let (sig_url, hint, early_signature) = match version {
+            Some(v) => (self.source.asset_url(Some(v), SIG), Some(v.clone()), None),
+            None => match self
+                .source
+                .first_hop(&self.source.asset_url(None, SIG), source::SIGNATURE_CAP)?
+            {
+                Hop::Redirect(next) => (
+                    next.to_string(),
+                    source::tag_version_in(next.as_str()),
+                    None,
+                ),
+                Hop::Body(signature, _) => (String::new(), None, Some(signature)),
+            },
+        };
+        if let Some(hinted) = hint.as_ref().filter(|v| speculate(v)) {
+            self.prefetch(hinted)?;
+        }
+        let sums_url = self.source.asset_url(hint.as_ref(), "SHA256SUMS");
+        let source = &*self.source;
+        let (signature, sums) = std::thread::scope(|scope| {
+            let sums = scope.spawn(|| source.fetch_small(&sums_url, source::SUMS_CAP));
+            let signature = match early_signature {
+                Some(signature) => Ok(signature),
+                None => source
+                    .fetch_small(&sig_url, source::SIGNATURE_CAP)
+                    .map(|(bytes, _)| bytes),
+            };
+            let sums = sums
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (signature, sums)
+        });
         let signature =
-            String::from_utf8(signature).map_err(|_| VerifyError::MalformedSignature)?;
-        let (sums, sums_from) = self.source.fetch_small(&sums_url, source::SUMS_CAP)?;
+            String::from_utf8(signature?).map_err(|_| VerifyError::MalformedSignature)?;
+        let (sums, sums_from) = sums?;
         let verified = verify::verify_sums(&sums, &signature, &self.ctx.trust, version)?;
         // "latest" redirected to a tag: the signed version must be that tag's,
-        // or an older release is being replayed under a newer name.
-        if let Some(tagged) = source::tag_version_in(&sums_from) {
+        // or an older release is being replayed under a newer name; an
+        // archive fetched on that hint is dropped with the error.
+        for tagged in [hint, source::tag_version_in(&sums_from)]
+            .into_iter()
+            .flatten()
+        {
             if &tagged != verified.version() {
+                self.drop_prefetched();
                 return Err(VerifyError::WrongVersion {
                     expected: tagged,
                     found: verified.version().clone(),
@@ -62,6 +119,33 @@ impl<'a> Updater<'a> {
             }
         }
         Ok(Resolved { sums: verified })
+    }
+
+    /// Starts the download of `version`'s archive for this target, unless it
+    /// is already under way; one that is not for `version` is cancelled.
+    fn prefetch(&self, version: &Version) -> Result<(), UpdateError> {
+        let name = ArchiveName {
+            version: version.clone(),
+            target: self.ctx.target.clone(),
+        };
+        let mut slot = self
+            .prefetched
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if slot.as_ref().is_some_and(|p| p.name == name) {
+            return Ok(());
+        }
+        slot.take();
+        *slot = Some(self.start_download(name)?);
+        Ok(())
+    }
+
+    fn start_download(&self, name: ArchiveName) -> Result<PendingArchive, UpdateError> {
+        let url = self
+            .source
+            .asset_url(Some(&name.version), &name.file_name());
+        PendingArchive::start(Arc::clone(&self.source), url, name, &self.ctx.data_dir)
+            .map_err(UpdateError::io("create", &self.ctx.data_dir))
     }
 
     /// Releases from the listing API (hints only).
@@ -127,11 +211,70 @@ impl<'a> Updater<'a> {
     ) -> Result<Outcome, UpdateError> {
         let tx = self.begin("update", events)?;
         let receipt = tx.receipt(events)?;
-        let view = self.channel();
+        let view = self.channel_and_release(&receipt, want, options);
         for warning in &view.warnings {
             events.warning(warning);
         }
-        self.update_locked(&tx, &receipt, want, options, &view, events)
+        let outcome = self.update_locked(&tx, &receipt, want, options, &view, events);
+        // An early download nothing took goes while the lock is held.
+        self.drop_prefetched();
+        outcome
+    }
+
+    fn drop_prefetched(&self) {
+        self.prefetched
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+    }
+
+    /// The channel document, and meanwhile what `update` is going to ask
+    /// for anyway: the latest release (kept for [`Updater::choose`]) and,
+    /// when the redirect hints at a newer stable version, its archive; or
+    /// the archive of the version the command names. The round trips of
+    /// all of them overlap.
+    fn channel_and_release(
+        &self,
+        receipt: &Receipt,
+        want: &Want,
+        options: UpdateOptions,
+    ) -> ChannelView {
+        let running = receipt.version.clone();
+        let (ctx, source) = (self.ctx, &*self.source);
+        std::thread::scope(|scope| {
+            let view = scope.spawn(move || channel_view::refresh(ctx, source));
+            let install = !options.dry_run;
+            match want {
+                Want::Latest { prerelease: false } if receipt.pin.is_none() => {
+                    let newer = |v: &Version| install && v > &running && v.pre.is_empty();
+                    let latest = self.resolve_with(None, &newer);
+                    *self
+                        .early_latest
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner) = Some(latest);
+                }
+                // Failing here changes nothing: the command asks again.
+                Want::Exact(version)
+                    if install && version != &running && within(receipt, version) =>
+                {
+                    let _ = self.prefetch(version);
+                }
+                _ => {}
+            }
+            view.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+    }
+
+    /// The latest release as [`Updater::channel_and_release`] fetched it,
+    /// or fetched now.
+    pub(super) fn resolve_latest(&self) -> Result<Resolved, UpdateError> {
+        let early = self
+            .early_latest
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        early.unwrap_or_else(|| self.resolve(None))
     }
 
     /// `update` under the lock `tx` (the command and the auto-update).
@@ -159,7 +302,7 @@ impl<'a> Updater<'a> {
                 if v == &current {
                     return Ok(Outcome::UpToDate { version: current });
                 }
-                (self.resolve(Some(v))?, None)
+                (self.resolve_with(Some(v), &|_| !options.dry_run)?, None)
             }
             Want::Latest { prerelease } => {
                 let choice = self.choose(receipt, *prerelease, options.now, view)?;
@@ -172,7 +315,10 @@ impl<'a> Updater<'a> {
                 };
                 match (choice.to, choice.resolved) {
                     (_, Some(resolved)) => (resolved, withdrawal),
-                    (Some(to), None) => (self.resolve(Some(&to))?, withdrawal),
+                    (Some(to), None) => (
+                        self.resolve_with(Some(&to), &|_| !options.dry_run)?,
+                        withdrawal,
+                    ),
                     (None, None) => return Ok(stayed(current, choice.why)),
                 }
             }
@@ -231,8 +377,13 @@ impl<'a> Updater<'a> {
                 changed_from: None,
             });
         }
-        let resolved = self.resolve(Some(&target))?;
-        self.install_release(&tx, &receipt, &resolved, Some(pin_text.clone()), events)?;
+        let installed = self
+            .resolve_with(Some(&target), &|_| true)
+            .and_then(|resolved| {
+                self.install_release(&tx, &receipt, &resolved, Some(pin_text.clone()), events)
+            });
+        self.drop_prefetched();
+        installed?;
         Ok(Outcome::Pinned {
             version: target,
             pin: pin_text,
@@ -314,35 +465,25 @@ impl<'a> Updater<'a> {
         Ok(())
     }
 
-    /// Downloads the archive to the data dir, hashing while it streams, and
-    /// checks it against the signed sums (step 4) before anything reads it.
+    /// The archive in the data dir, hashed while it streamed (started
+    /// early, or now), checked against the signed sums (step 4) before
+    /// anything reads it.
     fn download_archive(
         &self,
         check: ArchiveCheck,
         events: &mut dyn Events,
     ) -> Result<(TempFile, VerifiedArchive), UpdateError> {
-        let name = check.name.file_name();
-        let url = self.source.asset_url(Some(&check.name.version), &name);
-        fs::create_dir_all(&self.ctx.data_dir)
-            .map_err(UpdateError::io("create", &self.ctx.data_dir))?;
-        let (path, file) = platform::create_temp_in(&self.ctx.data_dir, "download")
-            .map_err(UpdateError::io("create", &self.ctx.data_dir))?;
-        let temp = TempFile(path);
-        let actual = std::thread::scope(|scope| -> Result<[u8; 32], UpdateError> {
-            let mut sink = sink::HashingSink::new(scope, file);
-            self.source.download(
-                &url,
-                source::ARCHIVE_CAP,
-                &mut sink,
-                events.downloading(),
-                &name,
-            )?;
-            let (_, actual) = sink.finish().map_err(|source| FetchError::Write {
-                url: url.clone(),
-                source,
-            })?;
-            Ok(actual)
-        })?;
+        let early = self
+            .prefetched
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let pending = match early {
+            Some(pending) if pending.name == check.name => pending,
+            // Dropping another version's download cancels it.
+            _ => self.start_download(check.name.clone())?,
+        };
+        let (temp, actual) = pending.wait(events.downloading())?;
         let verified = check.finish(&actual)?;
         failpoint::hit("downloaded");
         Ok((temp, verified))
@@ -373,10 +514,11 @@ impl<'a> Updater<'a> {
     }
 }
 
-/// A file removed when dropped.
-struct TempFile(PathBuf);
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.0);
+/// Whether the receipt's pin, if any, allows `version`.
+fn within(receipt: &Receipt, version: &Version) -> bool {
+    match receipt.pin.as_deref().map(Pin::parse) {
+        None => true,
+        Some(Ok(pin)) => pin.matches(version),
+        Some(Err(_)) => false,
     }
 }

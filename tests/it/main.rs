@@ -16,4 +16,5 @@ mod network;
 mod notice;
 mod older;
 mod packaged;
+mod prefetch;
 mod profile;

@@ -56,13 +56,20 @@ pub enum Fault {
     Endless,
     /// The real answer, sent at this many bytes per second.
     Throttle { bytes_per_sec: u64 },
+    /// The real answer, but only once a request whose path contains this
+    /// text has arrived; after [`AWAIT_LIMIT`] without one, `503`. A client
+    /// that asks for files one after another, the awaited one last, fails.
+    AwaitRequest(String),
 }
+
+/// How long [`Fault::AwaitRequest`] waits.
+pub const AWAIT_LIMIT: Duration = Duration::from_secs(10);
 
 impl FromStr for Fault {
     type Err = crate::Error;
 
     /// `truncate:N`, `corrupt:N`, `stall`, `status:N`, `redirect:URL`,
-    /// `endless`, `throttle:N` (bytes per second).
+    /// `endless`, `await:TEXT`, `throttle:N` (bytes per second).
     fn from_str(text: &str) -> Result<Fault> {
         let (kind, argument) = match text.split_once(':') {
             Some((kind, argument)) => (kind, Some(argument)),
@@ -92,11 +99,15 @@ impl FromStr for Fault {
                 _ => crate::bail!("fault `redirect` needs a URL: redirect:URL"),
             },
             "endless" => Fault::Endless,
+            "await" => match argument {
+                Some(text) if !text.is_empty() => Fault::AwaitRequest(text.to_string()),
+                _ => crate::bail!("fault `await` needs a path's text: await:TEXT"),
+            },
             "throttle" => Fault::Throttle {
                 bytes_per_sec: number("BYTES_PER_SEC")?.max(1),
             },
             _ => crate::bail!(
-                "unknown fault {kind:?}; expected truncate:N, corrupt:N, stall, status:N, redirect:URL, endless or throttle:N"
+                "unknown fault {kind:?}; expected truncate:N, corrupt:N, stall, status:N, redirect:URL, endless, await:TEXT or throttle:N"
             ),
         })
     }
@@ -150,6 +161,21 @@ struct Shared {
     faults: Mutex<Vec<FaultRule>>,
     requests: Mutex<Vec<Request>>,
     connections: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Shared {
+    /// Waits until a request whose path contains `text` has arrived, up to
+    /// [`AWAIT_LIMIT`]; whether one did.
+    fn await_request(&self, text: &str) -> bool {
+        let deadline = Instant::now() + AWAIT_LIMIT;
+        while Instant::now() < deadline && !self.stopping() {
+            if lock(&self.requests).iter().any(|r| r.path.contains(text)) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        false
+    }
 }
 
 /// Lock a mutex, ignoring poisoning: a panicking connection thread must not
@@ -448,7 +474,10 @@ fn handle_connection(shared: &Shared, mut stream: TcpStream) {
         eprintln!("{} {}", request.method, request.path);
     }
     lock(&shared.requests).push(request.clone());
-    let fault = shared.take_fault(request.path_only());
+    let mut fault = shared.take_fault(request.path_only());
+    if let Some(Fault::AwaitRequest(text)) = &fault {
+        fault = (!shared.await_request(text)).then_some(Fault::Status(503));
+    }
     let mut response = route(shared, &request);
     if let Some(cdn) = &shared.cdn {
         if response.status == 200 && request.path_only().contains("/releases/download/") {
@@ -931,6 +960,10 @@ mod tests {
             Fault::RedirectTo("http://127.0.0.2:9/x".into())
         );
         assert_eq!("endless".parse::<Fault>().unwrap(), Fault::Endless);
+        assert_eq!(
+            "await:.tar.gz".parse::<Fault>().unwrap(),
+            Fault::AwaitRequest(".tar.gz".into())
+        );
         assert_eq!(
             "throttle:100".parse::<Fault>().unwrap(),
             Fault::Throttle { bytes_per_sec: 100 }

@@ -1,0 +1,94 @@
+//! What can go wrong fetching a file, and what the user can do about it.
+
+use super::network::certificate_hint;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("{url} is not a valid URL")]
+    BadUrl { url: String },
+    #[error("refusing {url}: only https:// is allowed (plain http only to a loopback host)")]
+    Insecure { url: String },
+    #[error("refusing the redirect from {from} to {to}: it leaves https")]
+    InsecureRedirect { from: String, to: String },
+    #[error("too many redirects fetching {url}")]
+    TooManyRedirects { url: String },
+    #[error("{url} was not found (404)")]
+    NotFound { url: String },
+    #[error("the GitHub API refused the request ({status}) for {url}; it may be rate-limited")]
+    RateLimited { url: String, status: u16 },
+    #[error("{url} answered HTTP {status}")]
+    Status { url: String, status: u16 },
+    #[error("{url} sent more than {cap} bytes; refusing the rest")]
+    TooLarge { url: String, cap: u64 },
+    #[error("{url} stopped after {received} of {expected} bytes")]
+    Truncated {
+        url: String,
+        received: u64,
+        expected: u64,
+    },
+    #[error("timed out waiting for {url}")]
+    Timeout { url: String },
+    #[error("{url} came too slowly: {received} bytes in {seconds} seconds")]
+    TooSlow {
+        url: String,
+        received: u64,
+        seconds: u64,
+    },
+    #[error("the certificate of {url} is not trusted")]
+    Untrusted {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("the proxy {proxy} refused to connect to {url} without valid credentials (407)")]
+    ProxyAuth { url: String, proxy: String },
+    #[error("the proxy URL {proxy} is not usable (http://, https://, socks5:// or socks5h://)")]
+    BadProxy { proxy: String },
+    #[error("could not fetch {url}")]
+    Network {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("could not write the download of {url}")]
+    Write {
+        url: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the release listing at {url} is not what GitHub's API returns")]
+    BadListing { url: String },
+}
+
+impl FetchError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            FetchError::RateLimited { .. } => Some(
+                "set PANE_GITHUB_TOKEN (or GITHUB_TOKEN) to a GitHub token to raise the API rate limit"
+                    .into(),
+            ),
+            FetchError::Timeout { .. }
+            | FetchError::TooSlow { .. }
+            | FetchError::Network { .. }
+            | FetchError::Truncated { .. } => {
+                Some("check your connection (and PANE_RELEASES_URL if you use a mirror), then try again".into())
+            }
+            FetchError::Untrusted { .. } => Some(certificate_hint()),
+            FetchError::ProxyAuth { .. } => Some(
+                "put the proxy's credentials in its URL: HTTPS_PROXY=http://user:password@host:port (percent-encode special characters)".into(),
+            ),
+            FetchError::BadProxy { .. } => {
+                Some("fix or unset HTTPS_PROXY / ALL_PROXY (and their lowercase forms)".into())
+            }
+            FetchError::Insecure { .. } | FetchError::InsecureRedirect { .. } => {
+                Some("use an https:// mirror in PANE_RELEASES_URL".into())
+            }
+            // No space left, a file size limit: the data dir's disk.
+            FetchError::Write { source, .. } => {
+                crate::platform::io_hint(source, std::path::Path::new(""))
+            }
+            _ => None,
+        }
+    }
+}

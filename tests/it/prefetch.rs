@@ -1,0 +1,118 @@
+//! An update asks for the archive while `SHA256SUMS` and its signature are
+//! on their way, so their round trips overlap; what it fetched early is
+//! checked no earlier than before, and thrown away when it is not wanted.
+//!
+//! The overlap is shown without timing anything: the server answers the
+//! signature and the sums only once the archive has been asked for
+//! ([`Fault::AwaitRequest`]). A client that fetches them one after another,
+//! the archive last, gets `503` after ten seconds and fails.
+
+use crate::common::{assert_no_temp_files, World};
+use xtask::server::Fault;
+
+/// The signature and the sums of 1.1.0 wait for the archive's request.
+fn await_the_archive(world: &World) {
+    world.server().set_fault(
+        "*/download/v1.1.0/SHA256SUMS*",
+        Fault::AwaitRequest(".tar.gz".into()),
+    );
+}
+
+fn archive_requests(world: &World) -> usize {
+    world
+        .server()
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with(".tar.gz"))
+        .count()
+}
+
+#[test]
+fn update_to_latest_asks_for_the_archive_before_its_sums_arrive() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    await_the_archive(&world);
+    world.pane(&["self", "update", "--yes"]).success();
+    assert_eq!(world.installed_version(), "1.1.0");
+    assert_eq!(archive_requests(&world), 1, "the archive was fetched twice");
+    assert_no_temp_files(&world.home);
+}
+
+#[test]
+fn update_to_a_version_and_pin_ask_for_the_archive_at_once_too() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    await_the_archive(&world);
+    world.pane(&["self", "update", "1.1.0", "--yes"]).success();
+    assert_eq!(world.installed_version(), "1.1.0");
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    await_the_archive(&world);
+    world.pane(&["self", "pin", "1.1.0"]).success();
+    assert_eq!(world.installed_version(), "1.1.0");
+}
+
+/// The archive came early, the signature does not verify: the error is the
+/// signature's, and the early download is gone with everything else.
+#[test]
+fn an_early_archive_is_dropped_when_the_signature_fails() {
+    let world = World::installed(&["1.0.0"]);
+    let release = world.publish("1.1.0");
+    let sums = std::fs::read_to_string(release.sums_path()).unwrap();
+    std::fs::write(release.sums_path(), sums.replacen('0', "1", 1)).unwrap();
+    let before = world.snapshot();
+    world
+        .pane(&["self", "update", "--yes"])
+        .fails_with("does not verify");
+    assert_eq!(
+        archive_requests(&world),
+        1,
+        "the archive was not fetched early, so this test shows nothing"
+    );
+    before.assert_same(&world.snapshot());
+    assert_no_temp_files(&world.home);
+    assert_eq!(world.installed_version(), "1.0.0");
+}
+
+/// "latest" redirects to v1.1.0, whose files are 1.0.0's (genuinely signed):
+/// the hint is contradicted, the archive fetched on it is discarded.
+#[test]
+fn an_early_archive_is_dropped_when_the_signed_version_contradicts_the_hint() {
+    let world = World::installed(&["1.0.0"]);
+    let fake = world.root.join("v1.1.0");
+    std::fs::create_dir_all(&fake).unwrap();
+    for entry in std::fs::read_dir(world.root.join("v1.0.0"))
+        .unwrap()
+        .flatten()
+    {
+        let name = entry
+            .file_name()
+            .to_string_lossy()
+            .replace("1.0.0", "1.1.0");
+        std::fs::copy(entry.path(), fake.join(name)).unwrap();
+    }
+    let before = world.snapshot();
+    world
+        .pane(&["self", "update", "--yes"])
+        .fails_with("is version 1.0.0, but 1.1.0 was requested");
+    assert_eq!(archive_requests(&world), 1, "nothing was fetched early");
+    before.assert_same(&world.snapshot());
+    assert_no_temp_files(&world.home);
+}
+
+/// Nothing newer, or only a pre-release called latest: no archive is asked
+/// for at all; nor by `--dry-run` or `check`.
+#[test]
+fn no_archive_is_fetched_when_nothing_will_be_installed() {
+    let world = World::installed(&["1.1.0"]);
+    world.pane(&["self", "update", "--yes"]).success();
+    world.publish("1.2.0-rc.1");
+    world.pane(&["self", "update", "--yes"]).success();
+    assert_eq!(world.installed_version(), "1.1.0");
+    world.publish("1.2.0");
+    world.pane(&["self", "update", "--dry-run"]).success();
+    world.pane(&["self", "check"]).success();
+    assert_eq!(
+        archive_requests(&world),
+        0,
+        "{:#?}",
+        world.server().requests()
+    );
+}
