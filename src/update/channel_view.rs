@@ -67,15 +67,26 @@ pub fn stored(ctx: &Context) -> ChannelView {
     view(ctx, None)
 }
 
+/// The document and its signature, fetched at once (their round trips
+/// overlap); a missing document makes the signature's answer moot.
 fn fetch(ctx: &Context, source: &Source) -> Fetched {
     let url = &ctx.channel.url;
-    let bytes = match source.fetch_small(url, MAX_DOCUMENT_BYTES as u64) {
+    let signature_url = crate::channel::signature_url(url);
+    let (document, signature) = std::thread::scope(|scope| {
+        let signature =
+            scope.spawn(|| source.fetch_small(&signature_url, MAX_SIGNATURE_BYTES as u64));
+        let document = source.fetch_small(url, MAX_DOCUMENT_BYTES as u64);
+        let signature = signature
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (document, signature)
+    });
+    let bytes = match document {
         Ok((bytes, _)) => bytes,
         Err(FetchError::NotFound { .. }) => return Fetched::Missing,
         Err(error) => return Fetched::Failed(error.to_string()),
     };
-    let signature_url = crate::channel::signature_url(url);
-    match source.fetch_small(&signature_url, MAX_SIGNATURE_BYTES as u64) {
+    match signature {
         Ok((signature, _)) => match String::from_utf8(signature) {
             Ok(signature) => Fetched::Document { bytes, signature },
             Err(_) => Fetched::Failed(format!("{SIGNATURE_FILE_NAME} is not text")),

@@ -12,7 +12,9 @@
 //! 3. verify `SHA256SUMS.minisig` → trusted comment → the one `SHA256SUMS`
 //!    line for the archive name computed here (see [`verify`]);
 //! 4. download the archive to the data dir, hashing while it streams, and
-//!    compare; only then decompress;
+//!    compare; only then decompress. Over the network the download may
+//!    start as soon as the version is known, alongside step 3
+//!    (`prefetch.rs`); nothing reads it before step 3 has passed;
 //! 5. stage, smoke-test, keep and swap (see [`swap`]), then write the
 //!    receipt: the [`Transaction`] that every change goes through.
 //!

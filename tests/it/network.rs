@@ -330,7 +330,7 @@ fn an_nginx_mirror_over_tls() {
     assert_eq!(world.installed_version(), "1.1.0");
     let log = nginx.access_log();
     assert!(
-        log.contains("/latest/download/SHA256SUMS HTTP/1.1\" 302"),
+        log.contains("/latest/download/SHA256SUMS.minisig HTTP/1.1\" 302"),
         "{log}"
     );
     assert!(
