@@ -12,6 +12,7 @@
 
 pub mod nginx;
 pub mod proxy;
+pub mod relay;
 pub mod tls;
 
 use std::net::{IpAddr, Ipv4Addr};
