@@ -361,12 +361,11 @@ pub(super) fn write_results(path: &Path, results: &str) -> Result<()> {
 mod tests {
     use super::*;
     use crate::bench::memory::Memory;
-    use crate::bench::report_network::sample_case;
+    use crate::bench::report_network::sample_network;
     use crate::bench::startup::{Sizes, Startup};
     use crate::bench::update::UpdateCase;
     use crate::bench::verify::Verify;
     use crate::bench::{Options, Plan, MIB};
-    use crate::net::relay::Shape;
     use crate::net::ServerKind;
 
     /// A report with every section, its figures fixed.
@@ -390,14 +389,6 @@ mod tests {
                 floor: ms(floor),
                 traffic: None,
             };
-        let network = |server, shape, size| crate::bench::network::NetworkPlan {
-            server,
-            shape,
-            size,
-            rounds: 1,
-        };
-        let (pane_server, python, nginx) =
-            (ServerKind::Pane, ServerKind::Python, ServerKind::Nginx);
         Report {
             machine: Machine {
                 cpus: 2,
@@ -422,28 +413,7 @@ mod tests {
                 update(3 * MIB, None, &[40, 50, 60], &[80, 90, 100], &[30, 35, 40]),
                 update(40 * MIB, Some(12_500_000), &[3000], &[3100], &[2900]),
             ],
-            network: vec![
-                sample_case(
-                    network(pane_server, Shape::NONE, 3 * MIB),
-                    &[60, 70],
-                    &[90, 95],
-                    &[20, 22],
-                ),
-                sample_case(network(python, Shape::NONE, 3 * MIB), &[62], &[92], &[21]),
-                sample_case(network(nginx, Shape::NONE, 3 * MIB), &[61], &[70], &[21]),
-                sample_case(
-                    network(nginx, Shape::BROADBAND, 40 * MIB),
-                    &[3600],
-                    &[4400],
-                    &[3500],
-                ),
-                sample_case(
-                    network(nginx, Shape::FAR, 3 * MIB),
-                    &[2200],
-                    &[2400],
-                    &[1700],
-                ),
-            ],
+            network: sample_network(),
             memory: Some(Memory {
                 method: "wait4 ru_maxrss (/usr/bin/time -f %M)",
                 archive_size: 200 * MIB,

@@ -76,6 +76,7 @@ impl Report {
             .filter(|(_, (_, shape))| *shape == Shape::NONE)
             .map(|(c, _)| c.archive_size)
             .collect();
+        sizes.sort_unstable();
         sizes.dedup();
         for size in sizes {
             let ratios: Vec<(ServerKind, f64)> = cases()
@@ -107,7 +108,7 @@ impl Report {
 
 /// A network case with fixed figures, for the report's golden test.
 #[cfg(test)]
-pub(super) fn sample_case(
+fn sample_case(
     plan: super::network::NetworkPlan,
     pane: &[u64],
     peer: &[u64],
@@ -143,4 +144,34 @@ pub(super) fn sample_case(
             },
         ]),
     }
+}
+
+/// Network cases with fixed figures: loopback on each server, two shaped.
+#[cfg(test)]
+pub(super) fn sample_network() -> Vec<super::update::UpdateCase> {
+    use super::MIB;
+    let plan = |server, shape, size| super::network::NetworkPlan {
+        server,
+        shape,
+        size,
+        rounds: 1,
+    };
+    let (pane, python, nginx) = (ServerKind::Pane, ServerKind::Python, ServerKind::Nginx);
+    vec![
+        sample_case(
+            plan(pane, Shape::NONE, 3 * MIB),
+            &[60, 70],
+            &[90, 95],
+            &[20, 22],
+        ),
+        sample_case(plan(python, Shape::NONE, 3 * MIB), &[62], &[92], &[21]),
+        sample_case(plan(nginx, Shape::NONE, 3 * MIB), &[61], &[70], &[21]),
+        sample_case(
+            plan(nginx, Shape::BROADBAND, 40 * MIB),
+            &[3600],
+            &[4400],
+            &[3500],
+        ),
+        sample_case(plan(nginx, Shape::FAR, 3 * MIB), &[2200], &[2400], &[1700]),
+    ]
 }

@@ -109,6 +109,10 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "pane-bench-python"
     timeout = 60
+    # TCP_NODELAY, as nginx sets on keep-alive connections: the head and the
+    # body go out in separate writes, and Nagle's algorithm would hold the
+    # second until the client's delayed ACK.
+    disable_nagle_algorithm = True
     config = None
     role = None
 

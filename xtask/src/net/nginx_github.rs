@@ -32,74 +32,89 @@ impl Nginx {
         let latest = latest_tag(&root)?;
         let api = dir.path().join("api");
         write_api(&root, &api, owner, repo, &at.mirror_public)?;
-        let d = dir.path().display();
-        let tls = format!(
-            "ssl_certificate {};\n        ssl_certificate_key {};",
-            ca.cert_pem.display(),
-            ca.key_pem.display()
-        );
-        let releases = format!("/{owner}/{repo}/releases");
-        let config = format!(
-            r#"daemon off;
+        let config = github_config(dir.path(), &root, &api, ca, owner, repo, at, &latest);
+        let nginx = Nginx::spawn(&binary, dir, config, at.mirror, owner, repo)?;
+        super::wait_listening(at.cdn)?;
+        Ok(nginx)
+    }
+}
+
+/// The configuration: the mirror's `server` block, the CDN's, both over TLS.
+#[allow(clippy::too_many_arguments)]
+fn github_config(
+    dir: &Path,
+    root: &Path,
+    api: &Path,
+    ca: &TestCa,
+    owner: &str,
+    repo: &str,
+    at: &Endpoints,
+    latest: &str,
+) -> String {
+    let d = dir.display();
+    let tls = format!(
+        "ssl_certificate {};\n        ssl_certificate_key {};",
+        ca.cert_pem.display(),
+        ca.key_pem.display()
+    );
+    let releases = format!("/{owner}/{repo}/releases");
+    format!(
+        r#"daemon off;
 master_process off;
 worker_processes 1;
 pid {d}/nginx.pid;
 error_log {d}/error.log warn;
 events {{ worker_connections 256; }}
 http {{
-    access_log {d}/access.log;
-    client_body_temp_path {d}/client_body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-    default_type application/octet-stream;
-    server {{
-        listen {mirror} ssl;
-        server_name {mirror_host} localhost;
-        {tls}
-        location ~ ^{releases}/latest/download/([^/]+)$ {{
-            return 302 {mirror_public}{releases}/download/{latest}/$1;
-        }}
-        location ~ ^({releases}/download/[^/]+/[^/]+)$ {{
-            return 302 {cdn_public}$1;
-        }}
-        location = /repos/{owner}/{repo}/releases {{
-            default_type application/json;
-            alias {api}/releases.json;
-        }}
-        location = /repos/{owner}/{repo}/releases/latest {{
-            default_type application/json;
-            alias {api}/latest.json;
-        }}
-        location ~ ^/repos/{owner}/{repo}/releases/tags/([^/]+)$ {{
-            default_type application/json;
-            alias {api}/tags/$1.json;
-        }}
+access_log {d}/access.log;
+client_body_temp_path {d}/client_body;
+proxy_temp_path {d}/proxy;
+fastcgi_temp_path {d}/fastcgi;
+uwsgi_temp_path {d}/uwsgi;
+scgi_temp_path {d}/scgi;
+default_type application/octet-stream;
+server {{
+    listen {mirror} ssl;
+    server_name {mirror_host} localhost;
+    {tls}
+    location ~ ^{releases}/latest/download/([^/]+)$ {{
+        return 302 {mirror_public}{releases}/download/{latest}/$1;
     }}
-    server {{
-        listen {cdn} ssl;
-        server_name {cdn_host} localhost;
-        {tls}
-        location {releases}/download/ {{
-            alias {root}/;
-        }}
+    location ~ ^({releases}/download/[^/]+/[^/]+)$ {{
+        return 302 {cdn_public}$1;
+    }}
+    location = /repos/{owner}/{repo}/releases {{
+        default_type application/json;
+        alias {api}/releases.json;
+    }}
+    location = /repos/{owner}/{repo}/releases/latest {{
+        default_type application/json;
+        alias {api}/latest.json;
+    }}
+    location ~ ^/repos/{owner}/{repo}/releases/tags/([^/]+)$ {{
+        default_type application/json;
+        alias {api}/tags/$1.json;
     }}
 }}
+server {{
+    listen {cdn} ssl;
+    server_name {cdn_host} localhost;
+    {tls}
+    location {releases}/download/ {{
+        alias {root}/;
+    }}
+}}
+}}
 "#,
-            mirror = at.mirror,
-            cdn = at.cdn,
-            mirror_host = super::MIRROR_HOST,
-            cdn_host = super::CDN_HOST,
-            mirror_public = at.mirror_public,
-            cdn_public = at.cdn_public,
-            api = api.display(),
-            root = root.display(),
-        );
-        let nginx = Nginx::spawn(&binary, dir, config, at.mirror, owner, repo)?;
-        super::wait_listening(at.cdn)?;
-        Ok(nginx)
-    }
+        mirror = at.mirror,
+        cdn = at.cdn,
+        mirror_host = super::MIRROR_HOST,
+        cdn_host = super::CDN_HOST,
+        mirror_public = at.mirror_public,
+        cdn_public = at.cdn_public,
+        api = api.display(),
+        root = root.display(),
+    )
 }
 
 /// GitHub's JSON for every release under `root`, as static files under

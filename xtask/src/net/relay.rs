@@ -33,11 +33,12 @@ use crate::error::{Context, Result};
 
 /// The bucket's burst: what may pass at once after a quiet spell.
 const BURST: f64 = 64.0 * 1024.0;
-/// Bytes read at a time: fine enough for the bucket to share fairly.
-const CHUNK: usize = 16 * 1024;
-/// Chunks in flight per direction (about 4 MiB): a window, so the reader
-/// does not buffer a whole download ahead of the link.
-const IN_FLIGHT: usize = 256;
+/// Bytes read at a time: at most the burst, so the bucket shares fairly,
+/// and large enough that loopback runs are not held up by the relay.
+const CHUNK: usize = 64 * 1024;
+/// Chunks in flight per direction (4 MiB): a window, so the reader does
+/// not buffer a whole download ahead of the link.
+const IN_FLIGHT: usize = 64;
 
 /// A link: its round-trip time and its downstream bandwidth (0: unlimited).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
