@@ -9,6 +9,11 @@
 //!   (one download, one SHA-256, one gunzip and untar of the binary, one
 //!   rename: `floor_update`). All three fetch the same release from the
 //!   same [`Server`] on loopback, in turn, round after round.
+//! - **Update time over the network** ([`network`]): the same over TLS from
+//!   three release servers in GitHub's shape (pane's own, a Python
+//!   `http.server`, nginx), through a relay that adds a round-trip time and
+//!   a bandwidth ([`crate::net::relay`]), against `curl` fetching the
+//!   archive alone.
 //! - **Memory**: peak RSS of a pane update of a 200 MiB release, from the
 //!   kernel's own account (`wait4`'s `ru_maxrss` through `/usr/bin/time`).
 //! - **Binary size** of `cargo build --release -p pane`, and what the updater
