@@ -157,6 +157,7 @@ struct Shared {
     base_url: String,
     log_to_stderr: bool,
     cdn: Option<String>,
+    public_base: Option<String>,
     shutdown: AtomicBool,
     faults: Mutex<Vec<FaultRule>>,
     requests: Mutex<Vec<Request>>,
@@ -193,6 +194,7 @@ pub struct ServerBuilder {
     repository: Option<(String, String)>,
     log_to_stderr: bool,
     cdn: Option<String>,
+    public_base: Option<String>,
 }
 
 impl ServerBuilder {
@@ -202,6 +204,15 @@ impl ServerBuilder {
     /// [`crate::net`] puts this together with TLS.
     pub fn cdn(mut self, base_url: impl Into<String>) -> Self {
         self.cdn = Some(base_url.into());
+        self
+    }
+
+    /// The base URL clients reach this server at when that is not its own
+    /// address (a TLS front, a relay): the API's JSON and `Link` headers
+    /// name it, and every asset gets GitHub's `url` field too (here equal to
+    /// `browser_download_url`), which self_update downloads from.
+    pub fn public_base(mut self, base_url: impl Into<String>) -> Self {
+        self.public_base = Some(base_url.into());
         self
     }
 
@@ -248,6 +259,7 @@ impl ServerBuilder {
             base_url: format!("http://{addr}"),
             log_to_stderr: self.log_to_stderr,
             cdn: self.cdn,
+            public_base: self.public_base,
             shutdown: AtomicBool::new(false),
             faults: Mutex::new(Vec::new()),
             requests: Mutex::new(Vec::new()),
@@ -292,6 +304,7 @@ impl Server {
             repository: None,
             log_to_stderr: false,
             cdn: None,
+            public_base: None,
         }
     }
 
@@ -426,6 +439,20 @@ impl Shared {
 
     fn api_url(&self) -> String {
         format!("{}/repos/{}/{}", self.base_url, self.owner, self.repo)
+    }
+
+    fn public(&self) -> &str {
+        self.public_base.as_deref().unwrap_or(&self.base_url)
+    }
+
+    /// [`Shared::releases_url`] as clients reach it.
+    fn public_releases_url(&self) -> String {
+        format!("{}/{}/{}/releases", self.public(), self.owner, self.repo)
+    }
+
+    /// [`Shared::api_url`] as clients reach it.
+    fn public_api_url(&self) -> String {
+        format!("{}/repos/{}/{}", self.public(), self.owner, self.repo)
     }
 
     /// The fault for this path, if any; counts down one-shot rules.
@@ -717,7 +744,7 @@ fn list_releases(shared: &Shared, query: &str) -> Response {
     let link = |page: usize, rel: &str| {
         format!(
             "<{}/releases?per_page={per_page}&page={page}>; rel=\"{rel}\"",
-            shared.api_url()
+            shared.public_api_url()
         )
     };
     let mut links = Vec::new();
@@ -748,17 +775,24 @@ fn release_json(shared: &Shared, release: &Release) -> serde_json::Value {
             .collect();
         files.sort();
         for (index, (name, size)) in files.into_iter().enumerate() {
-            assets.push(serde_json::json!({
+            let download = format!(
+                "{}/download/{}/{name}",
+                shared.public_releases_url(),
+                release.tag
+            );
+            let mut asset = serde_json::json!({
                 "id": index + 1,
                 "name": name,
                 "label": "",
                 "content_type": "application/octet-stream",
                 "state": "uploaded",
                 "size": size,
-                "browser_download_url": format!(
-                    "{}/download/{}/{name}", shared.releases_url(), release.tag
-                ),
-            }));
+                "browser_download_url": download,
+            });
+            if shared.public_base.is_some() {
+                asset["url"] = serde_json::Value::String(download);
+            }
+            assets.push(asset);
         }
     }
     let published = std::fs::metadata(&release.dir)
@@ -768,8 +802,8 @@ fn release_json(shared: &Shared, release: &Release) -> serde_json::Value {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     serde_json::json!({
-        "url": format!("{}/releases/tags/{}", shared.api_url(), release.tag),
-        "html_url": format!("{}/tag/{}", shared.releases_url(), release.tag),
+        "url": format!("{}/releases/tags/{}", shared.public_api_url(), release.tag),
+        "html_url": format!("{}/tag/{}", shared.public_releases_url(), release.tag),
         "tag_name": release.tag,
         "name": release.tag,
         "draft": false,

@@ -54,7 +54,7 @@ impl Bench {
                         _ => {
                             let installed = self.install_peer(&dir)?;
                             let (peak, elapsed) = self.peak_rss(|prefix| {
-                                self.peer_command(prefix, &installed, stage, &dir)
+                                self.peer_command(prefix, &installed, &stage.shim.base_url(), &dir)
                             })?;
                             (peak, elapsed, installed)
                         }

@@ -9,6 +9,11 @@
 //!   (one download, one SHA-256, one gunzip and untar of the binary, one
 //!   rename: `floor_update`). All three fetch the same release from the
 //!   same [`Server`] on loopback, in turn, round after round.
+//! - **Update time over the network** ([`network`]): the same over TLS from
+//!   three release servers in GitHub's shape (pane's own, a Python
+//!   `http.server`, nginx), through a relay that adds a round-trip time and
+//!   a bandwidth ([`crate::net::relay`]), against `curl` fetching the
+//!   archive alone.
 //! - **Memory**: peak RSS of a pane update of a 200 MiB release, from the
 //!   kernel's own account (`wait4`'s `ru_maxrss` through `/usr/bin/time`).
 //! - **Binary size** of `cargo build --release -p pane`, and what the updater
@@ -32,7 +37,9 @@ mod floor;
 mod http;
 mod machine;
 mod memory;
+mod network;
 mod report;
+mod report_network;
 mod stage;
 mod startup;
 mod stats;
@@ -70,6 +77,10 @@ pub struct Options {
     /// --quick, it leaves BENCHMARKS.md alone
     #[arg(long)]
     pub updates_only: bool,
+    /// Only the network cases (TLS, three servers, shaped links); like
+    /// --quick, it leaves BENCHMARKS.md alone
+    #[arg(long)]
+    pub network_only: bool,
     /// Run pane's timed updates under this command, for profiling: split on
     /// spaces, `{label}` replaced by the round's name, e.g.
     /// `--wrap-pane "perf record -g -o /tmp/pane-{label}.data"`. The times
@@ -83,11 +94,13 @@ pub struct Options {
 struct Plan {
     quick: bool,
     updates_only: bool,
+    network_only: bool,
     wrap_pane: Option<String>,
     startup_runs: usize,
     memory_runs: usize,
     verify_rounds: usize,
     updates: Vec<UpdatePlan>,
+    network: Vec<network::NetworkPlan>,
     memory_size: u64,
 }
 
@@ -101,7 +114,7 @@ struct UpdatePlan {
 }
 
 impl Plan {
-    fn new(options: &Options) -> Plan {
+    fn new(options: &Options, shaped_server: crate::net::ServerKind) -> Plan {
         let quick = options.quick;
         let rounds = options.rounds.unwrap_or(if quick { 3 } else { 7 }).max(1);
         let mut updates = vec![
@@ -128,11 +141,21 @@ impl Plan {
         Plan {
             quick,
             updates_only: options.updates_only,
+            network_only: options.network_only,
             wrap_pane: options.wrap_pane.clone(),
             startup_runs: if quick { 100 } else { 500 },
             memory_runs: if quick { 1 } else { 3 },
             verify_rounds: if quick { 3 } else { 7 },
-            updates,
+            updates: if options.network_only {
+                Vec::new()
+            } else {
+                updates
+            },
+            network: if options.updates_only {
+                Vec::new()
+            } else {
+                network::plan(quick, shaped_server)
+            },
             memory_size: 200 * MIB,
         }
     }
@@ -141,7 +164,7 @@ impl Plan {
 /// Runs the benchmarks, prints the results, and (after a full run) writes
 /// them into `BENCHMARKS.md`.
 pub fn run(options: &Options) -> Result<()> {
-    let plan = Plan::new(options);
+    let plan = Plan::new(options, network::shaped_server()?);
     let machine = Machine::detect();
     eprintln!("bench: building pane and the peers (the first run takes several minutes)");
     let bins = Binaries::build()?;
@@ -166,10 +189,12 @@ pub fn run(options: &Options) -> Result<()> {
         sizes: Sizes::measure(&bench.bins)?,
         startup: None,
         updates: Vec::new(),
+        network: Vec::new(),
         memory: None,
         verify: None,
     };
-    if !plan.updates_only {
+    let partial = plan.updates_only || plan.network_only;
+    if !partial {
         eprintln!("bench: start-up, {} runs each", plan.startup_runs);
         report.startup = Some(startup(&bench.bins, plan.startup_runs)?);
     }
@@ -190,13 +215,15 @@ pub fn run(options: &Options) -> Result<()> {
             .push(bench.update_case(&stage, update.rounds, update.throttle)?);
     }
 
-    if !plan.updates_only {
+    report.network = bench.network_cases(&plan.network)?;
+
+    if !partial {
         bench.memory_and_throughput(&plan, &mut report)?;
     }
 
     let text = report.render();
     println!("{text}");
-    if plan.quick || plan.updates_only {
+    if plan.quick || partial {
         eprintln!("bench: a partial run; BENCHMARKS.md left as it was");
     } else {
         let path = crate::workspace::root().join("BENCHMARKS.md");

@@ -110,11 +110,12 @@ impl Bench {
         Ok(installed)
     }
 
+    /// `[prefix…] <peer> <api_base> OWNER REPO TARGET OLD` in `dir`.
     pub(super) fn peer_command(
         &self,
         prefix: &[OsString],
         peer: &Path,
-        stage: &Stage,
+        api_base: &str,
         dir: &Path,
     ) -> Command {
         let tmp = dir.join("tmp");
@@ -123,7 +124,7 @@ impl Bench {
         // self_update downloads into a temporary directory: the same disk.
         command
             .env("TMPDIR", &tmp)
-            .arg(stage.shim.base_url())
+            .arg(api_base)
             .args([OWNER, REPO, &self.target, OLD]);
         command
     }

@@ -1,36 +1,66 @@
-//! Update time: pane, the self_update peer and the floor, round after round.
+//! Update time: pane, the self_update peer and the floor, round after round,
+//! from the stage's plain server on loopback or, over TLS, from one of the
+//! network cases' [`BenchServer`]s behind a shaping relay.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::floor::floor_update;
-use super::stage::{check_version, time_success, Stage};
+use super::stage::{check_version, isolated, time_success, Stage};
 use super::stats::Samples;
 use super::{Bench, NEW};
 use crate::archive::archive_folder;
 use crate::error::{Context, Result};
+use crate::net::relay::Shape;
+use crate::net::{BenchServer, ServerKind};
 use crate::server::Fault;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Tool {
     Pane,
     Peer,
+    /// In-process: one GET, one SHA-256, one gunzip and untar, one rename.
     Floor,
+    /// The network's floor: `curl` fetching the archive, GitHub's redirect
+    /// included, as a whole process.
+    Curl,
 }
 
 pub(super) const TOOLS: [Tool; 3] = [Tool::Pane, Tool::Peer, Tool::Floor];
+pub(super) const NET_TOOLS: [Tool; 3] = [Tool::Pane, Tool::Peer, Tool::Curl];
+
+/// A server over TLS behind a relay, and the CA file every client trusts.
+pub(super) struct Net {
+    pub(super) server: BenchServer,
+    pub(super) ca_pem: PathBuf,
+}
+
+/// What one contender's update cost on the wire (its last timed round).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Traffic {
+    pub(super) connections: u64,
+    pub(super) requests: usize,
+}
 
 pub(super) struct UpdateCase {
     pub(super) archive_size: u64,
     pub(super) throttle: Option<u64>,
+    /// The server and the link, for a network case.
+    pub(super) network: Option<(ServerKind, Shape)>,
     pub(super) pane: Samples,
     pub(super) peer: Samples,
+    /// The floor: [`Tool::Floor`], or [`Tool::Curl`] in a network case.
     pub(super) floor: Samples,
+    /// pane's, the peer's and the floor's traffic, in a network case.
+    pub(super) traffic: Option<[Traffic; 3]>,
 }
 
 impl Bench {
-    /// `rounds` rounds of pane, the peer and the floor, in an order that
-    /// rotates every round, after one untimed warm-up of each.
+    /// `rounds` rounds of pane, the peer and the floor from the stage's
+    /// server, in an order that rotates every round, after one untimed
+    /// warm-up of each.
     pub(super) fn update_case(
         &self,
         stage: &Stage,
@@ -38,7 +68,7 @@ impl Bench {
         throttle: Option<u64>,
     ) -> Result<UpdateCase> {
         for tool in TOOLS {
-            self.update_once(tool, stage, "warm-up")?;
+            self.update_once(tool, stage, None, "warm-up")?;
         }
         if let Some(rate) = throttle {
             stage.server.set_fault(
@@ -48,68 +78,152 @@ impl Bench {
                 },
             );
         }
+        let case = self.rounds(stage, None, rounds, throttle);
+        stage.server.clear_faults();
+        case
+    }
+
+    /// The same over the network: pane, the peer and curl from `net`.
+    pub(super) fn network_case(
+        &self,
+        stage: &Stage,
+        net: &Net,
+        rounds: usize,
+        warm_up: bool,
+    ) -> Result<UpdateCase> {
+        if warm_up {
+            for tool in NET_TOOLS {
+                self.update_once(tool, stage, Some(net), "warm-up")?;
+            }
+        }
+        self.rounds(stage, Some(net), rounds, None)
+    }
+
+    fn rounds(
+        &self,
+        stage: &Stage,
+        net: Option<&Net>,
+        rounds: usize,
+        throttle: Option<u64>,
+    ) -> Result<UpdateCase> {
+        let tools = if net.is_some() { NET_TOOLS } else { TOOLS };
         let mut case = UpdateCase {
             archive_size: stage.archive_size,
             throttle,
+            network: net.map(|n| (n.server.kind(), n.server.shape())),
             pane: Samples::default(),
             peer: Samples::default(),
             floor: Samples::default(),
+            traffic: net.map(|_| [Traffic::default(); 3]),
         };
         for round in 0..rounds {
-            for offset in 0..TOOLS.len() {
-                let tool = TOOLS[(round + offset) % TOOLS.len()];
-                let elapsed = self.update_once(tool, stage, &format!("round-{round}"))?;
-                match tool {
-                    Tool::Pane => case.pane.push(elapsed),
-                    Tool::Peer => case.peer.push(elapsed),
-                    Tool::Floor => case.floor.push(elapsed),
+            for offset in 0..tools.len() {
+                let index = (round + offset) % tools.len();
+                let before = net.map(|n| (n.server.relay_stats(), n.server.requests()));
+                let elapsed =
+                    self.update_once(tools[index], stage, net, &format!("round-{round}"))?;
+                if let (Some(net), Some((stats, requests)), Some(traffic)) =
+                    (net, before, case.traffic.as_mut())
+                {
+                    traffic[index] = Traffic {
+                        connections: net.server.relay_stats().since(&stats).connections,
+                        requests: net.server.requests().saturating_sub(requests),
+                    };
                 }
+                [&mut case.pane, &mut case.peer, &mut case.floor][index].push(elapsed);
             }
         }
-        stage.server.clear_faults();
         Ok(case)
     }
 
-    /// One update from [`OLD`] to [`NEW`] by `tool` in a fresh directory;
-    /// only the update itself is timed. The result is checked, then removed.
-    pub(super) fn update_once(&self, tool: Tool, stage: &Stage, label: &str) -> Result<Duration> {
+    /// One update from [`OLD`](super::OLD) to [`NEW`] by `tool` in a fresh
+    /// directory; only the update itself is timed. The result is checked,
+    /// then removed.
+    pub(super) fn update_once(
+        &self,
+        tool: Tool,
+        stage: &Stage,
+        net: Option<&Net>,
+        label: &str,
+    ) -> Result<Duration> {
         let dir = self.work.join(format!("{tool:?}-{label}").to_lowercase());
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
-        let result = (|| -> Result<Duration> {
-            let (elapsed, installed) = match tool {
-                Tool::Pane => {
-                    let installed = self.install_pane(stage, &dir)?;
-                    let wrapper = self.wrap_pane.as_deref().unwrap_or_default();
-                    let prefix: Vec<OsString> = wrapper
-                        .replace("{label}", label)
-                        .split_whitespace()
-                        .map(OsString::from)
-                        .collect();
-                    let mut command = self.pane_command(&prefix, &installed, stage, &dir);
-                    (time_success(&mut command, "pane self update")?, installed)
-                }
-                Tool::Peer => {
-                    let installed = self.install_peer(&dir)?;
-                    let mut command = self.peer_command(&[], &installed, stage, &dir);
-                    (time_success(&mut command, "self-update-peer")?, installed)
-                }
-                Tool::Floor => {
-                    let installed = dir.join("bin").join("pane");
-                    let url = stage
-                        .server
-                        .download_url(NEW, &stage.release.archive_name());
-                    let top = archive_folder(NEW, &self.target);
-                    let start = Instant::now();
-                    floor_update(&url, &stage.sha256, &top, &installed)?;
-                    (start.elapsed(), installed)
-                }
-            };
-            check_version(&installed, NEW)?;
-            Ok(elapsed)
-        })();
+        let result = self.timed_update(tool, stage, net, label, &dir);
         let _ = std::fs::remove_dir_all(&dir);
         result.with_context(|| format!("{tool:?} update ({label}) failed"))
+    }
+
+    fn timed_update(
+        &self,
+        tool: Tool,
+        stage: &Stage,
+        net: Option<&Net>,
+        label: &str,
+        dir: &std::path::Path,
+    ) -> Result<Duration> {
+        let trust = |command: &mut Command| {
+            if let Some(net) = net {
+                command.env("SSL_CERT_FILE", &net.ca_pem);
+            }
+        };
+        let (elapsed, installed) = match tool {
+            Tool::Pane => {
+                let installed = self.install_pane(stage, dir)?;
+                let wrapper = self.wrap_pane.as_deref().unwrap_or_default();
+                let prefix: Vec<OsString> = wrapper
+                    .replace("{label}", label)
+                    .split_whitespace()
+                    .map(OsString::from)
+                    .collect();
+                let mut command = self.pane_command(&prefix, &installed, stage, dir);
+                if let Some(net) = net {
+                    command.envs(net.server.env());
+                }
+                trust(&mut command);
+                (time_success(&mut command, "pane self update")?, installed)
+            }
+            Tool::Peer => {
+                let installed = self.install_peer(dir)?;
+                let api = match net {
+                    Some(net) => net.server.api_base().to_string(),
+                    None => stage.shim.base_url(),
+                };
+                let mut command = self.peer_command(&[], &installed, &api, dir);
+                trust(&mut command);
+                (time_success(&mut command, "self-update-peer")?, installed)
+            }
+            Tool::Floor => {
+                let installed = dir.join("bin").join("pane");
+                let url = stage
+                    .server
+                    .download_url(NEW, &stage.release.archive_name());
+                let top = archive_folder(NEW, &self.target);
+                let start = Instant::now();
+                floor_update(&url, &stage.sha256, &top, &installed)?;
+                (start.elapsed(), installed)
+            }
+            Tool::Curl => {
+                let net = net.ok_or_else(|| crate::Error::msg("curl runs over the network"))?;
+                let out = dir.join("archive.tar.gz");
+                let url = net.server.download_url(NEW, &stage.release.archive_name());
+                let mut command = isolated(&[], std::path::Path::new("curl"), dir);
+                command
+                    .args(["-sS", "--fail", "-L", "--cacert"])
+                    .arg(&net.ca_pem)
+                    .arg("-o")
+                    .arg(&out)
+                    .arg(url);
+                let elapsed = time_success(&mut command, "curl")?;
+                let sha256 = crate::checksums::sha256_file(&out)?;
+                if sha256 != stage.sha256 {
+                    crate::bail!("curl fetched other bytes (SHA-256 {sha256})");
+                }
+                return Ok(elapsed);
+            }
+        };
+        check_version(&installed, NEW)?;
+        Ok(elapsed)
     }
 }

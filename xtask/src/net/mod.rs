@@ -3,18 +3,27 @@
 //! behind TLS ([`tls::TlsFront`]), GitHub's shape with a CDN on a second host
 //! ([`TlsMirror`]), an HTTP CONNECT proxy and a SOCKS5 proxy that record what
 //! they were asked for ([`proxy::TestProxy`]), and nginx serving the same
-//! mirror layout over TLS ([`nginx::Nginx`]).
+//! mirror layout over TLS ([`nginx::Nginx`]). For the benchmarks: a shaping
+//! relay that gives loopback a round-trip time and a bandwidth
+//! ([`relay::Relay`]), and three release servers in GitHub's shape behind it
+//! ([`BenchServer`]: pane's own, a Python one, nginx).
 //!
 //! Everything listens on 127.0.0.0/8. Host names under `.pane.test` (see
 //! [`TEST_HOSTS`]) are in every certificate, and the proxies resolve them to
 //! their loopback addresses: a client that goes through a proxy asks for
 //! `mirror.pane.test`, as it would for `github.com`, and never needs DNS.
 
+mod mirrors;
 pub mod nginx;
+mod nginx_github;
 pub mod proxy;
+pub mod python;
+pub mod relay;
 pub mod tls;
 
-use std::net::{IpAddr, Ipv4Addr};
+pub use mirrors::{BenchServer, ServerKind};
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 
 use crate::error::Result;
@@ -128,4 +137,49 @@ pub fn have_tool(name: &str) -> bool {
             .status()
             .is_ok_and(|s| s.success())
     })
+}
+
+/// Where a mirror and its CDN listen, and the base URLs clients reach them
+/// at (the same, or a relay's fronts before them).
+#[derive(Clone, Debug)]
+pub struct Endpoints {
+    pub mirror: SocketAddr,
+    pub cdn: SocketAddr,
+    /// `https://<host:port>` of the mirror as clients reach it.
+    pub mirror_public: String,
+    /// `https://<host:port>` of the CDN as clients reach it.
+    pub cdn_public: String,
+}
+
+impl Endpoints {
+    /// Free ports on 127.0.0.1 (the mirror) and 127.0.0.2 (the CDN); with a
+    /// relay, its fronts before them are what clients are told.
+    pub fn choose(relay: Option<&mut relay::Relay>) -> Result<Endpoints> {
+        let mirror = SocketAddr::new(TEST_HOSTS[0].1, free_port(TEST_HOSTS[0].1)?);
+        let cdn = SocketAddr::new(TEST_HOSTS[1].1, free_port(TEST_HOSTS[1].1)?);
+        let (mirror_public, cdn_public) = match relay {
+            Some(relay) => (relay.front(mirror)?, relay.front(cdn)?),
+            None => (mirror, cdn),
+        };
+        Ok(Endpoints {
+            mirror,
+            cdn,
+            mirror_public: format!("https://{mirror_public}"),
+            cdn_public: format!("https://{cdn_public}"),
+        })
+    }
+}
+
+/// Waits until something listens on `addr` (20 s at most).
+pub fn wait_listening(addr: SocketAddr) -> Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        if std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(200))
+            .is_ok()
+        {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    crate::bail!("nothing listens on {addr}")
 }

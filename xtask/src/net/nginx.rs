@@ -40,7 +40,7 @@ pub fn nginx_binary() -> Option<PathBuf> {
 }
 
 /// The newest `v<semver>` directory under `root` that is not a pre-release.
-fn latest_tag(root: &Path) -> Result<String> {
+pub(super) fn latest_tag(root: &Path) -> Result<String> {
     let mut best: Option<semver::Version> = None;
     for entry in std::fs::read_dir(root).context("reading the release root")? {
         let name = entry.context("reading the release root")?.file_name();
@@ -109,9 +109,22 @@ http {{
             key = ca.key_pem.display(),
             root = root.display(),
         );
+        Nginx::spawn(&binary, dir, config, addr, owner, repo)
+    }
+
+    /// Writes `config` into `dir` and runs nginx on it until it listens on
+    /// `addr`.
+    pub(super) fn spawn(
+        binary: &Path,
+        dir: tempfile::TempDir,
+        config: String,
+        addr: SocketAddr,
+        owner: &str,
+        repo: &str,
+    ) -> Result<Nginx> {
         let conf = dir.path().join("nginx.conf");
         std::fs::write(&conf, config).context("writing nginx.conf")?;
-        let child = Command::new(&binary)
+        let child = Command::new(binary)
             .arg("-p")
             .arg(dir.path())
             .arg("-e")

@@ -163,17 +163,32 @@ pub struct TlsFront {
 }
 
 impl TlsFront {
-    /// Listens on `ip` (any free port) and forwards to `backend`.
+    /// Listens on `ip` (any free port) and forwards to `backend`, one
+    /// request per connection.
     pub fn start(ca: &TestCa, ip: IpAddr, backend: SocketAddr) -> Result<TlsFront> {
+        TlsFront::bind(ca, SocketAddr::new(ip, 0), backend, false)
+    }
+
+    /// Listens on `addr` (port 0: any free port) and forwards to `backend`.
+    /// With `keep_alive`, a connection carries any number of requests, as a
+    /// real server's does: the backend's `Connection: close` is dropped from
+    /// every answer with a `Content-Length`, exactly that many bytes are
+    /// forwarded, and the next request is read from the same connection.
+    pub fn bind(
+        ca: &TestCa,
+        addr: SocketAddr,
+        backend: SocketAddr,
+        keep_alive: bool,
+    ) -> Result<TlsFront> {
         let config = ca.server_config()?;
-        let listener = TcpListener::bind((ip, 0)).context("binding the TLS front")?;
+        let listener = TcpListener::bind(addr).context("binding the TLS front")?;
         listener.set_nonblocking(true).context("nonblocking")?;
         let addr = listener.local_addr().context("bound address")?;
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let accept = std::thread::Builder::new()
             .name(format!("tls-front {addr}"))
-            .spawn(move || accept_loop(&listener, &config, backend, &flag))
+            .spawn(move || accept_loop(&listener, &config, backend, keep_alive, &flag))
             .context("starting the TLS front")?;
         Ok(TlsFront {
             addr,
@@ -219,6 +234,7 @@ fn accept_loop(
     listener: &TcpListener,
     config: &Arc<rustls::ServerConfig>,
     backend: SocketAddr,
+    keep_alive: bool,
     stop: &AtomicBool,
 ) {
     accept_until(listener, stop, |stream| {
@@ -226,7 +242,11 @@ fn accept_loop(
         let _ = std::thread::Builder::new()
             .name("tls-front connection".into())
             .spawn(move || {
-                let _ = forward(stream, config, backend);
+                let _ = if keep_alive {
+                    forward_keep_alive(stream, config, backend)
+                } else {
+                    forward(stream, config, backend)
+                };
             });
     });
 }
@@ -266,4 +286,98 @@ fn forward(
     }
     tls.conn.send_close_notify();
     tls.flush()
+}
+
+/// One connection carrying many requests (see [`TlsFront::bind`]): each
+/// request goes to a new backend connection, and its answer comes back
+/// without `Connection: close` when its length is known.
+fn forward_keep_alive(
+    stream: TcpStream,
+    config: Arc<rustls::ServerConfig>,
+    backend: SocketAddr,
+) -> io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let _ = stream.set_nodelay(true);
+    let connection = rustls::ServerConnection::new(config).map_err(io::Error::other)?;
+    let mut tls = rustls::StreamOwned::new(connection, stream);
+    let mut pending = Vec::new();
+    while let Some(head) = next_head(&mut tls, &mut pending)? {
+        let mut upstream = TcpStream::connect(backend)?;
+        upstream.set_read_timeout(Some(Duration::from_secs(60)))?;
+        upstream.write_all(&head)?;
+        let mut upstream = io::BufReader::with_capacity(64 * 1024, upstream);
+        let (answer, length) = answer_head(&mut upstream)?;
+        tls.write_all(&answer)?;
+        match length {
+            Some(_) if head.starts_with(b"HEAD ") => {}
+            Some(length) => {
+                let copied = io::copy(&mut (&mut upstream).take(length), &mut tls)?;
+                if copied < length {
+                    break;
+                }
+            }
+            None => {
+                io::copy(&mut upstream, &mut tls)?;
+                break;
+            }
+        }
+        tls.flush()?;
+    }
+    tls.conn.send_close_notify();
+    tls.flush()
+}
+
+/// The next request head from `tls` (bytes after it stay in `pending`), or
+/// `None` at the end of the connection.
+fn next_head(tls: &mut impl Read, pending: &mut Vec<u8>) -> io::Result<Option<Vec<u8>>> {
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            let rest = pending.split_off(end + 4);
+            return Ok(Some(std::mem::replace(pending, rest)));
+        }
+        if pending.len() > 64 * 1024 {
+            return Ok(None);
+        }
+        match tls.read(&mut chunk) {
+            Ok(0) => return Ok(None),
+            Ok(n) => pending.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The backend's answer head without its `Connection` header when it has
+/// a `Content-Length` (then also returned), else as it came.
+fn answer_head(upstream: &mut impl io::BufRead) -> io::Result<(Vec<u8>, Option<u64>)> {
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        if upstream.read_line(&mut line)? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        if line == "\r\n" || line == "\n" {
+            break;
+        }
+        lines.push(line);
+    }
+    let header = |line: &str, name: &str| {
+        line.split_once(':')
+            .filter(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_string())
+    };
+    let length = lines
+        .iter()
+        .find_map(|l| header(l, "content-length"))
+        .and_then(|v| v.parse::<u64>().ok());
+    let mut answer = String::new();
+    for line in &lines {
+        if length.is_some() && header(line, "connection").is_some() {
+            continue;
+        }
+        answer.push_str(line);
+    }
+    answer.push_str("\r\n");
+    Ok((answer.into_bytes(), length))
 }

@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use pane::update::source::{NoProgress, Progress};
-use pane::update::{Events, Updater, Want};
+use pane::update::{Events, UpdateOptions, Updater, Want};
 
 struct Quiet(NoProgress);
 
@@ -26,7 +26,7 @@ fn main() -> ExitCode {
         Updater::new(&context)
             .update(
                 &Want::Latest { prerelease: false },
-                false,
+                UpdateOptions::default(),
                 &mut Quiet(NoProgress),
             )
             .map_err(|error| error.to_string())
