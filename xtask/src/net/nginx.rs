@@ -74,22 +74,8 @@ impl Nginx {
         let addr = SocketAddr::new(ip, port);
         let root = root.canonicalize().context("the release root")?;
         let latest = latest_tag(&root)?;
-        let d = dir.path().display();
         let config = format!(
-            r#"daemon off;
-master_process off;
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    access_log {d}/access.log;
-    client_body_temp_path {d}/client_body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-    default_type application/octet-stream;
+            r#"{preamble}
     server {{
         listen {addr} ssl;
         server_name {mirror} localhost;
@@ -104,6 +90,7 @@ http {{
     }}
 }}
 "#,
+            preamble = preamble(dir.path(), 64),
             mirror = super::MIRROR_HOST,
             cert = ca.cert_pem.display(),
             key = ca.key_pem.display(),
@@ -193,4 +180,26 @@ impl Drop for Nginx {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The start of an nginx configuration that keeps everything (pid, logs,
+/// temp paths) in `dir`, up to the opening of its `http` block.
+pub(super) fn preamble(dir: &Path, connections: u32) -> String {
+    let d = dir.display();
+    format!(
+        r#"daemon off;
+master_process off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections {connections}; }}
+http {{
+    access_log {d}/access.log;
+    client_body_temp_path {d}/client_body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    default_type application/octet-stream;"#
+    )
 }

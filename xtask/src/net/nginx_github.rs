@@ -51,7 +51,7 @@ fn github_config(
     at: &Endpoints,
     latest: &str,
 ) -> String {
-    let d = dir.display();
+    let preamble = super::nginx::preamble(dir, 256);
     let tls = format!(
         "ssl_certificate {};\n        ssl_certificate_key {};",
         ca.cert_pem.display(),
@@ -59,20 +59,7 @@ fn github_config(
     );
     let releases = format!("/{owner}/{repo}/releases");
     format!(
-        r#"daemon off;
-master_process off;
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-access_log {d}/access.log;
-client_body_temp_path {d}/client_body;
-proxy_temp_path {d}/proxy;
-fastcgi_temp_path {d}/fastcgi;
-uwsgi_temp_path {d}/uwsgi;
-scgi_temp_path {d}/scgi;
-default_type application/octet-stream;
+        r#"{preamble}
 server {{
     listen {mirror} ssl;
     server_name {mirror_host} localhost;
