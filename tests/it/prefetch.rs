@@ -57,6 +57,9 @@ fn an_early_archive_is_dropped_when_the_signature_fails() {
     let release = world.publish("1.1.0");
     let sums = std::fs::read_to_string(release.sums_path()).unwrap();
     std::fs::write(release.sums_path(), sums.replacen('0', "1", 1)).unwrap();
+    // Without the wait, a loaded machine may check and refuse the signature
+    // before the early request reaches the server.
+    await_the_archive(&world);
     let before = world.snapshot();
     world
         .pane(&["self", "update", "--yes"])
@@ -88,6 +91,7 @@ fn an_early_archive_is_dropped_when_the_signed_version_contradicts_the_hint() {
             .replace("1.0.0", "1.1.0");
         std::fs::copy(entry.path(), fake.join(name)).unwrap();
     }
+    await_the_archive(&world);
     let before = world.snapshot();
     world
         .pane(&["self", "update", "--yes"])
