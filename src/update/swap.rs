@@ -104,9 +104,11 @@ pub fn stage_from_archive(
         done: false,
     };
     let (file, sha256) = std::thread::scope(|scope| {
-        let mut sink = HashingSink::new(scope, file);
+        let mut sink = HashingSink::new(scope, platform::WriteBehind::new(file));
         archive::extract_binary(archive_path, top, &mut sink, archive::UNPACKED_CAP)?;
-        sink.finish().map_err(ArchiveError::Write)
+        let (file, sha256) = sink.finish().map_err(ArchiveError::Write)?;
+        let file = file.into_inner().map_err(ArchiveError::Write)?;
+        Ok::<_, ArchiveError>((file, sha256))
     })?;
     staged.sha256 = sha256;
     finish_staging(&file, &staged.path)?;
@@ -133,7 +135,7 @@ pub fn stage_copy(source: &Path, install_dir: &Path) -> Result<Staged, SwapError
 fn copy_hashing(source: &Path, file: &mut File) -> io::Result<[u8; 32]> {
     let mut input = File::open(source)?;
     std::thread::scope(|scope| {
-        let mut sink = HashingSink::new(scope, &mut *file);
+        let mut sink = HashingSink::new(scope, platform::WriteBehind::new(&mut *file));
         let mut buffer = vec![0u8; 256 * 1024];
         loop {
             let n = input.read(&mut buffer)?;
@@ -142,7 +144,9 @@ fn copy_hashing(source: &Path, file: &mut File) -> io::Result<[u8; 32]> {
             }
             sink.write_all(&buffer[..n])?;
         }
-        Ok(sink.finish()?.1)
+        let (file, sha256) = sink.finish()?;
+        file.into_inner()?;
+        Ok(sha256)
     })
 }
 
