@@ -90,16 +90,7 @@ pub fn extract_from(
                 return Err(ArchiveError::NoBinary(wanted));
             }
             let mut limited = (&mut entry).take(cap + 1);
-            let n = copy_in_large_writes(&mut limited, out).map_err(|e| {
-                if e.kind() == std::io::ErrorKind::UnexpectedEof
-                    || e.kind() == std::io::ErrorKind::InvalidData
-                    || e.kind() == std::io::ErrorKind::InvalidInput
-                {
-                    ArchiveError::Corrupt(e)
-                } else {
-                    ArchiveError::Write(e)
-                }
-            })?;
+            let n = copy_in_large_writes(&mut limited, out)?;
             if n != entry.size() {
                 return Err(ArchiveError::Corrupt(std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,
@@ -142,10 +133,43 @@ fn forbidden_kind(kind: tar::EntryType) -> Option<&'static str> {
 
 /// `std::io::copy` through a 256 KiB buffer: alone it writes 8 KiB at a time,
 /// 5,000 writes for a 40 MiB binary instead of 160 (`cargo xtask bench`).
-fn copy_in_large_writes(reader: &mut impl Read, out: &mut dyn Write) -> std::io::Result<u64> {
+///
+/// An error of the writer is always [`ArchiveError::Write`], whatever its
+/// kind (an `EINVAL` from the disk is not a corrupt archive); an error of the
+/// reader is [`ArchiveError::Corrupt`] when the decoder or the tar reader
+/// found bad bytes, and `Write` otherwise, as before.
+fn copy_in_large_writes(reader: &mut impl Read, out: &mut dyn Write) -> Result<u64, ArchiveError> {
+    /// Remembers whether the reading side failed.
+    struct Reading<R> {
+        inner: R,
+        failed: bool,
+    }
+    impl<R: Read> Read for Reading<R> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let read = self.inner.read(buf);
+            self.failed = matches!(&read, Err(e) if e.kind() != std::io::ErrorKind::Interrupted);
+            read
+        }
+    }
+    let mut reading = Reading {
+        inner: reader,
+        failed: false,
+    };
     let mut out = std::io::BufWriter::with_capacity(256 * 1024, out);
-    let n = std::io::copy(reader, &mut out)?;
-    out.flush()?;
+    let n = std::io::copy(&mut reading, &mut out).map_err(|e| {
+        let bad_bytes = matches!(
+            e.kind(),
+            std::io::ErrorKind::UnexpectedEof
+                | std::io::ErrorKind::InvalidData
+                | std::io::ErrorKind::InvalidInput
+        );
+        if reading.failed && bad_bytes {
+            ArchiveError::Corrupt(e)
+        } else {
+            ArchiveError::Write(e)
+        }
+    })?;
+    out.flush().map_err(ArchiveError::Write)?;
     Ok(n)
 }
 
@@ -284,5 +308,27 @@ mod tests {
             extract_from(&b"not gzip"[..], "p", &mut out, 1024),
             Err(ArchiveError::Corrupt(_))
         ));
+    }
+
+    /// A writer's error of a kind a decoder also returns (`EINVAL` from a
+    /// flush to the disk is `InvalidInput`) is a write error, not a corrupt
+    /// archive; the same kind from the archive's bytes stays `Corrupt`.
+    #[test]
+    fn a_writers_error_is_never_a_corrupt_archive() {
+        struct Failing;
+        impl Write for Failing {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::ErrorKind::InvalidInput.into())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let archive = tar_gz(&[("p/pane", tar::EntryType::Regular, b"bin")]);
+        let error = extract_from(&archive[..], "p", &mut Failing, 1024).unwrap_err();
+        assert_eq!(variant(&error), "Write", "{error}");
+        let truncated = &archive[..archive.len() / 2];
+        let error = extract_from(truncated, "p", &mut Vec::new(), 1024).unwrap_err();
+        assert_eq!(variant(&error), "Corrupt", "{error}");
     }
 }
