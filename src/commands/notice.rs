@@ -46,6 +46,11 @@ pub fn read_cache(data_dir: &Path) -> Option<CheckCache> {
     serde_json::from_slice(&bytes).ok()
 }
 
+/// The latest version the last check that succeeded saw, if any.
+pub fn last_seen_latest(data_dir: &Path) -> Option<Version> {
+    read_cache(data_dir).and_then(|cache| Version::parse(&cache.latest).ok())
+}
+
 fn save_cache(data_dir: &Path, cache: &CheckCache) {
     if let Ok(bytes) = serde_json::to_vec(cache) {
         let _ = crate::platform::write_atomic(&cache_path(data_dir), &bytes, 0o644);

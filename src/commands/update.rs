@@ -28,7 +28,8 @@ pub fn update(ctx: &Context, ui: &Ui, args: UpdateArgs) -> CommandResult {
         },
     };
     note_other_copy(ctx, ui);
-    let updater = Updater::new(ctx);
+    // After a notice, the update usually goes to the version it announced.
+    let updater = Updater::new(ctx).expecting(super::notice::last_seen_latest(&ctx.data_dir));
     let mut events = ui.events();
     let options = UpdateOptions {
         dry_run: args.dry_run,

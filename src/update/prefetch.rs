@@ -3,8 +3,9 @@
 //! Over a real network an update waits on round trips, not on gunzip: every
 //! request costs one, a new connection one more and TLS another, and GitHub
 //! answers each download with a redirect to its CDN. So once the version of
-//! an update is known (named by the command, or hinted by where the "latest"
-//! URL redirects), the archive is asked for at the same time as the sums and
+//! an update is known (named by the command, hinted by where the "latest"
+//! URL redirects, or guessed from the last check before the redirect has
+//! answered), the archive is asked for at the same time as the sums and
 //! their signature, on the same connection pool: the three sets of round trips
 //! overlap instead of adding up.
 //!
@@ -14,7 +15,8 @@
 //! is decompressed or run until the signature, the trusted comment and the
 //! archive's line in the sums have passed (step 3) and the digest matches
 //! (step 4), in that order. A download nobody takes (the channel holds the
-//! release back, the signed version is not the hint, a check failed) is
+//! release back, the redirect is not the guess, the signed version is not
+//! the hint, a check failed) is
 //! cancelled and its file removed when it is dropped.
 
 use std::fs::{self, File};

@@ -35,6 +35,10 @@ pub struct Updater<'a> {
     early_latest: Mutex<Option<Result<Resolved, UpdateError>>>,
     /// The archive download started as soon as its version was known.
     prefetched: Mutex<Option<PendingArchive>>,
+    /// What "latest" named when this installation last looked (the update
+    /// notice's check): a guess, fetched from the start of an update to the
+    /// latest release and dropped once the redirect names another version.
+    expected: Option<Version>,
 }
 
 /// Whether the archive of a version is worth fetching before the version is
@@ -48,7 +52,20 @@ impl<'a> Updater<'a> {
             source: Arc::new(Source::new(ctx.source.clone())),
             early_latest: Mutex::new(None),
             prefetched: Mutex::new(None),
+            expected: None,
         }
+    }
+
+    /// The latest version an earlier check saw (verified then), as a guess
+    /// for [`Updater::update`]: right, it saves the round trip that asks the
+    /// server what "latest" is before the archive can be asked for; wrong, it
+    /// costs a request whose download is cancelled before its first byte on a
+    /// link with any round-trip time, and never more than a download nobody
+    /// reads. It is never evidence: the archive that is installed is the one
+    /// the signed sums name, as always.
+    pub fn expecting(mut self, version: Option<Version>) -> Self {
+        self.expected = version;
+        self
     }
 
     /// Fetches and verifies `SHA256SUMS` of an exact version, or of the latest
@@ -80,8 +97,11 @@ impl<'a> Updater<'a> {
                 Hop::Body(signature, _) => (String::new(), None, Some(signature)),
             },
         };
-        if let Some(hinted) = hint.as_ref().filter(|v| speculate(v)) {
-            self.prefetch(hinted)?;
+        match &hint {
+            Some(hinted) if speculate(hinted) => self.prefetch(hinted)?,
+            // A guess the redirect contradicts goes now, not at the end.
+            Some(hinted) => self.drop_prefetched_unless(hinted),
+            None => {}
         }
         let sums_url = self.source.asset_url(hint.as_ref(), "SHA256SUMS");
         let source = &*self.source;
@@ -228,11 +248,23 @@ impl<'a> Updater<'a> {
             .take();
     }
 
+    /// Cancels an early download unless it is `version`'s.
+    fn drop_prefetched_unless(&self, version: &Version) {
+        let mut slot = self
+            .prefetched
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if slot.as_ref().is_some_and(|p| &p.name.version != version) {
+            slot.take();
+        }
+    }
+
     /// The channel document, and meanwhile what `update` is going to ask
     /// for anyway: the latest release (kept for [`Updater::choose`]) and,
-    /// when the redirect hints at a newer stable version, its archive; or
-    /// the archive of the version the command names. The round trips of
-    /// all of them overlap.
+    /// when the redirect hints at a newer stable version, its archive (from
+    /// the start, when an earlier check expected that version); or the
+    /// archive of the version the command names. The round trips of all of
+    /// them overlap.
     fn channel_and_release(
         &self,
         receipt: &Receipt,
@@ -247,6 +279,11 @@ impl<'a> Updater<'a> {
             match want {
                 Want::Latest { prerelease: false } if receipt.pin.is_none() => {
                     let newer = |v: &Version| install && v > &running && v.pre.is_empty();
+                    if let Some(expected) = self.expected.as_ref().filter(|v| newer(v)) {
+                        // Failing here changes nothing: the redirect's hint
+                        // starts the download instead.
+                        let _ = self.prefetch(expected);
+                    }
                     let latest = self.resolve_with(None, &newer);
                     *self
                         .early_latest

@@ -99,8 +99,82 @@ fn an_early_archive_is_dropped_when_the_signed_version_contradicts_the_hint() {
     assert_no_temp_files(&world.home);
 }
 
+fn requests_for(world: &World, text: &str) -> usize {
+    world
+        .server()
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains(text))
+        .count()
+}
+
+/// After a check saw 1.1.0 (the update notice's check), an update to the
+/// latest release asks for 1.1.0's archive before the server has said what
+/// "latest" is: here the "latest" redirect waits for that request, so an
+/// update that asked for the archive only after it would get `503` and fail.
+#[test]
+fn an_update_after_a_check_asks_for_the_archive_it_saw_before_latest_answers() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    // `check` exits 10 when an update is available.
+    world.pane(&["self", "check"]).code(10);
+    world.server().set_fault(
+        "*/latest/download/*",
+        Fault::AwaitRequest("pane-1.1.0-".into()),
+    );
+    world.pane(&["self", "update", "--yes"]).success();
+    assert_eq!(world.installed_version(), "1.1.0");
+    assert_eq!(archive_requests(&world), 1, "the archive is asked for once");
+    assert_no_temp_files(&world.home);
+}
+
+/// The check saw 1.1.0, and 1.2.0 is out since: the guess is asked for (the
+/// redirect waits for it), its download never gets a byte (the server holds
+/// it), and the update installs 1.2.0 without waiting for it, leaving no file
+/// of it behind.
+#[test]
+fn a_guess_the_redirect_contradicts_is_dropped_unfinished() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    world.pane(&["self", "check"]).code(10);
+    world.publish("1.2.0");
+    world
+        .server()
+        .set_fault("*/download/v1.1.0/*.tar.gz", Fault::Stall);
+    world.server().set_fault(
+        "*/latest/download/*",
+        Fault::AwaitRequest("pane-1.1.0-".into()),
+    );
+    world.pane(&["self", "update", "--yes"]).success();
+    assert_eq!(world.installed_version(), "1.2.0");
+    assert_eq!(requests_for(&world, "pane-1.1.0-"), 1, "the guess");
+    assert_eq!(requests_for(&world, "pane-1.2.0-"), 1, "the release");
+    assert_no_temp_files(&world.home);
+}
+
+/// The check saw 1.1.0, which has been pulled since: "latest" is the
+/// installed 1.0.0 again. The guess's download is dropped, nothing changes.
+#[test]
+fn a_guess_is_dropped_when_latest_is_the_installed_version() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    world.pane(&["self", "check"]).code(10);
+    std::fs::rename(world.root.join("v1.1.0"), world.root.join("pulled")).unwrap();
+    world
+        .server()
+        .set_fault("*/download/v1.1.0/*.tar.gz", Fault::Stall);
+    world.server().set_fault(
+        "*/latest/download/*",
+        Fault::AwaitRequest("pane-1.1.0-".into()),
+    );
+    let before = world.snapshot();
+    world.pane(&["self", "update", "--yes"]).success();
+    assert_eq!(world.installed_version(), "1.0.0");
+    assert_eq!(requests_for(&world, "pane-1.1.0-"), 1, "the guess");
+    before.assert_same(&world.snapshot());
+    assert_no_temp_files(&world.home);
+}
+
 /// Nothing newer, or only a pre-release called latest: no archive is asked
-/// for at all; nor by `--dry-run` or `check`.
+/// for at all; nor by `--dry-run` or `check`, nor by `--dry-run` after a
+/// check saw a newer release.
 #[test]
 fn no_archive_is_fetched_when_nothing_will_be_installed() {
     let world = World::installed(&["1.1.0"]);
@@ -112,6 +186,7 @@ fn no_archive_is_fetched_when_nothing_will_be_installed() {
     world.pane(&["self", "update", "--dry-run"]).success();
     // `check` exits 10 when an update is available.
     world.pane(&["self", "check"]).code(10);
+    world.pane(&["self", "update", "--dry-run"]).success();
     assert_eq!(
         archive_requests(&world),
         0,
