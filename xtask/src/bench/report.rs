@@ -387,6 +387,7 @@ mod tests {
                 pane: ms(pane),
                 peer: ms(peer),
                 floor: ms(floor),
+                after_check: Samples::default(),
                 traffic: None,
             };
         Report {

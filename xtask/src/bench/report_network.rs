@@ -31,8 +31,9 @@ impl Report {
                 continue;
             };
             let traffic = case.traffic.unwrap_or_default();
-            let each =
-                |f: fn(&Traffic) -> String| traffic.iter().map(f).collect::<Vec<_>>().join(" / ");
+            let each = |f: fn(&Traffic) -> String| {
+                traffic[..3].iter().map(f).collect::<Vec<_>>().join(" / ")
+            };
             out.line(format!(
                 "| {} | {} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {} | {} |",
                 server.name(),
@@ -49,7 +50,43 @@ impl Report {
             ));
         }
         out.blank();
+        self.render_after_check(out);
         self.network_goals(goals);
+    }
+
+    /// The shaped cases' fourth contender: pane after a check.
+    fn render_after_check(&self, out: &mut Markdown) {
+        let cases: Vec<_> = self
+            .network
+            .iter()
+            .filter(|c| !c.after_check.0.is_empty())
+            .filter_map(|c| Some((c, c.network?)))
+            .collect();
+        if cases.is_empty() {
+            return;
+        }
+        out.line("#### After a check");
+        out.blank();
+        out.line("The same shaped cases, a fourth contender in the same rotation: pane's update after an untimed `pane self check` through the same link, as after the update notice, whose check leaves the latest version it saw in `update-check.json`; the update asks for that version's archive before the server has named the latest release. The peer and curl are the same rounds as above.");
+        out.blank();
+        out.line("| server | link | release | rounds | pane after a check | pane/peer | pane/curl | connections | requests |");
+        out.line("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        for (case, (server, shape)) in cases {
+            let traffic = case.traffic.unwrap_or_default()[3];
+            out.line(format!(
+                "| {} | {} | {} | {} | {} | {:.2} | {:.2} | {} | {} |",
+                server.name(),
+                shape.describe(),
+                mib(case.archive_size),
+                case.after_check.0.len(),
+                spread(&case.after_check),
+                ratio(case.after_check.median(), case.peer.median()),
+                ratio(case.after_check.median(), case.floor.median()),
+                traffic.connections,
+                traffic.requests,
+            ));
+        }
+        out.blank();
     }
 
     fn network_goals(&self, goals: &mut Goals) {
@@ -71,6 +108,20 @@ impl Report {
                 format!("{peer:.2}"),
                 verdict(peer <= SLOW_LINK_PEER),
             ));
+            if !case.after_check.0.is_empty() {
+                let floor = ratio(case.after_check.median(), case.floor.median());
+                goals.push((
+                    format!("pane after a check ≤ {SLOW_LINK_FLOOR} × curl, {link}"),
+                    format!("{floor:.2}"),
+                    verdict(floor <= SLOW_LINK_FLOOR),
+                ));
+                let peer = ratio(case.after_check.median(), case.peer.median());
+                goals.push((
+                    format!("pane after a check ≤ {SLOW_LINK_PEER} × peer, {link}"),
+                    format!("{peer:.2}"),
+                    verdict(peer <= SLOW_LINK_PEER),
+                ));
+            }
         }
         let mut sizes: Vec<u64> = cases()
             .filter(|(_, (_, shape))| *shape == Shape::NONE)
@@ -113,6 +164,7 @@ fn sample_case(
     pane: &[u64],
     peer: &[u64],
     curl: &[u64],
+    after_check: &[u64],
 ) -> super::update::UpdateCase {
     let ms = |values: &[u64]| {
         super::stats::Samples(
@@ -129,6 +181,7 @@ fn sample_case(
         pane: ms(pane),
         peer: ms(peer),
         floor: ms(curl),
+        after_check: ms(after_check),
         traffic: Some([
             Traffic {
                 connections: 2,
@@ -141,6 +194,10 @@ fn sample_case(
             Traffic {
                 connections: 2,
                 requests: 2,
+            },
+            Traffic {
+                connections: 4,
+                requests: 5,
             },
         ]),
     }
@@ -163,15 +220,23 @@ pub(super) fn sample_network() -> Vec<super::update::UpdateCase> {
             &[60, 70],
             &[90, 95],
             &[20, 22],
+            &[],
         ),
-        sample_case(plan(python, Shape::NONE, 3 * MIB), &[62], &[92], &[21]),
-        sample_case(plan(nginx, Shape::NONE, 3 * MIB), &[61], &[70], &[21]),
+        sample_case(plan(python, Shape::NONE, 3 * MIB), &[62], &[92], &[21], &[]),
+        sample_case(plan(nginx, Shape::NONE, 3 * MIB), &[61], &[70], &[21], &[]),
         sample_case(
             plan(nginx, Shape::BROADBAND, 40 * MIB),
             &[3600],
             &[4400],
             &[3500],
+            &[3550],
         ),
-        sample_case(plan(nginx, Shape::FAR, 3 * MIB), &[2200], &[2400], &[1700]),
+        sample_case(
+            plan(nginx, Shape::FAR, 3 * MIB),
+            &[2200],
+            &[2400],
+            &[1700],
+            &[1900],
+        ),
     ]
 }

@@ -26,10 +26,16 @@ pub(super) enum Tool {
     /// The network's floor: `curl` fetching the archive, GitHub's redirect
     /// included, as a whole process.
     Curl,
+    /// pane's update after an untimed `pane self check` through the same
+    /// link, as after the update notice: the check's `latest` is its guess.
+    PaneAfterCheck,
 }
 
 pub(super) const TOOLS: [Tool; 3] = [Tool::Pane, Tool::Peer, Tool::Floor];
 pub(super) const NET_TOOLS: [Tool; 3] = [Tool::Pane, Tool::Peer, Tool::Curl];
+/// On a shaped link, where a round trip saved shows.
+pub(super) const SHAPED_TOOLS: [Tool; 4] =
+    [Tool::Pane, Tool::Peer, Tool::Curl, Tool::PaneAfterCheck];
 
 /// A server over TLS behind a relay, and the CA file every client trusts.
 pub(super) struct Net {
@@ -53,8 +59,11 @@ pub(super) struct UpdateCase {
     pub(super) peer: Samples,
     /// The floor: [`Tool::Floor`], or [`Tool::Curl`] in a network case.
     pub(super) floor: Samples,
-    /// pane's, the peer's and the floor's traffic, in a network case.
-    pub(super) traffic: Option<[Traffic; 3]>,
+    /// pane after a check ([`Tool::PaneAfterCheck`]), on a shaped link.
+    pub(super) after_check: Samples,
+    /// pane's, the peer's, the floor's and pane's after a check traffic, in
+    /// a network case.
+    pub(super) traffic: Option<[Traffic; 4]>,
 }
 
 impl Bench {
@@ -106,7 +115,11 @@ impl Bench {
         rounds: usize,
         throttle: Option<u64>,
     ) -> Result<UpdateCase> {
-        let tools = if net.is_some() { NET_TOOLS } else { TOOLS };
+        let tools: &[Tool] = match net {
+            Some(net) if net.server.shape() != Shape::NONE => &SHAPED_TOOLS,
+            Some(_) => &NET_TOOLS,
+            None => &TOOLS,
+        };
         let mut case = UpdateCase {
             archive_size: stage.archive_size,
             throttle,
@@ -114,7 +127,8 @@ impl Bench {
             pane: Samples::default(),
             peer: Samples::default(),
             floor: Samples::default(),
-            traffic: net.map(|_| [Traffic::default(); 3]),
+            after_check: Samples::default(),
+            traffic: net.map(|_| [Traffic::default(); 4]),
         };
         for round in 0..rounds {
             for offset in 0..tools.len() {
@@ -130,7 +144,13 @@ impl Bench {
                         requests: net.server.requests().saturating_sub(requests),
                     };
                 }
-                [&mut case.pane, &mut case.peer, &mut case.floor][index].push(elapsed);
+                [
+                    &mut case.pane,
+                    &mut case.peer,
+                    &mut case.floor,
+                    &mut case.after_check,
+                ][index]
+                    .push(elapsed);
             }
         }
         Ok(case)
@@ -169,8 +189,13 @@ impl Bench {
             }
         };
         let (elapsed, installed) = match tool {
-            Tool::Pane => {
+            Tool::Pane | Tool::PaneAfterCheck => {
                 let installed = self.install_pane(stage, dir)?;
+                if tool == Tool::PaneAfterCheck {
+                    let net =
+                        net.ok_or_else(|| crate::Error::msg("a check runs over the network"))?;
+                    self.check_first(&installed, stage, net, dir)?;
+                }
                 let wrapper = self.wrap_pane.as_deref().unwrap_or_default();
                 let prefix: Vec<OsString> = wrapper
                     .replace("{label}", label)
@@ -225,5 +250,32 @@ impl Bench {
         };
         check_version(&installed, NEW)?;
         Ok(elapsed)
+    }
+
+    /// `pane self check` through `net`, untimed: it must see [`NEW`] and
+    /// leave it in the update notice's cache, as the notice's check does.
+    fn check_first(
+        &self,
+        installed: &std::path::Path,
+        stage: &Stage,
+        net: &Net,
+        dir: &std::path::Path,
+    ) -> Result<()> {
+        let mut command = isolated(&[], installed, dir);
+        self.pane_env(&mut command, stage, dir);
+        command
+            .envs(net.server.env())
+            .env("SSL_CERT_FILE", &net.ca_pem)
+            .args(["self", "check"]);
+        let output = command.output().context("cannot run pane self check")?;
+        // 10: an update is available.
+        if output.status.code() != Some(10) {
+            crate::bail!(
+                "pane self check did not see {NEW}: {}\n{}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Ok(())
     }
 }
