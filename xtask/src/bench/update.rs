@@ -133,16 +133,10 @@ impl Bench {
         for round in 0..rounds {
             for offset in 0..tools.len() {
                 let index = (round + offset) % tools.len();
-                let before = net.map(|n| (n.server.relay_stats(), n.server.requests()));
-                let elapsed =
+                let (elapsed, traffic) =
                     self.update_once(tools[index], stage, net, &format!("round-{round}"))?;
-                if let (Some(net), Some((stats, requests)), Some(traffic)) =
-                    (net, before, case.traffic.as_mut())
-                {
-                    traffic[index] = Traffic {
-                        connections: net.server.relay_stats().since(&stats).connections,
-                        requests: net.server.requests().saturating_sub(requests),
-                    };
+                if let (Some(traffic), Some(all)) = (traffic, case.traffic.as_mut()) {
+                    all[index] = traffic;
                 }
                 [
                     &mut case.pane,
@@ -157,15 +151,15 @@ impl Bench {
     }
 
     /// One update from [`OLD`](super::OLD) to [`NEW`] by `tool` in a fresh
-    /// directory; only the update itself is timed. The result is checked,
-    /// then removed.
+    /// directory; only the update itself is timed, and over the network only
+    /// its traffic counted. The result is checked, then removed.
     pub(super) fn update_once(
         &self,
         tool: Tool,
         stage: &Stage,
         net: Option<&Net>,
         label: &str,
-    ) -> Result<Duration> {
+    ) -> Result<(Duration, Option<Traffic>)> {
         let dir = self.work.join(format!("{tool:?}-{label}").to_lowercase());
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)
@@ -182,13 +176,13 @@ impl Bench {
         net: Option<&Net>,
         label: &str,
         dir: &std::path::Path,
-    ) -> Result<Duration> {
+    ) -> Result<(Duration, Option<Traffic>)> {
         let trust = |command: &mut Command| {
             if let Some(net) = net {
                 command.env("SSL_CERT_FILE", &net.ca_pem);
             }
         };
-        let (elapsed, installed) = match tool {
+        let (timed, installed) = match tool {
             Tool::Pane | Tool::PaneAfterCheck => {
                 let installed = self.install_pane(stage, dir)?;
                 if tool == Tool::PaneAfterCheck {
@@ -207,7 +201,8 @@ impl Bench {
                     command.envs(net.server.env());
                 }
                 trust(&mut command);
-                (time_success(&mut command, "pane self update")?, installed)
+                let timed = counted(net, || time_success(&mut command, "pane self update"))?;
+                (timed, installed)
             }
             Tool::Peer => {
                 let installed = self.install_peer(dir)?;
@@ -217,7 +212,8 @@ impl Bench {
                 };
                 let mut command = self.peer_command(&[], &installed, &api, dir);
                 trust(&mut command);
-                (time_success(&mut command, "self-update-peer")?, installed)
+                let timed = counted(net, || time_success(&mut command, "self-update-peer"))?;
+                (timed, installed)
             }
             Tool::Floor => {
                 let installed = dir.join("bin").join("pane");
@@ -227,7 +223,7 @@ impl Bench {
                 let top = archive_folder(NEW, &self.target);
                 let start = Instant::now();
                 floor_update(&url, &stage.sha256, &top, &installed)?;
-                (start.elapsed(), installed)
+                ((start.elapsed(), None), installed)
             }
             Tool::Curl => {
                 let net = net.ok_or_else(|| crate::Error::msg("curl runs over the network"))?;
@@ -240,19 +236,19 @@ impl Bench {
                     .arg("-o")
                     .arg(&out)
                     .arg(url);
-                let elapsed = time_success(&mut command, "curl")?;
+                let timed = counted(Some(net), || time_success(&mut command, "curl"))?;
                 let sha256 = crate::checksums::sha256_file(&out)?;
                 if sha256 != stage.sha256 {
                     crate::bail!("curl fetched other bytes (SHA-256 {sha256})");
                 }
-                return Ok(elapsed);
+                return Ok(timed);
             }
         };
         check_version(&installed, NEW)?;
-        Ok(elapsed)
+        Ok(timed)
     }
 
-    /// `pane self check` through `net`, untimed: it must see [`NEW`] and
+    /// `pane self check` through `net`, untimed and not counted: it must see [`NEW`] and
     /// leave it in the update notice's cache, as the notice's check does.
     fn check_first(
         &self,
@@ -278,4 +274,18 @@ impl Bench {
         }
         Ok(())
     }
+}
+
+/// `run`, and over `net` the connections and requests it made.
+fn counted<T>(net: Option<&Net>, run: impl FnOnce() -> Result<T>) -> Result<(T, Option<Traffic>)> {
+    let Some(net) = net else {
+        return Ok((run()?, None));
+    };
+    let (stats, requests) = (net.server.relay_stats(), net.server.requests());
+    let value = run()?;
+    let traffic = Traffic {
+        connections: net.server.relay_stats().since(&stats).connections,
+        requests: net.server.requests().saturating_sub(requests),
+    };
+    Ok((value, Some(traffic)))
 }
