@@ -15,8 +15,8 @@
 //! is decompressed or run until the signature, the trusted comment and the
 //! archive's line in the sums have passed (step 3) and the digest matches
 //! (step 4), in that order. A download nobody takes (the channel holds the
-//! release back, the redirect is not the guess, the signed version is not
-//! the hint, a check failed) is
+//! release back, the redirect or the signed sums name another version than
+//! the guess, the signed version is not the hint, a check failed) is
 //! cancelled and its file removed when it is dropped.
 
 use std::fs::{self, File};

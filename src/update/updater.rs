@@ -59,10 +59,10 @@ impl<'a> Updater<'a> {
     /// The latest version an earlier check saw (verified then), as a guess
     /// for [`Updater::update`]: right, it saves the round trip that asks the
     /// server what "latest" is before the archive can be asked for; wrong, it
-    /// costs a request whose download is cancelled before its first byte on a
-    /// link with any round-trip time, and never more than a download nobody
-    /// reads. It is never evidence: the archive that is installed is the one
-    /// the signed sums name, as always.
+    /// costs a request and a connection or two, cancelled (at its next write)
+    /// once the redirect or the signed sums name another stable version, and
+    /// never more than a download nobody reads. It is never evidence: the
+    /// archive that is installed is the one the signed sums name, as always.
     pub fn expecting(mut self, version: Option<Version>) -> Self {
         self.expected = version;
         self
@@ -76,7 +76,10 @@ impl<'a> Updater<'a> {
 
     /// `resolve`, the sums and their signature fetched at once; when
     /// `speculate` says so of the version (named, or hinted by the "latest"
-    /// redirect), its archive is fetched at the same time too.
+    /// redirect), its archive is fetched at the same time too. An early
+    /// download of another version (a guess) is cancelled as soon as a stable
+    /// version is known: a pre-release called latest leaves it, since the
+    /// choice may then fall back to the guessed stable version.
     fn resolve_with(
         &self,
         version: Option<&Version>,
@@ -138,6 +141,8 @@ impl<'a> Updater<'a> {
                 .into());
             }
         }
+        // Without a redirect to say, the signed version does.
+        self.drop_prefetched_unless(verified.version());
         Ok(Resolved { sums: verified })
     }
 
@@ -248,8 +253,12 @@ impl<'a> Updater<'a> {
             .take();
     }
 
-    /// Cancels an early download unless it is `version`'s.
+    /// Cancels an early download unless it is `version`'s; a pre-release
+    /// `version` cancels nothing (see [`Updater::resolve_with`]).
     fn drop_prefetched_unless(&self, version: &Version) {
+        if !version.pre.is_empty() {
+            return;
+        }
         let mut slot = self
             .prefetched
             .lock()

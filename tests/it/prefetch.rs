@@ -150,18 +150,23 @@ fn a_guess_the_redirect_contradicts_is_dropped_unfinished() {
     assert_no_temp_files(&world.home);
 }
 
-/// The check saw 1.1.0, which has been pulled since: "latest" is the
-/// installed 1.0.0 again. The guess's download is dropped, nothing changes.
+/// The check saw 1.1.0, but "latest" is the installed 1.0.0 again (1.1.0
+/// pulled from it, its files still served). The guess is asked for (the
+/// sums of 1.0.0 wait for it), its download never gets a byte (the server
+/// holds it), and the update ends up to date without waiting for it,
+/// changing nothing and leaving no file of it behind.
 #[test]
-fn a_guess_is_dropped_when_latest_is_the_installed_version() {
+fn a_running_guess_is_dropped_when_latest_is_the_installed_version() {
     let world = World::installed(&["1.0.0", "1.1.0"]);
     world.pane(&["self", "check"]).code(10);
-    std::fs::rename(world.root.join("v1.1.0"), world.root.join("pulled")).unwrap();
-    world
-        .server()
-        .set_fault("*/download/v1.1.0/*.tar.gz", Fault::Stall);
-    world.server().set_fault(
+    let server = world.server();
+    server.set_fault("*/download/v1.1.0/*.tar.gz", Fault::Stall);
+    server.set_fault(
         "*/latest/download/*",
+        Fault::RedirectTo(server.download_url("1.0.0", "SHA256SUMS.minisig")),
+    );
+    server.set_fault(
+        "*/download/v1.0.0/SHA256SUMS*",
         Fault::AwaitRequest("pane-1.1.0-".into()),
     );
     let before = world.snapshot();
@@ -169,6 +174,30 @@ fn a_guess_is_dropped_when_latest_is_the_installed_version() {
     assert_eq!(world.installed_version(), "1.0.0");
     assert_eq!(requests_for(&world, "pane-1.1.0-"), 1, "the guess");
     before.assert_same(&world.snapshot());
+    assert_no_temp_files(&world.home);
+}
+
+/// The check saw 1.1.0; since then the server calls a pre-release (1.2.0-rc.1)
+/// its latest. The update skips it for the highest stable release, 1.1.0,
+/// the guess: its download, started first, is the one installed, not
+/// cancelled and asked for again.
+#[test]
+fn a_guess_outlives_a_pre_release_called_latest() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    world.pane(&["self", "check"]).code(10);
+    world.publish("1.2.0-rc.1");
+    let server = world.server();
+    server.set_fault(
+        "*/latest/download/*",
+        Fault::RedirectTo(server.download_url("1.2.0-rc.1", "SHA256SUMS.minisig")),
+    );
+    server.set_fault(
+        "*/download/v1.2.0-rc.1/SHA256SUMS*",
+        Fault::AwaitRequest("pane-1.1.0-".into()),
+    );
+    world.pane(&["self", "update", "--yes"]).success();
+    assert_eq!(world.installed_version(), "1.1.0");
+    assert_eq!(requests_for(&world, "pane-1.1.0-"), 1, "the guess, once");
     assert_no_temp_files(&world.home);
 }
 
