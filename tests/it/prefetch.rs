@@ -19,12 +19,32 @@ fn await_the_archive(world: &World) {
 }
 
 fn archive_requests(world: &World) -> usize {
+    requests_for(world, ".tar.gz")
+}
+
+fn requests_for(world: &World, text: &str) -> usize {
     world
         .server()
         .requests()
         .iter()
-        .filter(|r| r.path.ends_with(".tar.gz"))
+        .filter(|r| r.path.contains(text))
         .count()
+}
+
+/// 1.0.0 installed, 1.1.0 published, and a check (the update notice's) that
+/// saw 1.1.0: the guess of the next `self update`.
+fn after_a_check() -> World {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    // `check` exits 10 when an update is available.
+    world.pane(&["self", "check"]).code(10);
+    world
+}
+
+/// `pattern` waits for the request of the guess, 1.1.0's archive.
+fn await_the_guess(world: &World, pattern: &str) {
+    world
+        .server()
+        .set_fault(pattern, Fault::AwaitRequest("pane-1.1.0-".into()));
 }
 
 #[test]
@@ -99,28 +119,14 @@ fn an_early_archive_is_dropped_when_the_signed_version_contradicts_the_hint() {
     assert_no_temp_files(&world.home);
 }
 
-fn requests_for(world: &World, text: &str) -> usize {
-    world
-        .server()
-        .requests()
-        .iter()
-        .filter(|r| r.path.contains(text))
-        .count()
-}
-
 /// After a check saw 1.1.0 (the update notice's check), an update to the
 /// latest release asks for 1.1.0's archive before the server has said what
 /// "latest" is: here the "latest" redirect waits for that request, so an
 /// update that asked for the archive only after it would get `503` and fail.
 #[test]
 fn an_update_after_a_check_asks_for_the_archive_it_saw_before_latest_answers() {
-    let world = World::installed(&["1.0.0", "1.1.0"]);
-    // `check` exits 10 when an update is available.
-    world.pane(&["self", "check"]).code(10);
-    world.server().set_fault(
-        "*/latest/download/*",
-        Fault::AwaitRequest("pane-1.1.0-".into()),
-    );
+    let world = after_a_check();
+    await_the_guess(&world, "*/latest/download/*");
     world.pane(&["self", "update", "--yes"]).success();
     assert_eq!(world.installed_version(), "1.1.0");
     assert_eq!(archive_requests(&world), 1, "the archive is asked for once");
@@ -133,16 +139,12 @@ fn an_update_after_a_check_asks_for_the_archive_it_saw_before_latest_answers() {
 /// of it behind.
 #[test]
 fn a_guess_the_redirect_contradicts_is_dropped_unfinished() {
-    let world = World::installed(&["1.0.0", "1.1.0"]);
-    world.pane(&["self", "check"]).code(10);
+    let world = after_a_check();
     world.publish("1.2.0");
     world
         .server()
         .set_fault("*/download/v1.1.0/*.tar.gz", Fault::Stall);
-    world.server().set_fault(
-        "*/latest/download/*",
-        Fault::AwaitRequest("pane-1.1.0-".into()),
-    );
+    await_the_guess(&world, "*/latest/download/*");
     world.pane(&["self", "update", "--yes"]).success();
     assert_eq!(world.installed_version(), "1.2.0");
     assert_eq!(requests_for(&world, "pane-1.1.0-"), 1, "the guess");
@@ -157,18 +159,14 @@ fn a_guess_the_redirect_contradicts_is_dropped_unfinished() {
 /// changing nothing and leaving no file of it behind.
 #[test]
 fn a_running_guess_is_dropped_when_latest_is_the_installed_version() {
-    let world = World::installed(&["1.0.0", "1.1.0"]);
-    world.pane(&["self", "check"]).code(10);
+    let world = after_a_check();
     let server = world.server();
     server.set_fault("*/download/v1.1.0/*.tar.gz", Fault::Stall);
     server.set_fault(
         "*/latest/download/*",
         Fault::RedirectTo(server.download_url("1.0.0", "SHA256SUMS.minisig")),
     );
-    server.set_fault(
-        "*/download/v1.0.0/SHA256SUMS*",
-        Fault::AwaitRequest("pane-1.1.0-".into()),
-    );
+    await_the_guess(&world, "*/download/v1.0.0/SHA256SUMS*");
     let before = world.snapshot();
     world.pane(&["self", "update", "--yes"]).success();
     assert_eq!(world.installed_version(), "1.0.0");
@@ -183,18 +181,14 @@ fn a_running_guess_is_dropped_when_latest_is_the_installed_version() {
 /// cancelled and asked for again.
 #[test]
 fn a_guess_outlives_a_pre_release_called_latest() {
-    let world = World::installed(&["1.0.0", "1.1.0"]);
-    world.pane(&["self", "check"]).code(10);
+    let world = after_a_check();
     world.publish("1.2.0-rc.1");
     let server = world.server();
     server.set_fault(
         "*/latest/download/*",
         Fault::RedirectTo(server.download_url("1.2.0-rc.1", "SHA256SUMS.minisig")),
     );
-    server.set_fault(
-        "*/download/v1.2.0-rc.1/SHA256SUMS*",
-        Fault::AwaitRequest("pane-1.1.0-".into()),
-    );
+    await_the_guess(&world, "*/download/v1.2.0-rc.1/SHA256SUMS*");
     world.pane(&["self", "update", "--yes"]).success();
     assert_eq!(world.installed_version(), "1.1.0");
     assert_eq!(requests_for(&world, "pane-1.1.0-"), 1, "the guess, once");

@@ -82,7 +82,8 @@ pub struct Options {
     #[arg(long)]
     pub network_only: bool,
     /// Run pane's timed updates under this command, for profiling: split on
-    /// spaces, `{label}` replaced by the round's name, e.g.
+    /// spaces, `{label}` replaced by the round's name (with `-after-check`
+    /// for pane after a check), e.g.
     /// `--wrap-pane "perf record -g -o /tmp/pane-{label}.data"`. The times
     /// then include the wrapper's overhead.
     #[arg(long, value_name = "COMMAND")]

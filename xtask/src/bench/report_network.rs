@@ -96,28 +96,20 @@ impl Report {
                 continue;
             }
             let link = format!("{}, {}", shape.describe(), mib(case.archive_size));
-            let floor = ratio(case.pane.median(), case.floor.median());
-            goals.push((
-                format!("pane ≤ {SLOW_LINK_FLOOR} × curl, {link}"),
-                format!("{floor:.2}"),
-                verdict(floor <= SLOW_LINK_FLOOR),
-            ));
-            let peer = ratio(case.pane.median(), case.peer.median());
-            goals.push((
-                format!("pane ≤ {SLOW_LINK_PEER} × peer, {link}"),
-                format!("{peer:.2}"),
-                verdict(peer <= SLOW_LINK_PEER),
-            ));
-            if !case.after_check.0.is_empty() {
-                let floor = ratio(case.after_check.median(), case.floor.median());
+            let contenders = [
+                ("pane", &case.pane),
+                ("pane after a check", &case.after_check),
+            ];
+            for (who, samples) in contenders.into_iter().filter(|(_, s)| !s.0.is_empty()) {
+                let floor = ratio(samples.median(), case.floor.median());
                 goals.push((
-                    format!("pane after a check ≤ {SLOW_LINK_FLOOR} × curl, {link}"),
+                    format!("{who} ≤ {SLOW_LINK_FLOOR} × curl, {link}"),
                     format!("{floor:.2}"),
                     verdict(floor <= SLOW_LINK_FLOOR),
                 ));
-                let peer = ratio(case.after_check.median(), case.peer.median());
+                let peer = ratio(samples.median(), case.peer.median());
                 goals.push((
-                    format!("pane after a check ≤ {SLOW_LINK_PEER} × peer, {link}"),
+                    format!("{who} ≤ {SLOW_LINK_PEER} × peer, {link}"),
                     format!("{peer:.2}"),
                     verdict(peer <= SLOW_LINK_PEER),
                 ));

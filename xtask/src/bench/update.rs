@@ -43,6 +43,15 @@ pub(super) struct Net {
     pub(super) ca_pem: PathBuf,
 }
 
+impl Net {
+    /// pane's environment for this server: its URLs, and trust in the CA.
+    fn reach(&self, command: &mut Command) {
+        command
+            .envs(self.server.env())
+            .env("SSL_CERT_FILE", &self.ca_pem);
+    }
+}
+
 /// What one contender's update cost on the wire (its last timed round).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) struct Traffic {
@@ -182,6 +191,11 @@ impl Bench {
                 command.env("SSL_CERT_FILE", &net.ca_pem);
             }
         };
+        // Each of pane's two contenders gets its own profile under `--wrap-pane`.
+        let label = match tool {
+            Tool::PaneAfterCheck => format!("{label}-after-check"),
+            _ => label.to_string(),
+        };
         let (timed, installed) = match tool {
             Tool::Pane | Tool::PaneAfterCheck => {
                 let installed = self.install_pane(stage, dir)?;
@@ -192,15 +206,14 @@ impl Bench {
                 }
                 let wrapper = self.wrap_pane.as_deref().unwrap_or_default();
                 let prefix: Vec<OsString> = wrapper
-                    .replace("{label}", label)
+                    .replace("{label}", &label)
                     .split_whitespace()
                     .map(OsString::from)
                     .collect();
                 let mut command = self.pane_command(&prefix, &installed, stage, dir);
                 if let Some(net) = net {
-                    command.envs(net.server.env());
+                    net.reach(&mut command);
                 }
-                trust(&mut command);
                 let timed = counted(net, || time_success(&mut command, "pane self update"))?;
                 (timed, installed)
             }
@@ -259,10 +272,8 @@ impl Bench {
     ) -> Result<()> {
         let mut command = isolated(&[], installed, dir);
         self.pane_env(&mut command, stage, dir);
-        command
-            .envs(net.server.env())
-            .env("SSL_CERT_FILE", &net.ca_pem)
-            .args(["self", "check"]);
+        net.reach(&mut command);
+        command.args(["self", "check"]);
         let output = command.output().context("cannot run pane self check")?;
         // 10: an update is available.
         if output.status.code() != Some(10) {
