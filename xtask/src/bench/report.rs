@@ -336,8 +336,15 @@ fn render_goals(goals: Goals, out: &mut Markdown) {
     out.blank();
     out.line("| goal | measured | |");
     out.line("| --- | ---: | --- |");
+    let out_of_reach = goals
+        .iter()
+        .any(|(_, _, v)| *v == super::report_network::OUT_OF_REACH);
     for (goal, measured, verdict) in goals {
         out.line(format!("| {goal} | {measured} | {verdict} |"));
+    }
+    if out_of_reach {
+        out.blank();
+        out.line("Out of reach: the time the goal asks for is below curl's time plus the round trips that contender waits beyond curl's by its design (pane told nothing: one, the answer that names the latest release; after a check: none), so no saving in pane's own work could meet it on this link.");
     }
 }
 
