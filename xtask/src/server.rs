@@ -28,6 +28,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use crate::error::{Context, Result};
+use crate::net::accept::Acceptor;
 
 /// How long a connection thread blocks before it looks at the shutdown flag.
 const POLL: Duration = Duration::from_millis(50);
@@ -266,29 +267,24 @@ impl ServerBuilder {
             connections: Mutex::new(Vec::new()),
         });
         let accept_shared = Arc::clone(&shared);
-        let accept = std::thread::Builder::new()
-            .name(format!("release-server {addr}"))
-            .spawn(move || accept_loop(listener, accept_shared))
-            .context("cannot start the server thread")?;
-        Ok(Server {
-            addr,
-            shared,
-            accept: Some(accept),
+        let acceptor = Acceptor::spawn(listener, format!("release-server {addr}"), move |stream| {
+            accept(&accept_shared, stream)
         })
+        .context("cannot start the server thread")?;
+        Ok(Server { shared, acceptor })
     }
 }
 
 /// A running release server; dropping it stops it.
 pub struct Server {
-    addr: SocketAddr,
     shared: Arc<Shared>,
-    accept: Option<JoinHandle<()>>,
+    acceptor: Acceptor,
 }
 
 impl fmt::Debug for Server {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Server")
-            .field("addr", &self.addr)
+            .field("addr", &self.acceptor.addr())
             .field("root", &self.shared.root)
             .finish()
     }
@@ -314,7 +310,7 @@ impl Server {
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.acceptor.addr()
     }
 
     pub fn root(&self) -> &Path {
@@ -383,24 +379,14 @@ impl Server {
 
     /// Serves until the process is killed (for the CLI).
     pub fn wait(mut self) {
-        if let Some(accept) = self.accept.take() {
-            let _ = accept.join();
-        }
+        self.acceptor.wait();
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
         self.shared.shutdown.store(true, Ordering::SeqCst);
-        // Wake the blocking accept() with a connection of our own.
-        let mut wake = self.addr;
-        if wake.ip().is_unspecified() {
-            wake.set_ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
-        }
-        let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
-        if let Some(accept) = self.accept.take() {
-            let _ = accept.join();
-        }
+        self.acceptor.stop();
         let connections = std::mem::take(&mut *lock(&self.shared.connections));
         for connection in connections {
             let _ = connection.join();
@@ -408,23 +394,16 @@ impl Drop for Server {
     }
 }
 
-fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    for stream in listener.incoming() {
-        if shared.shutdown.load(Ordering::SeqCst) {
-            break;
-        }
-        let Ok(stream) = stream else {
-            continue;
-        };
-        let connection_shared = Arc::clone(&shared);
-        let spawned = std::thread::Builder::new()
-            .name("release-server connection".into())
-            .spawn(move || handle_connection(&connection_shared, stream));
-        if let Ok(handle) = spawned {
-            let mut connections = lock(&shared.connections);
-            connections.retain(|c| !c.is_finished());
-            connections.push(handle);
-        }
+/// One connection, in a thread of its own.
+fn accept(shared: &Arc<Shared>, stream: TcpStream) {
+    let connection_shared = Arc::clone(shared);
+    let spawned = std::thread::Builder::new()
+        .name("release-server connection".into())
+        .spawn(move || handle_connection(&connection_shared, stream));
+    if let Ok(handle) = spawned {
+        let mut connections = lock(&shared.connections);
+        connections.retain(|c| !c.is_finished());
+        connections.push(handle);
     }
 }
 

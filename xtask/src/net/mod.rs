@@ -13,6 +13,7 @@
 //! their loopback addresses: a client that goes through a proxy asks for
 //! `mirror.pane.test`, as it would for `github.com`, and never needs DNS.
 
+pub mod accept;
 mod mirrors;
 pub mod nginx;
 mod nginx_github;

@@ -6,14 +6,12 @@
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use base64::Engine;
 
-use super::tls::accept_until;
+use super::accept::Acceptor;
 use crate::error::{Context, Result};
 
 /// Which protocol a [`TestProxy`] speaks.
@@ -38,57 +36,46 @@ pub struct ProxyRequest {
 /// A proxy on 127.0.0.1; dropping it stops it (connections in flight end
 /// when either side closes).
 pub struct TestProxy {
-    addr: SocketAddr,
     kind: Kind,
     log: Arc<Mutex<Vec<ProxyRequest>>>,
-    stop: Arc<AtomicBool>,
-    accept: Option<JoinHandle<()>>,
+    acceptor: Acceptor,
 }
 
 impl TestProxy {
     pub fn start(kind: Kind) -> Result<TestProxy> {
         let listener = TcpListener::bind("127.0.0.1:0").context("binding the proxy")?;
-        listener.set_nonblocking(true).context("nonblocking")?;
         let addr = listener.local_addr().context("bound address")?;
         let log = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (thread_kind, thread_log, flag) = (kind.clone(), Arc::clone(&log), Arc::clone(&stop));
-        let accept = std::thread::Builder::new()
-            .name(format!("test-proxy {addr}"))
-            .spawn(move || {
-                accept_until(&listener, &flag, |stream| {
-                    let (kind, log) = (thread_kind.clone(), Arc::clone(&thread_log));
-                    let _ = std::thread::Builder::new()
-                        .name("test-proxy connection".into())
-                        .spawn(move || {
-                            let _ = match kind {
-                                Kind::Connect(credentials) => {
-                                    serve_connect(stream, credentials.as_ref(), &log)
-                                }
-                                Kind::Socks5 => serve_socks5(stream, &log),
-                            };
-                        });
-                })
-            })
-            .context("starting the proxy")?;
+        let (thread_kind, thread_log) = (kind.clone(), Arc::clone(&log));
+        let acceptor = Acceptor::spawn(listener, format!("test-proxy {addr}"), move |stream| {
+            let (kind, log) = (thread_kind.clone(), Arc::clone(&thread_log));
+            let _ = std::thread::Builder::new()
+                .name("test-proxy connection".into())
+                .spawn(move || {
+                    let _ = match kind {
+                        Kind::Connect(credentials) => {
+                            serve_connect(stream, credentials.as_ref(), &log)
+                        }
+                        Kind::Socks5 => serve_socks5(stream, &log),
+                    };
+                });
+        })?;
         Ok(TestProxy {
-            addr,
             kind,
             log,
-            stop,
-            accept: Some(accept),
+            acceptor,
         })
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.acceptor.addr()
     }
 
     /// The proxy URL without credentials: `http://…` or `socks5h://…`.
     pub fn url(&self) -> String {
         match self.kind {
-            Kind::Connect(_) => format!("http://{}", self.addr),
-            Kind::Socks5 => format!("socks5h://{}", self.addr),
+            Kind::Connect(_) => format!("http://{}", self.addr()),
+            Kind::Socks5 => format!("socks5h://{}", self.addr()),
         }
     }
 
@@ -102,15 +89,6 @@ impl TestProxy {
     /// Every request so far, oldest first.
     pub fn requests(&self) -> Vec<ProxyRequest> {
         self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-}
-
-impl Drop for TestProxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(accept) = self.accept.take() {
-            let _ = accept.join();
-        }
     }
 }
 

@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::accept::Acceptor;
 use crate::error::{Context, Result};
 
 /// The bucket's burst: what may pass at once after a quiet spell.
@@ -151,7 +152,7 @@ impl Shared {
 /// stops every front and closes every connection.
 pub struct Relay {
     shared: Arc<Shared>,
-    accepts: Vec<JoinHandle<()>>,
+    accepts: Vec<Acceptor>,
 }
 
 impl Relay {
@@ -180,23 +181,17 @@ impl Relay {
     pub fn front(&mut self, upstream: SocketAddr) -> Result<SocketAddr> {
         let listener =
             TcpListener::bind((upstream.ip(), 0)).context("binding the relay's front")?;
-        listener.set_nonblocking(true).context("nonblocking")?;
         let addr = listener.local_addr().context("bound address")?;
         let shared = Arc::clone(&self.shared);
-        let accept = std::thread::Builder::new()
-            .name(format!("relay {addr}"))
-            .spawn(move || {
-                super::tls::accept_until(&listener, &shared.stop, |client| {
-                    let number = shared.connections.fetch_add(1, Ordering::SeqCst);
-                    let shared = Arc::clone(&shared);
-                    let _ = std::thread::Builder::new()
-                        .name("relay connection".into())
-                        .spawn(move || {
-                            let _ = connection(&shared, number, client, upstream);
-                        });
-                })
-            })
-            .context("starting the relay")?;
+        let accept = Acceptor::spawn(listener, format!("relay {addr}"), move |client| {
+            let number = shared.connections.fetch_add(1, Ordering::SeqCst);
+            let shared = Arc::clone(&shared);
+            let _ = std::thread::Builder::new()
+                .name("relay connection".into())
+                .spawn(move || {
+                    let _ = connection(&shared, number, client, upstream);
+                });
+        })?;
         self.accepts.push(accept);
         Ok(addr)
     }
@@ -214,9 +209,8 @@ impl Relay {
 impl Drop for Relay {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
-        for accept in self.accepts.drain(..) {
-            let _ = accept.join();
-        }
+        // Each stops as it goes.
+        self.accepts.clear();
         let open = std::mem::take(&mut *self.shared.open.lock().unwrap_or_else(|e| e.into_inner()));
         for (_, client, server) in open {
             let _ = client.shutdown(Shutdown::Both);

@@ -7,14 +7,13 @@ use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
+use super::accept::Acceptor;
 use crate::error::{Context, Result};
 
 /// A CA and one server certificate it signed, naming 127.0.0.1, 127.0.0.2,
@@ -157,9 +156,7 @@ fn openssl(dir: &Path, parts: &[&[&str]]) -> Result<()> {
 /// TLS on a loopback port, forwarding to a plain-text backend. Dropping it
 /// stops it.
 pub struct TlsFront {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    accept: Option<JoinHandle<()>>,
+    acceptor: Acceptor,
 }
 
 impl TlsFront {
@@ -182,73 +179,28 @@ impl TlsFront {
     ) -> Result<TlsFront> {
         let config = ca.server_config()?;
         let listener = TcpListener::bind(addr).context("binding the TLS front")?;
-        listener.set_nonblocking(true).context("nonblocking")?;
-        let addr = listener.local_addr().context("bound address")?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let accept = std::thread::Builder::new()
-            .name(format!("tls-front {addr}"))
-            .spawn(move || accept_loop(&listener, &config, backend, keep_alive, &flag))
-            .context("starting the TLS front")?;
-        Ok(TlsFront {
-            addr,
-            stop,
-            accept: Some(accept),
-        })
+        let name = format!(
+            "tls-front {}",
+            listener.local_addr().context("bound address")?
+        );
+        let acceptor = Acceptor::spawn(listener, name, move |stream| {
+            let config = Arc::clone(&config);
+            let _ = std::thread::Builder::new()
+                .name("tls-front connection".into())
+                .spawn(move || {
+                    let _ = if keep_alive {
+                        forward_keep_alive(stream, config, backend)
+                    } else {
+                        forward(stream, config, backend)
+                    };
+                });
+        })?;
+        Ok(TlsFront { acceptor })
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.acceptor.addr()
     }
-}
-
-impl Drop for TlsFront {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(accept) = self.accept.take() {
-            let _ = accept.join();
-        }
-    }
-}
-
-pub(crate) fn accept_until(
-    listener: &TcpListener,
-    stop: &AtomicBool,
-    mut each: impl FnMut(TcpStream),
-) {
-    while !stop.load(Ordering::SeqCst) {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                let _ = stream.set_nonblocking(false);
-                each(stream);
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(10)),
-        }
-    }
-}
-
-fn accept_loop(
-    listener: &TcpListener,
-    config: &Arc<rustls::ServerConfig>,
-    backend: SocketAddr,
-    keep_alive: bool,
-    stop: &AtomicBool,
-) {
-    accept_until(listener, stop, |stream| {
-        let config = Arc::clone(config);
-        let _ = std::thread::Builder::new()
-            .name("tls-front connection".into())
-            .spawn(move || {
-                let _ = if keep_alive {
-                    forward_keep_alive(stream, config, backend)
-                } else {
-                    forward(stream, config, backend)
-                };
-            });
-    });
 }
 
 /// One connection: the TLS handshake, the request head (the release server
