@@ -1,14 +1,13 @@
 //! HTTP on loopback, for the floor and the API shim the peer needs.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::net::{TcpListener, TcpStream};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use super::ContextNone;
 use crate::error::{Context, Result};
+use crate::net::accept::Acceptor;
 
 pub(super) struct HttpResponse {
     pub(super) status: u16,
@@ -93,9 +92,7 @@ pub(super) fn http_get(url: &str) -> Result<HttpResponse> {
 /// and the floor. Answers are cached after the first (warm-up) request, so
 /// during timed runs the shim costs the peer no more than the server would.
 pub(super) struct ApiShim {
-    pub(super) addr: SocketAddr,
-    pub(super) stop: Arc<AtomicBool>,
-    pub(super) thread: Option<JoinHandle<()>>,
+    acceptor: Acceptor,
 }
 
 pub(super) type CachedAnswer = (u16, Vec<(String, String)>, Vec<u8>);
@@ -106,44 +103,20 @@ impl ApiShim {
         let addr = listener
             .local_addr()
             .context("cannot read the bound address")?;
-        let stop = Arc::new(AtomicBool::new(false));
         let upstream = upstream.to_string();
         let own_base = format!("http://{addr}");
         let cache: Mutex<Vec<(String, CachedAnswer)>> = Mutex::new(Vec::new());
-        let thread_stop = Arc::clone(&stop);
-        let thread = std::thread::Builder::new()
-            .name("bench api shim".into())
-            .spawn(move || {
-                for stream in listener.incoming() {
-                    if thread_stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    if let Ok(stream) = stream {
-                        let _ = shim_answer(stream, &upstream, &own_base, &cache);
-                    }
-                }
-            })
-            .context("cannot start the shim thread")?;
-        Ok(ApiShim {
-            addr,
-            stop,
-            thread: Some(thread),
+        // One connection at a time, in the accepting thread: the peer asks
+        // the API once per update.
+        let acceptor = Acceptor::spawn(listener, "bench api shim".into(), move |stream| {
+            let _ = shim_answer(stream, &upstream, &own_base, &cache);
         })
+        .context("cannot start the shim thread")?;
+        Ok(ApiShim { acceptor })
     }
 
     pub(super) fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for ApiShim {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop.
-        let _ = TcpStream::connect(self.addr);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        format!("http://{}", self.acceptor.addr())
     }
 }
 

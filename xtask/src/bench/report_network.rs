@@ -212,7 +212,7 @@ fn sample_case(
     }
 }
 
-/// Network cases with fixed figures: loopback on each server, two shaped.
+/// Network cases with fixed figures: loopback on each server, three shaped.
 #[cfg(test)]
 pub(super) fn sample_network() -> Vec<super::update::UpdateCase> {
     use super::MIB;

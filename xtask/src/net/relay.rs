@@ -236,6 +236,13 @@ fn connection(
         client.try_clone()?,
         server.try_clone()?,
     ));
+    // Dropped while this one was in its handshake's round trip: the relay
+    // has already shut what was open, and this one was not there yet.
+    if shared.stop.load(Ordering::SeqCst) {
+        let _ = client.shutdown(Shutdown::Both);
+        let _ = server.shutdown(Shutdown::Both);
+        return Ok(());
+    }
     let up = direction(shared, client.try_clone()?, server.try_clone()?, false)?;
     let down = direction(shared, server, client, true)?;
     for handle in up.into_iter().chain(down) {
