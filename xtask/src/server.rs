@@ -267,7 +267,7 @@ impl ServerBuilder {
             connections: Mutex::new(Vec::new()),
         });
         let accept_shared = Arc::clone(&shared);
-        let acceptor = Acceptor::spawn(listener, format!("release-server {addr}"), move |stream| {
+        let acceptor = Acceptor::spawn(listener, "release-server", move |stream| {
             accept(&accept_shared, stream)
         })
         .context("cannot start the server thread")?;

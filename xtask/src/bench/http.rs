@@ -108,7 +108,7 @@ impl ApiShim {
         let cache: Mutex<Vec<(String, CachedAnswer)>> = Mutex::new(Vec::new());
         // One connection at a time, in the accepting thread: the peer asks
         // the API once per update.
-        let acceptor = Acceptor::spawn(listener, "bench api shim".into(), move |stream| {
+        let acceptor = Acceptor::spawn(listener, "bench api shim", move |stream| {
             let _ = shim_answer(stream, &upstream, &own_base, &cache);
         })
         .context("cannot start the shim thread")?;

@@ -25,12 +25,12 @@ pub struct Acceptor {
 }
 
 impl Acceptor {
-    /// Accepts on `listener` in a thread called `name`, handing every
-    /// connection to `each` (which should return quickly: spawn a thread
-    /// for the connection).
+    /// Accepts on `listener` in a thread called `what` and the address,
+    /// handing every connection to `each` (which should return quickly:
+    /// spawn a thread for the connection).
     pub fn spawn(
         listener: TcpListener,
-        name: String,
+        what: &str,
         mut each: impl FnMut(TcpStream) + Send + 'static,
     ) -> Result<Acceptor> {
         listener
@@ -40,7 +40,7 @@ impl Acceptor {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
-            .name(name)
+            .name(format!("{what} {addr}"))
             .spawn(move || {
                 for stream in listener.incoming() {
                     if flag.load(Ordering::SeqCst) {
@@ -112,7 +112,7 @@ mod tests {
     fn hands_over_every_connection_and_stops_when_dropped() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let (tx, rx) = mpsc::channel();
-        let acceptor = Acceptor::spawn(listener, "test acceptor".into(), move |stream| {
+        let acceptor = Acceptor::spawn(listener, "test acceptor", move |stream| {
             let _ = tx.send(stream.peer_addr().unwrap());
         })
         .unwrap();

@@ -44,10 +44,9 @@ pub struct TestProxy {
 impl TestProxy {
     pub fn start(kind: Kind) -> Result<TestProxy> {
         let listener = TcpListener::bind("127.0.0.1:0").context("binding the proxy")?;
-        let addr = listener.local_addr().context("bound address")?;
         let log = Arc::new(Mutex::new(Vec::new()));
         let (thread_kind, thread_log) = (kind.clone(), Arc::clone(&log));
-        let acceptor = Acceptor::spawn(listener, format!("test-proxy {addr}"), move |stream| {
+        let acceptor = Acceptor::spawn(listener, "test-proxy", move |stream| {
             let (kind, log) = (thread_kind.clone(), Arc::clone(&thread_log));
             let _ = std::thread::Builder::new()
                 .name("test-proxy connection".into())

@@ -181,9 +181,8 @@ impl Relay {
     pub fn front(&mut self, upstream: SocketAddr) -> Result<SocketAddr> {
         let listener =
             TcpListener::bind((upstream.ip(), 0)).context("binding the relay's front")?;
-        let addr = listener.local_addr().context("bound address")?;
         let shared = Arc::clone(&self.shared);
-        let accept = Acceptor::spawn(listener, format!("relay {addr}"), move |client| {
+        let accept = Acceptor::spawn(listener, "relay", move |client| {
             let number = shared.connections.fetch_add(1, Ordering::SeqCst);
             let shared = Arc::clone(&shared);
             let _ = std::thread::Builder::new()
@@ -192,6 +191,7 @@ impl Relay {
                     let _ = connection(&shared, number, client, upstream);
                 });
         })?;
+        let addr = accept.addr();
         self.accepts.push(accept);
         Ok(addr)
     }

@@ -179,11 +179,7 @@ impl TlsFront {
     ) -> Result<TlsFront> {
         let config = ca.server_config()?;
         let listener = TcpListener::bind(addr).context("binding the TLS front")?;
-        let name = format!(
-            "tls-front {}",
-            listener.local_addr().context("bound address")?
-        );
-        let acceptor = Acceptor::spawn(listener, name, move |stream| {
+        let acceptor = Acceptor::spawn(listener, "tls-front", move |stream| {
             let config = Arc::clone(&config);
             let _ = std::thread::Builder::new()
                 .name("tls-front connection".into())
