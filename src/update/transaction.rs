@@ -192,7 +192,14 @@ impl<'a> Transaction<'a> {
             receipt::save(&path, &journaled)?;
             failpoint::hit("receipt-pending");
         }
-        let target = swap::swap_target(&after.install_path());
+        // A symlink at the install path is followed only when this directory
+        // holds pane's installation already (the user moved the binary and
+        // linked it); on a first install there the link and what it points
+        // to are someone else's, so the link itself is replaced.
+        let target = match journal {
+            Some(_) => swap::swap_target(&after.install_path()),
+            None => after.install_path(),
+        };
         if let Err(e) = swap::swap(staged, &target) {
             if let Some(before) = journal {
                 let _ = receipt::save(&path, before);

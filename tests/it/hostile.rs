@@ -725,3 +725,30 @@ fn a_trickling_server_cannot_hold_an_update() {
         world.pane(&["self", "update"]).success();
     }
 }
+
+#[test]
+fn a_first_install_replaces_a_link_at_the_install_path_not_what_it_points_to() {
+    let world = World::new();
+    // Another tool's file, linked at the path pane is about to take.
+    let other = world.home.join("other/tool");
+    std::fs::create_dir_all(other.parent().unwrap()).unwrap();
+    std::fs::write(&other, "#!/bin/sh\necho other\n").unwrap();
+    std::fs::create_dir_all(world.install_path().parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(&other, world.install_path()).unwrap();
+    let pane = build_pane("1.0.0");
+    world
+        .run(&pane, &["self", "install", "--no-modify-path"], &[])
+        .success();
+    assert_eq!(
+        std::fs::read(&other).unwrap(),
+        b"#!/bin/sh\necho other\n",
+        "the link's target was overwritten"
+    );
+    let placed = std::fs::symlink_metadata(world.install_path()).unwrap();
+    assert!(placed.file_type().is_file(), "{placed:?}");
+    assert_eq!(world.installed_version(), "1.0.0");
+    // Updates from here on follow what pane placed, and uninstall removes it.
+    world.pane(&["self", "uninstall", "--yes"]).success();
+    assert!(std::fs::symlink_metadata(world.install_path()).is_err());
+    assert!(other.is_file());
+}
