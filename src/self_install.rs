@@ -41,6 +41,7 @@ pub fn install(
 ) -> Result<Installed, UpdateError> {
     let tx = Transaction::lock(ctx, "install", events)?;
     let old = tx.receipt_if_any(events)?;
+    settle_path_intent(ctx, old.as_ref(), events)?;
     if let Some(old) = old.as_ref().filter(|o| ctx.current_version < o.version) {
         if !request.allow_downgrade {
             return Err(UpdateError::OlderThanInstalled {
@@ -71,7 +72,7 @@ pub fn install(
     let mut notes = Vec::new();
     let mut replaced = None;
     let before = old.as_ref().filter(|_| same_dir);
-    tx.commit(before, change, |kept| {
+    let committed = tx.commit(before, change, |kept| {
         let mut next = base_receipt(ctx, request, old.as_ref(), same_dir, &install_dir);
         replaced = (!already && same_dir && next.version != version).then(|| next.version.clone());
         record_kept(&mut next, kept.incoming, replaced.as_ref(), &version);
@@ -81,10 +82,20 @@ pub fn install(
             next.installed_by = request.installed_by.clone();
         }
         if request.modify_path {
-            notes = set_up_path(request, &install_dir, &mut next)?;
+            notes = set_up_path(ctx, request, &install_dir, &mut next)?;
         }
         Ok(next)
-    })?;
+    });
+    // Done, or failed: either way the receipt now says which of the set-up's lines are pane's
+    // to keep (after a failure, the one on disk: it may journal the change); what it does not
+    // record is taken back.
+    let on_disk = || receipt::load(&ctx.receipt_path()).ok().flatten();
+    let settled = match &committed {
+        Ok(after) => settle_path_intent(ctx, Some(after), events),
+        Err(_) => settle_path_intent(ctx, on_disk().as_ref(), events),
+    };
+    committed?;
+    settled?;
     let shadowed_by =
         path_setup::shadowing_binary(request.path_context.path_env.as_deref(), &install_dir);
     Ok(Installed {
@@ -168,18 +179,90 @@ fn record_kept(
     next.version = version.clone();
 }
 
-/// PATH set-up for the install dir, recorded in `next`; returns the notes.
+/// PATH set-up for the install dir, recorded in `next`; returns the notes. Its records are
+/// written down ([`PATH_INTENT`]) before any profile changes, so that an install that fails or
+/// is killed before its receipt records them leaves no line of pane's that nothing records.
 fn set_up_path(
+    ctx: &Context,
     request: &InstallRequest,
     install_dir: &Path,
     next: &mut Receipt,
 ) -> Result<Vec<String>, UpdateError> {
     let mut context = request.path_context.clone();
     context.install_dir = install_dir.to_path_buf();
-    let setup = path_setup::setup_path(&context)?;
+    let plan = path_setup::plan_path(&context)?;
+    let intent = path_intent_path(ctx);
+    write_path_intent(&intent, &plan.result)?;
+    let setup = match path_setup::apply(&plan) {
+        Ok(setup) => setup,
+        Err(error) => {
+            // Taken back whole by `apply`: nothing to record.
+            let _ = fs::remove_file(&intent);
+            return Err(error.into());
+        }
+    };
+    if setup != plan.result {
+        // A profile took no line: the record says only what was done.
+        write_path_intent(&intent, &setup)?;
+    }
     (next.profile_edits, next.created_files) =
         path_setup::merge_records(&next.profile_edits, &next.created_files, &setup);
     Ok(setup.notes)
+}
+
+fn write_path_intent(intent: &Path, setup: &path_setup::PathSetup) -> Result<(), UpdateError> {
+    let records = PathRecords {
+        profile_edits: setup.edits.clone(),
+        created_files: setup.created_files.clone(),
+    };
+    let bytes = serde_json::to_vec_pretty(&records).expect("records serialize");
+    platform::write_atomic(intent, &bytes, 0o644).map_err(UpdateError::io("write", intent))
+}
+
+/// The data dir's record of a PATH set-up under way: the lines and files an install is about
+/// to add, written before it adds them and removed once the receipt records them.
+pub const PATH_INTENT: &str = "path-set-up.json";
+
+fn path_intent_path(ctx: &Context) -> PathBuf {
+    ctx.data_dir.join(PATH_INTENT)
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PathRecords {
+    #[serde(default)]
+    profile_edits: Vec<path_setup::ProfileEdit>,
+    #[serde(default)]
+    created_files: Vec<PathBuf>,
+}
+
+/// Under the lock, with the receipt as it now is (`None`: no install recorded): a PATH
+/// set-up that an install began and its receipt does not record (the install failed, or was
+/// killed) is taken back, exactly its lines and files; then its record goes.
+fn settle_path_intent(
+    ctx: &Context,
+    receipt: Option<&Receipt>,
+    events: &mut dyn Events,
+) -> Result<(), UpdateError> {
+    let intent = path_intent_path(ctx);
+    let Ok(bytes) = fs::read(&intent) else {
+        return Ok(());
+    };
+    // An unreadable record says nothing pane can undo exactly: it goes.
+    if let Ok(planned) = serde_json::from_slice::<PathRecords>(&bytes) {
+        let records = receipt
+            .into_iter()
+            .flat_map(|r| std::iter::once(r).chain(r.pending.as_ref().map(|p| p.after.as_ref())));
+        let (mut edits, mut created) = (planned.profile_edits, planned.created_files);
+        for r in records {
+            edits.retain(|e| !r.profile_edits.contains(e));
+            created.retain(|c| !r.created_files.contains(c));
+        }
+        if !edits.is_empty() || !created.is_empty() {
+            path_setup::undo_path(&edits, &created)?;
+            events.recovered("took back the PATH set-up of an install that did not finish");
+        }
+    }
+    fs::remove_file(&intent).map_err(UpdateError::io("remove", &intent))
 }
 
 #[derive(Debug)]
@@ -191,6 +274,7 @@ pub struct Uninstalled {
 pub fn uninstall(ctx: &Context, events: &mut dyn Events) -> Result<Uninstalled, UpdateError> {
     let tx = Transaction::lock(ctx, "uninstall", events)?;
     let receipt = tx.receipt(events)?;
+    settle_path_intent(ctx, Some(&receipt), events)?;
     let mut removed = Vec::new();
     let notes = path_setup::undo_path(&receipt.profile_edits, &receipt.created_files)?;
     // The install path itself: a symlink there is removed, never what it

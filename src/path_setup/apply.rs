@@ -4,26 +4,82 @@ use std::fs;
 use std::io::{self, Write as _};
 use std::path::Path;
 
-use super::{Action, PathSetupError, Plan};
+use super::plan::{added_note, by_hand};
+use super::{Action, PathSetup, PathSetupError, Plan};
 use crate::platform;
 
-/// Makes the changes of a [`plan`](super::plan). When one fails, the ones
-/// already made are taken back (appended text cut off again, created files and
-/// directories removed), so a failed set-up leaves every file as it was.
-pub fn apply(plan: &Plan) -> Result<(), PathSetupError> {
+/// Makes the changes of a [`plan`](super::plan) and returns what was done. A line for a
+/// profile that cannot take it (read-only, a dangling link, a missing `$ZDOTDIR`) is skipped:
+/// its record goes, and a note gives the line to add by hand. Any other failure takes back the
+/// changes already made (appended text cut off again, created files and directories removed),
+/// so a failed set-up leaves every file as it was.
+pub fn apply(plan: &Plan) -> Result<PathSetup, PathSetupError> {
     let mut done = Vec::new();
+    let mut result = plan.result.clone();
+    let mut skipped = Vec::new();
     for action in &plan.actions {
         match apply_one(action) {
             Ok(undo) => done.push(undo),
-            Err(error) => {
-                for undo in done.into_iter().rev() {
-                    undo.run();
+            Err(error) => match action {
+                Action::Append { file, text, create } if plan.profiles.contains(file) => {
+                    skip(&mut result, &plan.home, file, text, *create, &error);
+                    skipped.push(file.clone());
                 }
-                return Err(error);
-            }
+                _ => {
+                    for undo in done.into_iter().rev() {
+                        undo.run();
+                    }
+                    return Err(error);
+                }
+            },
         }
     }
-    Ok(())
+    if skipped
+        .iter()
+        .any(|file| plan.added.iter().any(|(f, _)| f == file))
+    {
+        let names = |all: bool| -> Vec<&str> {
+            plan.added
+                .iter()
+                .filter(|(file, _)| all || !skipped.contains(file))
+                .map(|(_, name)| name.as_str())
+                .collect()
+        };
+        let planned = added_note(&plan.display_dir, &names(true));
+        let left = names(false);
+        let position = result.notes.iter().position(|note| *note == planned);
+        match position {
+            Some(at) if left.is_empty() => {
+                result.notes.remove(at);
+            }
+            Some(at) => result.notes[at] = added_note(&plan.display_dir, &left),
+            None => {}
+        }
+    }
+    Ok(result)
+}
+
+/// Forgets a profile's line that could not be appended, and says what to add by hand.
+fn skip(
+    result: &mut PathSetup,
+    home: &Path,
+    file: &Path,
+    text: &str,
+    create: bool,
+    error: &PathSetupError,
+) {
+    let line = text.strip_suffix('\n').unwrap_or(text);
+    result
+        .edits
+        .retain(|edit| !(edit.file == file && edit.line == line));
+    if create {
+        result.created_files.retain(|created| created != file);
+    }
+    let why = match error {
+        PathSetupError::Io { source, .. } => source.to_string(),
+        other => other.to_string(),
+    };
+    result.notes.push(by_hand(home, file, &why, line));
 }
 
 /// How to take one applied action back.

@@ -1,7 +1,9 @@
 //! PATH set-up for `pane self install`, and its exact undo for `pane self uninstall`.
 //!
 //! What [`setup_path`] guarantees:
-//! - When the install dir is already on `PATH`, it changes nothing at all.
+//! - When the install dir is already on `PATH`, it adds nothing for `PATH` (no env file, no
+//!   profile line); the completion scripts, which a directory on `PATH` does not give, are still
+//!   installed.
 //! - Otherwise it writes two files that pane owns: `<install dir>/pane.env` (POSIX sh: puts the dir
 //!   first on `PATH` unless it is already there) and `<config>/fish/conf.d/pane.env.fish`, where
 //!   `<config>` is `$XDG_CONFIG_HOME` or `~/.config` (fish reads `conf.d` by itself).
@@ -25,6 +27,9 @@
 //! - It claims nothing it did not write: the files it owns have names of pane's own (other
 //!   installers write `<dir>/env`), a file of that name that does not carry pane's marker is
 //!   refused rather than overwritten, and a line found already in place is not recorded.
+//! - It is best effort per profile: a profile it cannot read or append to (a read-only file of a
+//!   dotfiles manager, a dangling link, a `$ZDOTDIR` that does not exist) is skipped with a note
+//!   that gives the line to add by hand; the rest of the set-up goes on.
 //! - It records every line it added ([`ProfileEdit`]: the file and exactly the text inserted,
 //!   without its final newline) and every file and directory it created, so that [`undo_path`]
 //!   returns each profile to its previous bytes.
@@ -184,10 +189,14 @@ const ZSH_FILES: [&str; 4] = [".zshenv", ".zshrc", ".zprofile", ".zlogin"];
 /// Sets up PATH for `ctx.install_dir`, and the completions in `ctx.completions` (see the
 /// module docs).
 pub fn setup_path(ctx: &PathContext) -> Result<PathSetup, PathSetupError> {
-    let survey = survey(ctx)?;
-    let plan = plan(ctx, &survey)?;
-    apply(&plan)?;
-    Ok(plan.result)
+    apply(&plan_path(ctx)?)
+}
+
+/// What [`setup_path`] would do, read and decided but not done: `self install` records it in
+/// the receipt before any file changes, so that no edit of pane's is ever unrecorded, then
+/// [`apply`]s it.
+pub fn plan_path(ctx: &PathContext) -> Result<Plan, PathSetupError> {
+    plan(ctx, &survey(ctx)?)
 }
 
 /// is not on it (that is what `pane` runs in this shell until its profile is read again).

@@ -32,20 +32,46 @@ pub enum Action {
 pub struct Plan {
     pub actions: Vec<Action>,
     pub result: PathSetup,
+    /// The profiles that get a line (best effort: [`apply`](super::apply) skips one it cannot
+    /// append to, with a note).
+    pub profiles: Vec<PathBuf>,
+    /// The install dir as the notes show it, and the profiles the "added … to PATH in" note
+    /// names, as it names them.
+    pub display_dir: String,
+    pub added: Vec<(PathBuf, String)>,
+    /// The home directory, for the notes.
+    pub home: PathBuf,
+}
+
+/// The note that names the profiles that got the PATH line.
+pub(super) fn added_note(display_dir: &str, names: &[&str]) -> String {
+    format!("added {display_dir} to PATH in {}", names.join(", "))
+}
+
+/// The note for a profile that gets no line: why, and the line to add by hand.
+pub(super) fn by_hand(home: &Path, file: &Path, why: &str, line: &str) -> String {
+    format!(
+        "could not add a line to {} ({why}); add `{}` to it yourself",
+        tilde(home, file),
+        line.trim_start_matches('\n')
+    )
 }
 
 /// Decides the changes; no I/O. Fails only for an install dir that a shell line cannot name
 /// (not UTF-8, or holding a newline).
 pub fn plan(ctx: &PathContext, survey: &Survey) -> Result<Plan, PathSetupError> {
     let dir_text = nameable_dir(&ctx.install_dir)?;
-    let mut plan = Plan::default();
+    let mut plan = Plan {
+        home: ctx.home.clone(),
+        ..Plan::default()
+    };
     let targets = targets(ctx);
     let planner = Planner { ctx, survey };
     // Completions first: a profile's own PATH line then stays its last line.
     planner.completions(&mut plan, &targets);
     if survey.on_path {
         plan.result.notes.push(format!(
-            "{} is already on PATH; no shell profile was changed",
+            "{} is already on PATH; no PATH line was added",
             tilde(&ctx.home, &ctx.install_dir)
         ));
     } else {
@@ -108,6 +134,7 @@ impl Planner<'_> {
         let line = source_line(&ctx.home, &ctx.install_dir, dir_text);
         let added = self.profiles(plan, targets, &line);
         self.github_path(plan, dir_text);
+        plan.display_dir = display_dir.clone();
         if plan.actions.len() == planned_before {
             plan.result.notes.push(format!(
                 "PATH set-up for {display_dir} is already in place; no file was changed"
@@ -115,11 +142,10 @@ impl Planner<'_> {
             return Ok(());
         }
         if !added.is_empty() {
-            plan.result.notes.push(format!(
-                "added {display_dir} to PATH in {}",
-                added.join(", ")
-            ));
+            let names: Vec<&str> = added.iter().map(|(_, name)| name.as_str()).collect();
+            plan.result.notes.push(added_note(&display_dir, &names));
         }
+        plan.added = added;
         plan.result.notes.push(format!(
             "to use pane in this shell, run `{line}` (fish: `source {}`), or open a new shell",
             tilde(&ctx.home, &targets.fish_file)
@@ -142,9 +168,10 @@ impl Planner<'_> {
     fn zsh_used(&self, targets: &Targets) -> bool {
         self.ctx.zdotdir.is_some()
             || self.survey.zsh_on_path
-            || ZSH_FILES
-                .iter()
-                .any(|name| self.current(&targets.zsh_dir.join(name)).is_some())
+            || ZSH_FILES.iter().any(|name| {
+                let file = targets.zsh_dir.join(name);
+                self.current(&file).is_some() || self.survey.unreadable.contains_key(&file)
+            })
     }
 
     /// The completion scripts, each where its shell looks; zsh's also gets its `fpath` line.
@@ -224,8 +251,9 @@ impl Planner<'_> {
         Ok(())
     }
 
-    /// Profiles that source the env file; returns the ones that get the line, for display.
-    fn profiles(&self, plan: &mut Plan, targets: &Targets, line: &str) -> Vec<String> {
+    /// Profiles that source the env file; returns the ones that get the line, with their
+    /// names for display.
+    fn profiles(&self, plan: &mut Plan, targets: &Targets, line: &str) -> Vec<(PathBuf, String)> {
         let zsh_used = self.zsh_used(targets);
         let mut profiles: Vec<(PathBuf, bool)> = vec![(targets.profile.clone(), true)];
         profiles.extend(targets.bash_rcs.iter().map(|rc| (rc.clone(), false)));
@@ -235,7 +263,8 @@ impl Planner<'_> {
         let mut added = Vec::new();
         for (file, create_if_missing) in profiles {
             if self.profile(plan, &file, create_if_missing, line) {
-                added.push(tilde(&self.ctx.home, &file));
+                let name = tilde(&self.ctx.home, &file);
+                added.push((file, name));
             }
         }
         added
@@ -243,6 +272,11 @@ impl Planner<'_> {
 
     /// Plans the line in one profile; true when it is to be added.
     fn profile(&self, plan: &mut Plan, file: &Path, create_if_missing: bool, line: &str) -> bool {
+        if let Some(why) = self.survey.unreadable.get(file) {
+            let note = by_hand(&self.ctx.home, file, why, line);
+            plan.result.notes.push(note);
+            return false;
+        }
         let (inserted, create) = match planned(plan, file, self.current(file)) {
             None if create_if_missing => (line.to_string(), true),
             None => return false,
@@ -259,6 +293,9 @@ impl Planner<'_> {
             text: format!("{inserted}\n"),
             create,
         });
+        if !plan.profiles.iter().any(|p| p == file) {
+            plan.profiles.push(file.to_path_buf());
+        }
         if create {
             plan.result.created_files.push(file.to_path_buf());
         }

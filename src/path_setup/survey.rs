@@ -22,6 +22,8 @@ pub struct Survey {
     pub on_path: bool,
     /// An executable `zsh` is on `PATH`.
     pub zsh_on_path: bool,
+    /// Profiles that exist but could not be read, with the error: skipped, with a note.
+    pub unreadable: BTreeMap<PathBuf, String>,
 }
 
 pub(super) struct Targets {
@@ -98,10 +100,21 @@ pub fn survey(ctx: &PathContext) -> Result<Survey, PathSetupError> {
         .chain(ctx.completions.iter().map(|c| targets.completion(c.shell)))
         .collect();
     paths.extend(owned.iter().skip(1).cloned());
+    let profiles: Vec<PathBuf> = std::iter::once(targets.profile.clone())
+        .chain(targets.bash_rcs.iter().cloned())
+        .chain(ZSH_FILES.iter().map(|name| targets.zsh_dir.join(name)))
+        .collect();
+    let mut unreadable = BTreeMap::new();
     for path in paths {
         let contents = match fs::read(&path) {
             Ok(contents) => Some(contents),
             Err(error) if error.kind() == io::ErrorKind::NotFound => None,
+            // A profile is the user's: one pane cannot read is skipped, not fatal. The files
+            // pane owns and `$GITHUB_PATH` must be readable for it to know what it writes.
+            Err(error) if profiles.contains(&path) => {
+                unreadable.insert(path, error.to_string());
+                continue;
+            }
             Err(error) => return Err(PathSetupError::io("read", &path)(error)),
         };
         files.insert(path, contents);
@@ -131,6 +144,7 @@ pub fn survey(ctx: &PathContext) -> Result<Survey, PathSetupError> {
         missing_dirs,
         on_path,
         zsh_on_path,
+        unreadable,
     })
 }
 

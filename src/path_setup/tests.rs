@@ -72,6 +72,42 @@ fn already_on_path_changes_nothing() {
     }
 }
 
+#[test]
+fn already_on_path_still_gets_its_completions_and_says_so() {
+    let mut survey = survey_with(&[("/home/u/.zshrc", "")]);
+    survey.on_path = true;
+    let context = PathContext {
+        path_env: Some("/home/u/.local/bin".into()),
+        completions: vec![
+            completion(CompletionShell::Bash, "complete -F _pane pane\n"),
+            completion(CompletionShell::Zsh, "#compdef pane\n"),
+        ],
+        ..ctx()
+    };
+    let plan = plan(&context, &survey).unwrap();
+    // No env file and no PATH line; the completions and zsh's fpath line only.
+    let lines: Vec<&str> = plan.result.edits.iter().map(|e| e.line.as_str()).collect();
+    assert_eq!(
+        lines,
+        ["fpath=(\"$HOME/.local/share/zsh/site-functions\" $fpath)"]
+    );
+    assert!(!plan
+        .result
+        .created_files
+        .iter()
+        .any(|f| f.ends_with("pane.env") || f.ends_with("pane.env.fish")));
+    let notes = plan.result.notes.join("\n");
+    assert!(
+        notes.contains("already on PATH; no PATH line was added"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("installed completions for bash, zsh"),
+        "{notes}"
+    );
+    assert!(!notes.contains("no shell profile was changed"), "{notes}");
+}
+
 /// (existing files, zsh on PATH, ZDOTDIR, files that get the line)
 type ProfileCase<'a> = (
     &'a [(&'a str, &'a str)],

@@ -135,3 +135,64 @@ fn every_step_of_a_self_install_survives_an_abort() {
         assert_no_temp_files(&world.home);
     }
 }
+
+/// The user's profiles, as a test world starts them.
+fn write_profiles(world: &World) -> [(std::path::PathBuf, &'static str); 2] {
+    let profiles = [
+        (world.home.join(".profile"), "# the user's profile\n"),
+        (world.home.join(".bashrc"), "# no newline at the end"),
+    ];
+    for (path, text) in &profiles {
+        std::fs::write(path, text).unwrap();
+    }
+    profiles
+}
+
+#[test]
+fn every_step_of_a_self_install_with_path_set_up_leaves_no_line_unrecorded() {
+    let newer = xtask::fixtures::build_pane("1.1.0");
+    for step in TRANSACTION_STEPS {
+        for first in [true, false] {
+            let world = if first {
+                let world = World::new();
+                world.publish("1.1.0");
+                world
+            } else {
+                World::installed(&["1.0.0", "1.1.0"])
+            };
+            let profiles = write_profiles(&world);
+            let run = world.run(&newer, &["self", "install"], &[("PANE_FAILPOINT", step)]);
+            // A first install has no receipt to journal in.
+            let journals = !(first && *step == "receipt-pending");
+            assert!(
+                run.signal.is_some() || !journals,
+                "failpoint {step} did not abort:\n{run}"
+            );
+            // Installing again finishes; uninstalling then gives every profile back.
+            world.run(&newer, &["self", "install"], &[]).success();
+            assert_eq!(world.installed_version(), "1.1.0", "after {step}");
+            let env_line = ". \"$HOME/.local/bin/pane.env\"";
+            let profile = std::fs::read_to_string(world.home.join(".profile")).unwrap();
+            assert_eq!(
+                profile.matches(env_line).count(),
+                1,
+                "after {step}: {profile}"
+            );
+            world.pane(&["self", "uninstall", "--yes"]).success();
+            for (path, text) in &profiles {
+                assert_eq!(
+                    std::fs::read_to_string(path).unwrap(),
+                    *text,
+                    "after {step} (first install: {first}): {}",
+                    path.display()
+                );
+            }
+            for left in [".zshenv", ".local/bin/pane.env", ".config/fish"] {
+                assert!(
+                    !world.home.join(left).exists(),
+                    "after {step} (first install: {first}): {left} is left"
+                );
+            }
+        }
+    }
+}

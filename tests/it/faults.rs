@@ -453,3 +453,20 @@ fn full_disk_under_the_path_set_up() {
     assert!(!world.install_path().exists());
     assert_no_temp_files(&world.home);
 }
+
+#[test]
+fn an_install_that_fails_after_the_path_set_up_takes_it_back() {
+    let world = World::new();
+    world.publish("1.0.0");
+    std::fs::write(world.home.join(".bashrc"), "# the user's\n").unwrap();
+    // The install path is taken by a directory: the swap fails after the
+    // profiles got their lines.
+    std::fs::create_dir_all(world.install_path()).unwrap();
+    let before = world.snapshot();
+    world
+        .run(&build_pane("1.0.0"), &["self", "install"], &[])
+        .fails_with("could not replace");
+    before.assert_same(&world.snapshot());
+    assert!(world.install_path().is_dir());
+    assert_no_temp_files(&world.home);
+}

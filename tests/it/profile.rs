@@ -627,3 +627,57 @@ fn a_file_of_pane_s_name_that_pane_did_not_write_is_refused() {
         "a refused install changed the home",
     );
 }
+
+#[test]
+fn a_profile_that_cannot_take_the_line_is_skipped_with_the_line_to_add() {
+    let home = Home::new();
+    // A dangling link where ~/.profile would be created, a directory where zsh's rc is (it
+    // cannot be read), a `$ZDOTDIR` that does not exist, and a .bashrc that takes the line.
+    symlink(home.root().join("gone"), home.home().join(".profile")).unwrap();
+    home.write("home/.bashrc", "# mine\n");
+    let install_dir = home.home().join(".local/bin");
+    let mut context = home.context(&install_dir);
+    let before = tree(home.root());
+    context.zdotdir = Some(home.root().join("no-such-zdotdir"));
+    let setup = setup_path(&context).unwrap();
+    let line = ". \"$HOME/.local/bin/pane.env\"";
+    assert_eq!(home.read("home/.bashrc"), format!("# mine\n{line}\n"));
+    for skipped in ["~/.profile", "no-such-zdotdir/.zshenv"] {
+        assert!(
+            setup.notes.iter().any(|n| n.contains(skipped)
+                && n.contains("could not add a line")
+                && n.contains(&format!("add `{line}` to it yourself"))),
+            "{skipped}: {:#?}",
+            setup.notes
+        );
+    }
+    assert!(
+        setup
+            .notes
+            .iter()
+            .any(|n| n.ends_with("to PATH in ~/.bashrc")),
+        "{:#?}",
+        setup.notes
+    );
+    // Only what was done is recorded, and undoing it gives everything back.
+    let files: Vec<&Path> = setup.edits.iter().map(|e| e.file.as_path()).collect();
+    assert_eq!(files, [home.home().join(".bashrc")], "{:#?}", setup.edits);
+    assert!(!setup.created_files.contains(&home.home().join(".profile")));
+    undo_path(&setup.edits, &setup.created_files).unwrap();
+    assert_same_tree(&before, &tree(home.root()), "after the undo");
+
+    // A zsh rc that cannot be read: zsh is set up elsewhere, that file is not guessed at.
+    let home = Home::new();
+    fs::create_dir_all(home.home().join(".zshenv")).unwrap();
+    let context = home.context(&home.home().join(".local/bin"));
+    let setup = setup_path(&context).unwrap();
+    assert!(
+        setup
+            .notes
+            .iter()
+            .any(|n| n.contains("could not add a line to ~/.zshenv")),
+        "{:#?}",
+        setup.notes
+    );
+    assert!(home.home().join(".zshenv").is_dir());
+}
