@@ -96,6 +96,9 @@ pub fn install(
     };
     committed?;
     settled?;
+    if let Some(moved_from) = old.as_ref().filter(|_| !same_dir) {
+        notes.extend(leave_the_old_dir(moved_from));
+    }
     let shadowed_by =
         path_setup::shadowing_binary(request.path_context.path_env.as_deref(), &install_dir);
     Ok(Installed {
@@ -122,6 +125,29 @@ fn already_installed(
     let running =
         digest::sha256_file(&ctx.current_exe).map_err(UpdateError::io("read", &ctx.current_exe))?;
     Ok(installed == Some(running))
+}
+
+/// The installation moved to another directory: the binary it left is removed when it is
+/// still pane's own (the bytes the old receipt kept for its version); anything else there is
+/// left, and said. Its PATH records moved with the receipt, for `uninstall` to undo.
+fn leave_the_old_dir(old: &Receipt) -> Option<String> {
+    let path = old.install_path();
+    let file = fs::symlink_metadata(&path).ok()?.file_type().is_file();
+    let ours = file
+        && old.kept_version(&old.version).is_some_and(|kept| {
+            digest::sha256_file(&path).is_ok_and(|sha| digest::hex(&sha) == kept.sha256)
+        });
+    Some(if ours && fs::remove_file(&path).is_ok() {
+        format!(
+            "removed {}, the binary of the previous install",
+            path.display()
+        )
+    } else {
+        format!(
+            "left {}: it is not the binary pane installed there; remove it if it is not needed",
+            path.display()
+        )
+    })
 }
 
 /// The receipt to start from: the old one for a re-install in the same

@@ -693,6 +693,8 @@ fn the_downgrade_floor_follows_the_installation_to_another_directory() {
     let receipt = world.receipt();
     assert_eq!(receipt["install_dir"], other.to_string_lossy().as_ref());
     assert_eq!(receipt["highest_verified"], "1.1.0", "{receipt:#}");
+    // The binary it moved from goes with the move; uninstall would not know of it.
+    assert!(!world.install_path().exists());
     assert_eq!(receipt["highest_verified_stable"], "1.1.0", "{receipt:#}");
 }
 
@@ -751,4 +753,34 @@ fn a_first_install_replaces_a_link_at_the_install_path_not_what_it_points_to() {
     world.pane(&["self", "uninstall", "--yes"]).success();
     assert!(std::fs::symlink_metadata(world.install_path()).is_err());
     assert!(other.is_file());
+}
+
+#[test]
+fn a_move_to_another_directory_leaves_a_binary_that_is_not_pane_s() {
+    let world = World::installed(&["1.0.0"]);
+    // Since the install, another tool put its own file at pane's old path.
+    std::fs::write(world.install_path(), "#!/bin/sh\necho other\n").unwrap();
+    let other = world.home.join("elsewhere/bin");
+    let run = world
+        .run(
+            &build_pane("1.0.0"),
+            &[
+                "self",
+                "install",
+                "--install-dir",
+                &other.to_string_lossy(),
+                "--no-modify-path",
+            ],
+            &[],
+        )
+        .success();
+    assert!(
+        run.stderr
+            .contains("it is not the binary pane installed there"),
+        "{run}"
+    );
+    assert_eq!(
+        std::fs::read(world.install_path()).unwrap(),
+        b"#!/bin/sh\necho other\n"
+    );
 }
