@@ -97,7 +97,8 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1")]
         host: IpAddr,
         /// Inject a fault: PATH_SUFFIX=KIND[:ARG], KIND one of truncate:N,
-        /// corrupt:N, stall, status:N, redirect:URL, endless, throttle:N
+        /// corrupt:N, stall, stall:N, status:N, redirect:URL, endless,
+        /// throttle:N
         #[arg(long, value_name = "PATH_SUFFIX=KIND[:ARG]")]
         fault: Vec<String>,
     },

@@ -49,6 +49,9 @@ pub enum Fault {
     /// Headers, then nothing; the socket stays open until the client leaves
     /// or the server is dropped.
     Stall,
+    /// Headers and the first `after` bytes of the body, then nothing, as
+    /// [`Fault::Stall`]: a connection that dies mid-download.
+    StallAfter { after: u64 },
     /// This status code with a short text body instead of the real answer.
     Status(u16),
     /// `302 Found` with `Location:` this (absolute) URL.
@@ -69,8 +72,9 @@ pub const AWAIT_LIMIT: Duration = Duration::from_secs(10);
 impl FromStr for Fault {
     type Err = crate::Error;
 
-    /// `truncate:N`, `corrupt:N`, `stall`, `status:N`, `redirect:URL`,
-    /// `endless`, `await:TEXT`, `throttle:N` (bytes per second).
+    /// `truncate:N`, `corrupt:N`, `stall`, `stall:N` (after N bytes),
+    /// `status:N`, `redirect:URL`, `endless`, `await:TEXT`, `throttle:N`
+    /// (bytes per second).
     fn from_str(text: &str) -> Result<Fault> {
         let (kind, argument) = match text.split_once(':') {
             Some((kind, argument)) => (kind, Some(argument)),
@@ -88,7 +92,10 @@ impl FromStr for Fault {
             "corrupt" => Fault::CorruptByte {
                 offset: number("OFFSET")?,
             },
-            "stall" => Fault::Stall,
+            "stall" if argument.is_none() => Fault::Stall,
+            "stall" => Fault::StallAfter {
+                after: number("BYTES")?,
+            },
             "status" => Fault::Status(
                 u16::try_from(number("CODE")?)
                     .ok()
@@ -108,7 +115,7 @@ impl FromStr for Fault {
                 bytes_per_sec: number("BYTES_PER_SEC")?.max(1),
             },
             _ => crate::bail!(
-                "unknown fault {kind:?}; expected truncate:N, corrupt:N, stall, status:N, redirect:URL, endless, await:TEXT or throttle:N"
+                "unknown fault {kind:?}; expected truncate:N, corrupt:N, stall, stall:N, status:N, redirect:URL, endless, await:TEXT or throttle:N"
             ),
         })
     }
@@ -885,19 +892,8 @@ fn send(
 
     match fault {
         Some(Fault::Stall) => {
-            // Hold the socket open until the client gives up or we stop.
-            let mut scratch = [0u8; 1024];
-            loop {
-                if shared.stopping() {
-                    return Ok(());
-                }
-                match stream.read(&mut scratch) {
-                    Ok(0) => return Ok(()),
-                    Ok(_) => {}
-                    Err(e) if is_timeout(&e) => {}
-                    Err(_) => return Ok(()),
-                }
-            }
+            hold_open(shared, stream);
+            return Ok(());
         }
         Some(Fault::Endless) => {
             let chunk = vec![b'A'; 64 * 1024];
@@ -909,7 +905,7 @@ fn send(
     }
 
     let limit = match fault {
-        Some(Fault::Truncate { after }) => after.min(length),
+        Some(Fault::Truncate { after } | Fault::StallAfter { after }) => after.min(length),
         _ => length,
     };
     let corrupt_at = match fault {
@@ -949,7 +945,27 @@ fn send(
             pause(shared, Duration::from_secs_f64(n as f64 / rate as f64))?;
         }
     }
+    if matches!(fault, Some(Fault::StallAfter { .. })) {
+        hold_open(shared, stream);
+    }
     Ok(())
+}
+
+/// Holds the socket open, sending nothing, until the client gives up or the
+/// server stops.
+fn hold_open(shared: &Shared, stream: &mut TcpStream) {
+    let mut scratch = [0u8; 1024];
+    loop {
+        if shared.stopping() {
+            return;
+        }
+        match stream.read(&mut scratch) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) if is_timeout(&e) => {}
+            Err(_) => return,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -967,6 +983,10 @@ mod tests {
             Fault::CorruptByte { offset: 3 }
         );
         assert_eq!("stall".parse::<Fault>().unwrap(), Fault::Stall);
+        assert_eq!(
+            "stall:5".parse::<Fault>().unwrap(),
+            Fault::StallAfter { after: 5 }
+        );
         assert_eq!("status:503".parse::<Fault>().unwrap(), Fault::Status(503));
         assert_eq!(
             "redirect:http://127.0.0.2:9/x".parse::<Fault>().unwrap(),
@@ -981,7 +1001,14 @@ mod tests {
             "throttle:100".parse::<Fault>().unwrap(),
             Fault::Throttle { bytes_per_sec: 100 }
         );
-        for bad in ["truncate", "status:abc", "status:5", "redirect:", "explode"] {
+        for bad in [
+            "truncate",
+            "stall:x",
+            "status:abc",
+            "status:5",
+            "redirect:",
+            "explode",
+        ] {
             assert!(bad.parse::<Fault>().is_err(), "{bad}");
         }
     }
