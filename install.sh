@@ -414,7 +414,7 @@ download() {
         if curl_supports --max-filesize; then
             set -- "$@" --max-filesize "$_max"
         fi
-        set -- "$@" --max-time "$_deadline" --output -
+        set -- "$@" --max-time "$_deadline"
     elif [ "$_wget_gnu" = 1 ]; then
         # GNU wget's --timeout bounds each read, not the whole download: timeout(1) does that.
         set -- wget --quiet "--timeout=$_timeout" --tries=3 --max-redirect=5
@@ -439,16 +439,33 @@ download() {
     if [ "$_downloader" = wget ] && [ "$_timeout_cmd" = 1 ]; then
         set -- timeout "$_deadline" "$@"
     fi
-    # The body passes through `head -c` so that a server sending more than it should, or never
-    # stopping, is cut off at the cap whatever its Content-Length said. The downloader's exit
-    # status comes back through a file: a pipeline's status is that of its last command.
-    rm -f "$_file.status" "$_file.err"
-    {
-        "$@" "$_url" 2>"$_file.err"
-        echo "$?" >"$_file.status"
-    } | head -c "$((_max + 1))" >"$_file"
-    _status=$(cat "$_file.status" 2>/dev/null) || _status=1
-    rm -f "$_file.status"
+    rm -f "$_file" "$_file.status" "$_file.err"
+    if [ "$_downloader" = curl ]; then
+        # curl writes the file itself: before a retry it empties the file, where a pipe would
+        # keep the bytes of the attempt that failed ahead of the next one's. A body that goes on
+        # past the cap is cut off by the file size limit (curl's --max-filesize does that only
+        # from curl 8.4.0 on, and earlier only when a Content-Length announced it): curl then
+        # fails to write, with SIGXFSZ ignored so that curl, not the shell, says so.
+        : >"$_file"
+        (
+            trap '' XFSZ
+            ulimit -f "$((_max / 512 + 2))" 2>/dev/null
+            exec "$@" --output "$_file" "$_url"
+        ) 2>"$_file.err"
+        _status=$?
+    else
+        # The body passes through `head -c` so that a server sending more than it should, or
+        # never stopping, is cut off at the cap whatever its Content-Length said. A retry of GNU
+        # wget asks for the rest only, and skips what it already wrote when the server sends the
+        # whole file again. The downloader's exit status comes back through a file: a
+        # pipeline's status is that of its last command.
+        {
+            "$@" "$_url" 2>"$_file.err"
+            echo "$?" >"$_file.status"
+        } | head -c "$((_max + 1))" >"$_file"
+        _status=$(cat "$_file.status" 2>/dev/null) || _status=1
+        rm -f "$_file.status"
+    fi
     cat "$_file.err" >&2 2>/dev/null
     if [ "$_status" != 0 ]; then
         explain_failure "$_url" "$_file.err"

@@ -1069,11 +1069,24 @@ fn a_download_that_fails_says_which_and_installs_nothing() {
         let output = sandbox.run(shell, &["--version", "1.0.0"]);
         assert_refused(shell, &sandbox, &output, &["could not download"]);
         server.clear_faults();
-        // A signature file larger than any real one.
+        // A signature file larger than any real one, with no Content-Length to refuse it by: cut
+        // off at the cap, long before the 30 s deadline.
         server.set_fault("SHA256SUMS.minisig", Fault::Endless);
         let sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        let started = std::time::Instant::now();
         let output = sandbox.run(shell, &["--version", "1.0.0"]);
-        assert_refused(shell, &sandbox, &output, &["could not download"]);
+        assert_refused(
+            shell,
+            &sandbox,
+            &output,
+            &["larger than the 4096 bytes allowed", "could not download"],
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "{}: an endless body took {:?}",
+            shell_name(shell),
+            started.elapsed()
+        );
         server.clear_faults();
     }
 }
@@ -1882,6 +1895,55 @@ fn a_slow_download_is_given_up_on_its_deadline() {
                 shell_name(shell)
             );
             server.clear_faults();
+        }
+    }
+}
+
+#[test]
+fn a_download_that_stalls_once_is_retried_from_the_start() {
+    // Half the archive, then nothing: curl gives up on that attempt after 2 s below 16 KiB/s,
+    // GNU wget after a 2 s read timeout, and both try again; the second answer is whole. The
+    // retry's bytes must replace the first attempt's, not follow them.
+    let fake = Fake::new(&[]);
+    let release = fake
+        .release("1.0.0")
+        .padding(48 * 1024)
+        .write(fake.root(), &fake.key);
+    let half = fs::metadata(&release.archive).unwrap().len() / 2;
+    let server = start_server(fake.root());
+    let no_curl = tools_dir(&["curl"]);
+    which("wget");
+    for shell in SHELLS {
+        for (name, path) in [
+            ("curl", Path::new(SYSTEM_PATH)),
+            ("GNU wget", no_curl.path()),
+        ] {
+            server.set_fault_times("*.tar.gz", Fault::StallAfter { after: half }, 1);
+            let mut sandbox = Sandbox::new(&server, &fake.key_line());
+            sandbox.set("PATH", path);
+            sandbox.set("PANE_INSTALL_TIMEOUT", "2");
+            sandbox.set("PANE_RECORD", sandbox.path("record"));
+            let output = sandbox.run(shell, &["--version", "1.0.0", "--yes"]);
+            assert!(
+                output.status.success(),
+                "{} with {name}: {}",
+                shell_name(shell),
+                describe(&output)
+            );
+            assert!(
+                stderr(&output).contains("verified the SHA-256"),
+                "{}",
+                describe(&output)
+            );
+            assert!(sandbox.path("record").exists(), "pane was not run");
+            let archives = server
+                .requests()
+                .iter()
+                .filter(|r| r.path_only().ends_with(".tar.gz"))
+                .count();
+            assert_eq!(archives, 2, "{} with {name}", shell_name(shell));
+            server.clear_faults();
+            server.clear_requests();
         }
     }
 }
