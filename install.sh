@@ -828,6 +828,11 @@ unpack() {
 }
 
 main() {
+    # Run by zsh (`curl … | zsh`), everything below is read as sh reads it: zsh's own rules split
+    # no unquoted parameter (a list of keys would be one word) and give `set -f` another meaning.
+    if [ -n "${ZSH_VERSION:-}" ]; then
+        emulate sh
+    fi
     # No globbing anywhere: nothing below means to expand a pattern.
     set -u -f
     _repo=https://github.com/pane-cli/pane

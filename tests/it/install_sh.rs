@@ -1,7 +1,7 @@
 //! `install.sh` against a real release server (`xtask::server`) and real pane binaries, under
-//! dash, BusyBox sh and bash. Each run gets its own HOME, XDG dirs and TMPDIR in a temporary
-//! directory (never the real HOME), trusts a key made at test time, and installs the build for
-//! the host's triple (`PANE_TARGET`).
+//! dash, BusyBox sh and bash, and a fresh install under plain zsh too. Each run gets its own
+//! HOME, XDG dirs and TMPDIR in a temporary directory (never the real HOME), trusts a key made
+//! at test time, and installs the build for the host's triple (`PANE_TARGET`).
 //!
 //! The invariant every refusal is checked against: a non-zero exit, a `pane-install: error:`
 //! that says what went wrong, no file under the sandbox's HOME or XDG dirs, and no temporary
@@ -36,6 +36,26 @@ fn install_sh() -> PathBuf {
 
 fn shell_name(shell: &[&str]) -> String {
     shell.join(" ")
+}
+
+/// [`SHELLS`] and plain zsh, as `curl … | zsh` runs the script (zsh's own rules, not `zsh
+/// --emulate sh`). Without zsh, the zsh case is skipped; with `CI` set a missing zsh fails
+/// (`.ci/run` installs it).
+fn shells_and_zsh() -> Vec<&'static [&'static str]> {
+    let mut shells = SHELLS.to_vec();
+    let zsh = SYSTEM_PATH
+        .split(':')
+        .any(|dir| Path::new(dir).join("zsh").is_file());
+    if zsh {
+        shells.push(&["zsh"]);
+    } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "zsh is missing, and CI is set: .ci/run installs it"
+        );
+        eprintln!("skipped under zsh: zsh is not installed");
+    }
+    shells
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -358,8 +378,17 @@ fn receipt_text(sandbox: &Sandbox) -> String {
 fn fresh_install_of_the_latest_release_under_each_shell() {
     let fixture = shared();
     let server = start_server(&fixture.root);
-    for shell in SHELLS {
-        let sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+    // Two trusted keys, one a line, the signing one second, as the embedded keys come: each is
+    // tried in turn (zsh splits the list only when told to).
+    let other = TestKey::generate();
+    let keys = format!(
+        "{}\n{}",
+        other.public_key_line(),
+        fixture.key.public_key_line()
+    );
+    for shell in shells_and_zsh() {
+        let mut sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        sandbox.set("PANE_INSTALL_PUBKEY", &keys);
         let output = sandbox.run(shell, &["--yes"]);
         assert_success(shell, &output);
         let err = stderr(&output);
@@ -399,8 +428,14 @@ fn the_script_piped_into_sh_installs_too() {
     let fixture = shared();
     let server = start_server(&fixture.root);
     let script = fs::read(install_sh()).unwrap();
-    for shell in SHELLS {
-        let sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+    let keys = format!(
+        "{}\n{}",
+        TestKey::generate().public_key_line(),
+        fixture.key.public_key_line()
+    );
+    for shell in shells_and_zsh() {
+        let mut sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        sandbox.set("PANE_INSTALL_PUBKEY", &keys);
         let output = sandbox.run_piped(shell, &script, &["--version", "1.0.0", "--yes"]);
         assert_success(shell, &output);
         assert_eq!(
