@@ -40,7 +40,7 @@ OPTIONS:
                         PANE_RELEASES_API_URL); without it, a pre-release is installed only
                         when named with --version
     --install-dir DIR   put the pane binary in DIR
-                        [default: $XDG_BIN_HOME, else ~/.local/bin]
+                        [default: $XDG_BIN_HOME when absolute, else ~/.local/bin]
     --no-modify-path    do not edit shell profiles, write PATH set-up files or $GITHUB_PATH
     --insecure-skip-signature
                         install even when no tool here can check the release's signature
@@ -904,10 +904,17 @@ main() {
     check_base_url
     detect_target
     resolve_home
+    # The install dir, chosen here as pane chooses it (XDG_BIN_HOME only when absolute) and handed
+    # over with --install-dir: the dir checked is the dir installed into, and the dir added to
+    # GITHUB_PATH.
+    _xdg_bin_home=""
+    case "${XDG_BIN_HOME:-}" in
+        /*) _xdg_bin_home=$XDG_BIN_HOME ;;
+    esac
     if [ -n "$_install_dir" ]; then
         _dir=$_install_dir
-    elif [ -n "${XDG_BIN_HOME:-}" ]; then
-        _dir=$XDG_BIN_HOME
+    elif [ -n "$_xdg_bin_home" ]; then
+        _dir=$_xdg_bin_home
     elif [ -n "${HOME:-}" ]; then
         _dir=$HOME/.local/bin
     else
@@ -1021,10 +1028,7 @@ main() {
     if [ -n "${GITHUB_PATH:-}" ] && [ "$_no_modify_path" = 0 ]; then
         _github_path=1
     fi
-    set -- self install
-    if [ -n "$_install_dir" ]; then
-        set -- "$@" --install-dir "$_install_dir"
-    fi
+    set -- self install --install-dir "$_dir"
     if [ "$_no_modify_path" = 1 ] || [ "$_github_path" = 1 ]; then
         set -- "$@" --no-modify-path
     fi
@@ -1056,7 +1060,8 @@ main() {
         die "pane self install failed (exit status $_status)"
     fi
     if [ "$_github_path" = 1 ]; then
-        _bin_dir=$(cd "$_bin_dir" && pwd -P) || die "cannot find the install dir $_bin_dir"
+        # A relative dir is the one under the current directory, not one CDPATH names.
+        _bin_dir=$(CDPATH='' cd -P -- "$_bin_dir" && pwd -P) || die "cannot find the install dir $_bin_dir"
         printf '%s\n' "$_bin_dir" >>"$GITHUB_PATH" || die "cannot append to GITHUB_PATH ($GITHUB_PATH)"
         say "added $_bin_dir to GITHUB_PATH for the next steps of this job"
     fi

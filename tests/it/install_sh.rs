@@ -292,6 +292,15 @@ impl Sandbox {
         tree
     }
 
+    /// What the stand-in records when install.sh hands over to `self install` with the default
+    /// install dir, `~/.local/bin`, then `args`.
+    fn handed_over(&self, args: &[&str]) -> String {
+        let dir = self.home().join(".local/bin");
+        let mut all = vec!["self", "install", "--install-dir", dir.to_str().unwrap()];
+        all.extend_from_slice(args);
+        recorded("install.sh", &all)
+    }
+
     fn installed_version(&self, binary: &Path) -> String {
         let output = self
             .command(binary.to_str().unwrap())
@@ -637,7 +646,7 @@ fn curl_or_wget() {
             assert!(output.status.success(), "{name}: {}", describe(&output));
             assert_eq!(
                 fs::read_to_string(sandbox.path("record")).unwrap(),
-                recorded("install.sh", &["self", "install", "--yes"])
+                sandbox.handed_over(&["--yes"])
             );
         }
     }
@@ -654,17 +663,42 @@ fn curl_or_wget() {
 // ---------------------------------------------------------------------------------------------
 // The hand-over to `pane self install`
 
-/// (arguments, environment, the command line pane gets)
+/// (arguments, environment, the command line pane gets, `<HOME>` standing for the sandbox's)
 type HandOverCase<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a [&'a str]);
 
 #[test]
 fn hands_over_to_the_verified_binary_with_the_options_given() {
     let fake = Fake::new(&["2.0.0"]);
     let server = start_server(fake.root());
+    // The install dir is always named: the one install.sh checked is the one pane installs into.
     let cases: &[HandOverCase] = &[
-        (&[], &[], &["self", "install"]),
-        (&["--yes"], &[], &["self", "install", "--yes"]),
-        (&["-y"], &[], &["self", "install", "--yes"]),
+        (
+            &[],
+            &[],
+            &["self", "install", "--install-dir", "<HOME>/.local/bin"],
+        ),
+        (
+            &["--yes"],
+            &[],
+            &[
+                "self",
+                "install",
+                "--install-dir",
+                "<HOME>/.local/bin",
+                "--yes",
+            ],
+        ),
+        (
+            &["-y"],
+            &[],
+            &[
+                "self",
+                "install",
+                "--install-dir",
+                "<HOME>/.local/bin",
+                "--yes",
+            ],
+        ),
         (
             &["--install-dir", "/x y/bin", "--no-modify-path", "--yes"],
             &[],
@@ -687,11 +721,25 @@ fn hands_over_to_the_verified_binary_with_the_options_given() {
             &[("PANE_INSTALL_DIR", "/b"), ("PANE_NO_MODIFY_PATH", "1")],
             &["self", "install", "--install-dir", "/b", "--no-modify-path"],
         ),
-        (&[], &[("PANE_NO_MODIFY_PATH", "0")], &["self", "install"]),
+        (
+            &[],
+            &[("PANE_NO_MODIFY_PATH", "0")],
+            &["self", "install", "--install-dir", "<HOME>/.local/bin"],
+        ),
         (
             &["--install-dir", "/c"],
             &[("PANE_INSTALL_DIR", "/b")],
             &["self", "install", "--install-dir", "/c"],
+        ),
+        (
+            &[],
+            &[("XDG_BIN_HOME", "/d")],
+            &["self", "install", "--install-dir", "/d"],
+        ),
+        (
+            &[],
+            &[("XDG_BIN_HOME", "d")],
+            &["self", "install", "--install-dir", "<HOME>/.local/bin"],
         ),
     ];
     for shell in SHELLS {
@@ -704,9 +752,15 @@ fn hands_over_to_the_verified_binary_with_the_options_given() {
             }
             let output = sandbox.run(shell, args);
             assert_success(shell, &output);
+            let home = sandbox.home();
+            let expected: Vec<String> = expected
+                .iter()
+                .map(|arg| arg.replace("<HOME>", home.to_str().unwrap()))
+                .collect();
+            let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
             assert_eq!(
                 fs::read_to_string(&record).unwrap(),
-                recorded("install.sh", expected),
+                recorded("install.sh", &expected),
                 "{} {args:?} {env:?}",
                 shell_name(shell)
             );
@@ -1201,7 +1255,7 @@ fn the_openssl_path_verifies_and_rejects_when_minisign_is_absent() {
         assert!(!stderr(&output).contains("NOT checked"));
         assert_eq!(
             fs::read_to_string(sandbox.path("record")).unwrap(),
-            recorded("install.sh", &["self", "install", "--yes"])
+            sandbox.handed_over(&["--yes"])
         );
         for (key_line, version, message) in [
             (
@@ -1613,7 +1667,7 @@ fn without_a_signature_tool_it_refuses_unless_told_loudly() {
             assert!(err.contains("verified the SHA-256"), "{err}");
             assert_eq!(
                 fs::read_to_string(sandbox.path("record")).unwrap(),
-                recorded("install.sh", &["self", "install", "--yes"])
+                sandbox.handed_over(&["--yes"])
             );
         }
         // PANE_REQUIRE_SIGNATURE overrides the opt-out.
@@ -1670,7 +1724,7 @@ fn the_stamped_script_installs_its_own_version_with_no_signature_tool() {
             assert!(!err.contains("warning"), "{err}");
             assert_eq!(
                 fs::read_to_string(sandbox.path("record")).unwrap(),
-                recorded("install.sh", &["self", "install", "--yes"])
+                sandbox.handed_over(&["--yes"])
             );
             // Only the archive of that version was fetched.
             let paths: Vec<String> = server
@@ -2037,6 +2091,50 @@ fn in_github_actions_the_dir_goes_to_github_path_and_no_profile_is_touched() {
         let output = sandbox.run(shell, &["--no-modify-path", "--yes"]);
         assert_success(shell, &output);
         assert_eq!(fs::read_to_string(&github_path).unwrap(), "");
+
+        // XDG_BIN_HOME counts only when absolute, as for pane: a relative one leaves the default,
+        // and GITHUB_PATH gets the dir pane was installed into; an absolute one is that dir.
+        for absolute in [false, true] {
+            let mut sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+            let github_path = sandbox.path("github_path");
+            sandbox.set("GITHUB_PATH", &github_path);
+            let dir = if absolute {
+                let dir = sandbox.path("xdg/bin");
+                sandbox.set("XDG_BIN_HOME", &dir);
+                dir
+            } else {
+                sandbox.set("XDG_BIN_HOME", "relbin");
+                sandbox.home().join(".local/bin")
+            };
+            let output = sandbox.run(shell, &["--yes"]);
+            assert_success(shell, &output);
+            assert_eq!(sandbox.installed_version(&dir.join("pane")), "pane 1.1.0");
+            assert_eq!(
+                fs::read_to_string(&github_path).unwrap(),
+                format!("{}\n", dir.display()),
+                "{}: XDG_BIN_HOME absolute: {absolute}",
+                shell_name(shell)
+            );
+            assert!(!sandbox.path("relbin").exists());
+        }
+
+        // A relative --install-dir is found from the current directory, whatever CDPATH
+        // names: GITHUB_PATH gets that dir, once.
+        let mut sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        let github_path = sandbox.path("github_path");
+        sandbox.set("GITHUB_PATH", &github_path);
+        fs::create_dir_all(sandbox.path("elsewhere/bin")).unwrap();
+        sandbox.set("CDPATH", sandbox.path("elsewhere"));
+        let output = sandbox.run(shell, &["--install-dir", "bin", "--yes"]);
+        assert_success(shell, &output);
+        let dir = sandbox.path("bin");
+        assert_eq!(sandbox.installed_version(&dir.join("pane")), "pane 1.1.0");
+        assert_eq!(
+            fs::read_to_string(&github_path).unwrap(),
+            format!("{}\n", dir.display()),
+            "{}",
+            shell_name(shell)
+        );
     }
 }
 
@@ -2236,7 +2334,7 @@ fn a_curlrc_or_wgetrc_cannot_turn_certificate_checks_off() {
         assert_success(shell, &output);
         assert_eq!(
             fs::read_to_string(sandbox.path("record")).unwrap(),
-            recorded("install.sh", &["self", "install", "--yes"])
+            sandbox.handed_over(&["--yes"])
         );
     }
 }
@@ -2301,7 +2399,7 @@ fn the_floor_is_the_receipts_stable_record_and_an_explicit_version_goes_below_it
             if installs {
                 assert_eq!(
                     fs::read_to_string(sandbox.path("record")).unwrap(),
-                    recorded("install.sh", &["self", "install", "--yes"])
+                    sandbox.handed_over(&["--yes"])
                 );
             } else {
                 assert!(
@@ -2319,11 +2417,8 @@ fn the_floor_is_the_receipts_stable_record_and_an_explicit_version_goes_below_it
         // Named, a lower version is installed; a pane that guards `self install` is told
         // that the downgrade is deliberate, one that does not know the flag is not.
         for (version, args) in [
-            (
-                "2.5.0",
-                &["self", "install", "--yes", "--allow-downgrade"][..],
-            ),
-            ("2.0.0", &["self", "install", "--yes"][..]),
+            ("2.5.0", &["--yes", "--allow-downgrade"][..]),
+            ("2.0.0", &["--yes"][..]),
         ] {
             let mut sandbox = Sandbox::new(&server, &fake.key_line());
             sandbox.set("PANE_RECORD", sandbox.path("record"));
@@ -2332,7 +2427,7 @@ fn the_floor_is_the_receipts_stable_record_and_an_explicit_version_goes_below_it
             assert_success(shell, &output);
             assert_eq!(
                 fs::read_to_string(sandbox.path("record")).unwrap(),
-                recorded("install.sh", args),
+                sandbox.handed_over(args),
                 "{version}"
             );
         }
@@ -2429,7 +2524,7 @@ fn the_release_pipeline_publishes_a_stamped_script_listed_in_the_signed_sums() {
             );
             assert_eq!(
                 fs::read_to_string(sandbox.path("record")).unwrap(),
-                recorded("install.sh", &["self", "install", "--yes"])
+                sandbox.handed_over(&["--yes"])
             );
         }
     }
