@@ -934,6 +934,10 @@ main() {
     trap 'exit 143' TERM
     _tmp=$(mktemp -d 2>/dev/null || mktemp -d -t pane-install) || die "cannot create a temporary directory"
     [ -d "$_tmp" ] || die "cannot create a temporary directory"
+    # From a relative TMPDIR mktemp gives a relative path, which unpack, changing directory,
+    # would lose.
+    _tmp_abs=$(CDPATH='' cd -P -- "$_tmp" && pwd -P) || die "cannot find the temporary directory $_tmp"
+    _tmp=$_tmp_abs
 
     # Which version, and what vouches for it. A stamped script installs its own version unless
     # told otherwise; it vouches for that version's archives by itself.

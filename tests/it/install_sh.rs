@@ -2139,6 +2139,31 @@ fn in_github_actions_the_dir_goes_to_github_path_and_no_profile_is_touched() {
 }
 
 #[test]
+fn a_relative_tmpdir_is_taken_from_the_current_directory() {
+    // mktemp -d then gives a relative path, which must still name the working directory after
+    // the script has changed into a directory under it to unpack, and whatever CDPATH names.
+    let fake = Fake::new(&["1.0.0"]);
+    let server = start_server(fake.root());
+    for shell in SHELLS {
+        let mut sandbox = Sandbox::new(&server, &fake.key_line());
+        sandbox.set("TMPDIR", "tmp");
+        fs::create_dir_all(sandbox.path("elsewhere/tmp")).unwrap();
+        sandbox.set("CDPATH", sandbox.path("elsewhere"));
+        sandbox.set("PANE_RECORD", sandbox.path("record"));
+        let output = sandbox.run(shell, &["--version", "1.0.0", "--yes"]);
+        assert_success(shell, &output);
+        assert_eq!(
+            fs::read_to_string(sandbox.path("record")).unwrap(),
+            sandbox.handed_over(&["--yes"])
+        );
+        let left: Vec<_> = fs::read_dir(sandbox.path("elsewhere/tmp"))
+            .unwrap()
+            .collect();
+        assert!(left.is_empty(), "{}: {left:?}", shell_name(shell));
+    }
+}
+
+#[test]
 fn quiet_and_verbose() {
     let fixture = shared();
     let server = start_server(&fixture.root);
