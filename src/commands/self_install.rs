@@ -29,6 +29,23 @@ fn completions() -> Vec<Completion> {
 }
 
 pub fn install(ctx: &Context, ui: &Ui, env: &Env, args: InstallArgs) -> CommandResult {
+    // A `~` that reaches pane is one no shell expanded (`--install-dir=~/bin`, a quoted value, a
+    // Dockerfile's ENV): taken as it is, it would name a directory `~` under the current one.
+    let given = match &args.install_dir {
+        Some(dir) => Some((dir, "--install-dir")),
+        None => env
+            .pane_install_dir
+            .as_ref()
+            .map(|dir| (dir, "PANE_INSTALL_DIR")),
+    };
+    if let Some((dir, from)) = given {
+        if dir.components().next() == Some(std::path::Component::Normal("~".as_ref())) {
+            return Err(UpdateError::UnexpandedTilde {
+                dir: dir.clone(),
+                from,
+            });
+        }
+    }
     let install_dir = args
         .install_dir
         .clone()

@@ -55,6 +55,8 @@ pub enum UpdateError {
     BadRequirement(String),
     #[error("cannot tell where to install: no home directory")]
     NoHome,
+    #[error("{from} {dir:?} starts with a `~` that no shell expanded")]
+    UnexpandedTilde { dir: PathBuf, from: &'static str },
     #[error("there is no previous version to roll back to")]
     NoPrevious,
     #[error("could not {action} {path}")]
@@ -98,6 +100,19 @@ impl UpdateError {
             UpdateError::NoMatch(_) => Some("see `pane self list` for the releases there are".into()),
             UpdateError::BadRequirement(_) => None,
             UpdateError::NoHome => Some("pass --install-dir DIR, or set HOME".into()),
+            UpdateError::UnexpandedTilde { dir, .. } => {
+                let rest = dir.strip_prefix("~").unwrap_or(dir);
+                let home = if rest.as_os_str().is_empty() {
+                    "$HOME".into()
+                } else {
+                    std::path::Path::new("$HOME").join(rest)
+                };
+                Some(format!(
+                    "for a directory in your home, write {} (a shell expands `~` only at the start of a word: `--install-dir ~/bin`, not `--install-dir=~/bin` or \"~/bin\"); for a directory named `~` here, write {}",
+                    home.display(),
+                    std::path::Path::new(".").join(dir).display()
+                ))
+            }
             UpdateError::NoPrevious => Some("install another version with `pane self update <VERSION>`".into()),
             UpdateError::Io { source, path, .. } => platform::io_hint(source, path),
         }
@@ -105,7 +120,10 @@ impl UpdateError {
 
     /// Usage errors exit 2, everything else 1.
     pub fn is_usage(&self) -> bool {
-        matches!(self, UpdateError::BadRequirement(_))
+        matches!(
+            self,
+            UpdateError::BadRequirement(_) | UpdateError::UnexpandedTilde { .. }
+        )
     }
 
     /// The error of `action` on `path`, for `map_err`.

@@ -1,7 +1,7 @@
 //! Help that teaches: every `pane self` command's help ends with an example
 //! of that command, and the common slips (`pane update`, `pane self upgrade`,
-//! `pane self pin latest`) are usage errors (exit 2) that name the command
-//! meant. The real binary, in a throwaway HOME.
+//! `pane self pin latest`, `--install-dir=~/bin`) are usage errors (exit 2)
+//! that name what was meant. The real binary, in a throwaway HOME.
 
 use std::path::Path;
 
@@ -163,4 +163,52 @@ fn pin_latest_and_update_latest_say_what_was_meant() {
     );
     // Refused before anything was looked at or written.
     assert!(world.files_in_home().is_empty());
+}
+
+#[test]
+fn an_install_dir_starting_with_an_unexpanded_tilde_is_refused() {
+    // `--install-dir=~/bin`: no shell expands that `~`, and taken as it is the binary would go
+    // to ./~/bin. A usage error, with what to write instead, before anything is written.
+    let world = World::new();
+    let run = pane(&world, &["self", "install", "--install-dir=~/bin"]).code(2);
+    assert!(
+        run.stderr
+            .contains("error: --install-dir \"~/bin\" starts with a `~` that no shell expanded"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("hint: for a directory in your home, write $HOME/bin")
+            && run
+                .stderr
+                .contains("for a directory named `~` here, write ./~/bin"),
+        "{}",
+        run.stderr
+    );
+    // PANE_INSTALL_DIR, the flag's default, the same; with --json, the error document.
+    let run = world
+        .run(
+            Path::new(env!("CARGO_BIN_EXE_pane")),
+            &["self", "install", "--json"],
+            &[("PANE_INSTALL_DIR", "~")],
+        )
+        .code(2);
+    let json = run.json();
+    assert_eq!(json["status"], "error");
+    assert_eq!(
+        json["error"],
+        "PANE_INSTALL_DIR \"~\" starts with a `~` that no shell expanded"
+    );
+    assert!(json["hint"].as_str().unwrap().contains("write $HOME ("));
+    assert!(!world.home.join("~").exists());
+    assert!(
+        world.files_in_home().is_empty(),
+        "{:?}",
+        world.files_in_home()
+    );
+
+    // A `~` that is not the first component, and `./~`, are directories like any other.
+    let run = pane(&world, &["self", "install", "--install-dir", "./~/bin"]).success();
+    assert!(world.home.join("~/bin/pane").is_file(), "{run}");
 }
