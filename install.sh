@@ -904,6 +904,15 @@ main() {
     check_base_url
     detect_target
     resolve_home
+    # A shell expands a leading ~ only at the start of a word, so --install-dir=~/bin, and a
+    # quoted PANE_INSTALL_DIR='~/bin', arrive with the ~: it means the home directory here, as
+    # it would have there (pane refuses a dir whose first component is ~).
+    case "$_install_dir" in
+        \~ | \~/*)
+            [ -n "${HOME:-}" ] || die "HOME is not set and could not be found, so $_install_dir cannot be expanded; give the install dir in full with --install-dir DIR"
+            _install_dir=$HOME${_install_dir#"~"}
+            ;;
+    esac
     # The install dir, chosen here as pane chooses it (XDG_BIN_HOME only when absolute) and handed
     # over with --install-dir: the dir checked is the dir installed into, and the dir added to
     # GITHUB_PATH.

@@ -515,6 +515,25 @@ fn a_custom_install_dir_from_the_flag_or_the_environment() {
         // PANE_NO_MODIFY_PATH: no profile, no env file.
         assert!(!sandbox.home().join(".profile").exists());
         assert!(!dir.join("pane.env").exists());
+
+        // A leading `~` that no shell expanded (`--install-dir=~/bin`, a quoted variable) is
+        // the home directory, as a shell would have made it; nothing goes to ./~.
+        for (args, env) in [
+            (&["--install-dir=~/bin", "--yes"][..], None),
+            (&["--yes"][..], Some("~/bin")),
+        ] {
+            let mut sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+            if let Some(value) = env {
+                sandbox.set("PANE_INSTALL_DIR", value);
+            }
+            let output = sandbox.run(shell, args);
+            assert_success(shell, &output);
+            let dir = sandbox.home().join("bin");
+            assert_eq!(sandbox.installed_version(&dir.join("pane")), "pane 1.1.0");
+            let profile = fs::read_to_string(sandbox.home().join(".profile")).unwrap();
+            assert_eq!(profile, ". \"$HOME/bin/pane.env\"\n");
+            assert!(!sandbox.path("~").exists(), "{}", shell_name(shell));
+        }
     }
 }
 
@@ -740,6 +759,16 @@ fn hands_over_to_the_verified_binary_with_the_options_given() {
             &[],
             &[("XDG_BIN_HOME", "d")],
             &["self", "install", "--install-dir", "<HOME>/.local/bin"],
+        ),
+        (
+            &["--install-dir=~/e"],
+            &[],
+            &["self", "install", "--install-dir", "<HOME>/e"],
+        ),
+        (
+            &[],
+            &[("PANE_INSTALL_DIR", "~")],
+            &["self", "install", "--install-dir", "<HOME>"],
         ),
     ];
     for shell in SHELLS {
