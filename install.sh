@@ -847,6 +847,7 @@ main() {
     _verbose=0
     _prerelease=0
     _insecure=0
+    _insecure_by=""
     if truthy "${PANE_NO_MODIFY_PATH:-}"; then
         _no_modify_path=1
     fi
@@ -855,6 +856,7 @@ main() {
     fi
     if truthy "${PANE_INSTALL_INSECURE_SKIP_SIGNATURE:-}"; then
         _insecure=1
+        _insecure_by=PANE_INSTALL_INSECURE_SKIP_SIGNATURE
     fi
 
     _requested=${PANE_VERSION:-}
@@ -874,7 +876,10 @@ main() {
             --install-dir=*) _install_dir=${1#--install-dir=} ;;
             --no-modify-path) _no_modify_path=1 ;;
             --prerelease) _prerelease=1 ;;
-            --insecure-skip-signature) _insecure=1 ;;
+            --insecure-skip-signature)
+                _insecure=1
+                _insecure_by=--insecure-skip-signature
+                ;;
             -y | --yes) _yes=1 ;;
             -q | --quiet)
                 _quiet=1
@@ -969,13 +974,16 @@ main() {
         _vouched=nothing
     else
         if [ "$_insecure" = 1 ]; then
-            die "--insecure-skip-signature was given, but PANE_REQUIRE_SIGNATURE is set; nothing was installed"
+            die "$_insecure_by asks to install without checking the signature, but PANE_REQUIRE_SIGNATURE is set; nothing was installed"
         fi
+        # The opt-out is offered only where it would be taken.
         _required=""
+        _opt_out=" To install without the signature anyway, pass --insecure-skip-signature."
         if truthy "${PANE_REQUIRE_SIGNATURE:-}"; then
             _required=" (PANE_REQUIRE_SIGNATURE is set)"
+            _opt_out=""
         fi
-        die "cannot check the signature of this release$_required: neither minisign nor OpenSSL 3 (with Ed25519) is installed, and installing without checking it could install anything. Install minisign (brew install minisign; apt-get install minisign) and run this again${_stamped:+, or install pane $_stamped, which this script vouches for by itself (run it without --version)}. To install without the signature anyway, pass --insecure-skip-signature. Nothing was installed."
+        die "cannot check the signature of this release$_required: neither minisign nor OpenSSL 3 (with Ed25519) is installed, and installing without checking it could install anything. Install minisign (brew install minisign; apt-get install minisign) and run this again${_stamped:+, or install pane $_stamped, which this script vouches for by itself (run it without --version)}.$_opt_out Nothing was installed."
     fi
 
     if [ -n "$_version" ]; then

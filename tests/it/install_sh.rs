@@ -1341,11 +1341,23 @@ fn without_minisign_or_openssl_it_refuses_with_or_without_require_signature() {
             &["cannot check the signature", "--insecure-skip-signature"],
         );
 
+        // PANE_REQUIRE_SIGNATURE refuses the opt-out too, so the refusal does not offer it.
         let mut sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
         sandbox.set("PATH", bin.path());
         sandbox.set("PANE_REQUIRE_SIGNATURE", "1");
         let output = sandbox.run(shell, &["--yes"]);
-        assert_refused(shell, &sandbox, &output, &["PANE_REQUIRE_SIGNATURE"]);
+        assert_refused(
+            shell,
+            &sandbox,
+            &output,
+            &["(PANE_REQUIRE_SIGNATURE is set)", "Install minisign"],
+        );
+        assert!(
+            !stderr(&output).contains("--insecure-skip-signature"),
+            "{}: {}",
+            shell_name(shell),
+            describe(&output)
+        );
     }
 }
 
@@ -1699,11 +1711,32 @@ fn without_a_signature_tool_it_refuses_unless_told_loudly() {
                 sandbox.handed_over(&["--yes"])
             );
         }
-        // PANE_REQUIRE_SIGNATURE overrides the opt-out.
-        let mut sandbox = sandbox_for(shell);
-        sandbox.set("PANE_REQUIRE_SIGNATURE", "1");
-        let output = sandbox.run(shell, &["--insecure-skip-signature", "--yes"]);
-        assert_refused(shell, &sandbox, &output, &["PANE_REQUIRE_SIGNATURE is set"]);
+        // PANE_REQUIRE_SIGNATURE overrides the opt-out, and the refusal names the one given.
+        for (args, env, given) in [
+            (
+                &["--insecure-skip-signature", "--yes"][..],
+                None,
+                "--insecure-skip-signature asks",
+            ),
+            (
+                &["--yes"][..],
+                Some(("PANE_INSTALL_INSECURE_SKIP_SIGNATURE", "1")),
+                "PANE_INSTALL_INSECURE_SKIP_SIGNATURE asks",
+            ),
+        ] {
+            let mut sandbox = sandbox_for(shell);
+            sandbox.set("PANE_REQUIRE_SIGNATURE", "1");
+            if let Some((name, value)) = env {
+                sandbox.set(name, value);
+            }
+            let output = sandbox.run(shell, args);
+            assert_refused(
+                shell,
+                &sandbox,
+                &output,
+                &[given, "but PANE_REQUIRE_SIGNATURE is set"],
+            );
+        }
         server.clear_requests();
     }
 }
