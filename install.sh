@@ -903,8 +903,14 @@ main() {
     fi
     _timeout=${PANE_INSTALL_TIMEOUT:-30}
     case "$_timeout" in
-        '' | *[!0-9]* | 0) usage_error "PANE_INSTALL_TIMEOUT must be a number of seconds: $_timeout" ;;
+        '' | *[!0-9]*) usage_error "PANE_INSTALL_TIMEOUT must be a number of seconds: $_timeout" ;;
     esac
+    # Without its leading zeros: 00, which curl and timeout(1) would read as no limit at all, is
+    # 0, and 010 is 10 (not the octal 8 of shell arithmetic).
+    _timeout=${_timeout#"${_timeout%%[!0]*}"}
+    if [ -z "$_timeout" ]; then
+        usage_error "PANE_INSTALL_TIMEOUT must be a number of seconds: ${PANE_INSTALL_TIMEOUT:-}"
+    fi
 
     check_base_url
     detect_target

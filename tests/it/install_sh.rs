@@ -937,6 +937,24 @@ fn usage_and_bad_arguments() {
             );
             assert!(stderr(&output).contains(message), "{}", describe(&output));
         }
+        // No deadline is no PANE_INSTALL_TIMEOUT: 00 (which curl and timeout(1) read as none)
+        // is refused as 0 is.
+        for value in ["0", "00", "x", "1.5", "-1"] {
+            let mut sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+            sandbox.set("PANE_INSTALL_TIMEOUT", value);
+            let output = sandbox.run(shell, &["--yes"]);
+            assert_eq!(
+                output.status.code(),
+                Some(2),
+                "PANE_INSTALL_TIMEOUT={value}: {}",
+                describe(&output)
+            );
+            assert!(
+                stderr(&output).contains("PANE_INSTALL_TIMEOUT must be a number of seconds"),
+                "{}",
+                describe(&output)
+            );
+        }
         assert!(is_empty_user(&sandbox.user_files()));
     }
     assert!(server.requests().is_empty());
