@@ -960,6 +960,69 @@ fn usage_and_bad_arguments() {
     assert!(server.requests().is_empty());
 }
 
+/// The lines of `text` from the heading `heading` to the next heading of its level or above.
+fn doc_section<'a>(text: &'a str, heading: &str) -> &'a str {
+    let start = text
+        .find(&format!("\n{heading}\n"))
+        .unwrap_or_else(|| panic!("no {heading:?}"));
+    let level = heading.split(' ').next().unwrap();
+    let rest = &text[start + heading.len() + 2..];
+    let end = rest
+        .match_indices("\n#")
+        .find(|(at, _)| {
+            let hashes = rest[at + 1..].split(' ').next().unwrap();
+            hashes.len() <= level.len() && hashes.chars().all(|c| c == '#')
+        })
+        .map_or(rest.len(), |(at, _)| at);
+    &rest[..end]
+}
+
+#[test]
+fn the_reference_names_every_option_and_variable_of_the_help() {
+    // docs/commands.md (the synopsis and the options) and docs/environment.md (the table) are
+    // the reference for install.sh: what --help offers, they describe.
+    let output = Command::new("sh")
+        .arg(install_sh())
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", describe(&output));
+    let help = String::from_utf8(output.stdout).unwrap();
+    let commands = fs::read_to_string(repo_root().join("docs/commands.md")).unwrap();
+    let commands = doc_section(&commands, "## `install.sh`");
+    let synopsis = commands.split("```").nth(1).unwrap();
+    let environment = fs::read_to_string(repo_root().join("docs/environment.md")).unwrap();
+    let environment = doc_section(&environment, "## install.sh");
+    let words = |text: &str| -> Vec<String> {
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .map(str::to_string)
+            .collect()
+    };
+    let (options, variables) = help
+        .split_once("ENVIRONMENT:")
+        .expect("an ENVIRONMENT: section");
+    let options = options
+        .split_once("OPTIONS:")
+        .expect("an OPTIONS: section")
+        .1;
+    for word in words(options) {
+        if word.starts_with('-') && word.len() > 1 {
+            assert!(
+                synopsis.contains(&word) && commands.contains(&format!("`{word}")),
+                "commands.md's install.sh section lacks {word}"
+            );
+        }
+    }
+    for word in words(variables) {
+        if word.starts_with("PANE_") {
+            assert!(
+                environment.contains(&format!("| `{word}` |")),
+                "environment.md's install.sh table lacks {word}"
+            );
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Refusals
 
