@@ -328,7 +328,8 @@ pub fn uninstall(ctx: &Context, events: &mut dyn Events) -> Result<Uninstalled, 
     }
     platform::clean_temp_files(&ctx.data_dir);
     removed.extend(remove_user_config(ctx));
-    drop(tx);
+    // Removed while still held (`tx` goes last), so that whoever gets the
+    // lock next finds its file gone and opens the path anew (`lock::acquire`).
     let _ = fs::remove_file(ctx.lock_path());
     // The data dir is pane's own: remove it if nothing else is left in it.
     let _ = fs::remove_dir(&ctx.data_dir);

@@ -52,6 +52,14 @@ impl Drop for UpdateLock {
 
 /// Takes the lock, waiting up to `wait` for another holder to finish.
 /// `on_wait` is told once who holds it, so the caller can say so.
+///
+/// A lock is taken on the file that was opened, and `uninstall` removes the
+/// path: a waiter whose file was unlinked (or replaced) meanwhile would hold
+/// a lock that excludes nobody who opens the path afresh. So once the lock
+/// is taken, the file must still be the one at the path (same device and
+/// inode); if not, it is let go and the path opened again. That second open
+/// creates no directory: the data dir that `uninstall` removed stays
+/// removed, and the command fails rather than bring it back.
 pub fn acquire(
     path: &Path,
     wait: Duration,
@@ -65,18 +73,27 @@ pub fn acquire(
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
-    // Never through a link: the holder's record overwrites the file, and a
-    // planted link would aim that at another file of the user's.
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
-    let mut file = options.open(path).map_err(io)?;
+    let mut file = open(path).map_err(io)?;
     let started = Instant::now();
     let mut told = false;
+    let mut reopened = 0u32;
     loop {
         match file.try_lock() {
-            Ok(()) => break,
+            Ok(()) if still_at(&file, path) => break,
+            Ok(()) => {
+                // Nobody else waits on the file that is gone, so however
+                // long this has waited, one more open is worth it; a path
+                // that keeps being swapped away is given up on in time.
+                reopened += 1;
+                if reopened > 1 && started.elapsed() >= wait {
+                    return Err(LockError::Busy {
+                        holder: "a process that keeps replacing the lock file".into(),
+                        waited: wait.as_secs(),
+                    });
+                }
+                drop(file);
+                file = open(path).map_err(io)?;
+            }
             Err(TryLockError::WouldBlock) => {
                 let holder = read_holder(&mut file);
                 if !told {
@@ -107,6 +124,34 @@ pub fn acquire(
     Ok(UpdateLock { file })
 }
 
+/// Opens (creating) the lock file, never through a link: the holder's
+/// record overwrites the file, and a planted link would aim that at another
+/// file of the user's.
+fn open(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+    options.open(path)
+}
+
+/// Whether `file` is still the file at `path` (not unlinked, not replaced).
+fn still_at(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), std::fs::symlink_metadata(path)) {
+            (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        true
+    }
+}
+
 fn read_holder(file: &mut File) -> String {
     // The holder writes its record right after taking the lock: an empty
     // file is a record about to be written, so look again for a moment.
@@ -121,4 +166,65 @@ fn read_holder(file: &mut File) -> String {
         std::thread::sleep(Duration::from_millis(5));
     }
     "another process".to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `uninstall` removes `update.lock` while it holds it: a waiter that
+    /// then gets the lock on the file it had opened holds nothing that a
+    /// newcomer opening the path would see, so it must take the path anew.
+    #[test]
+    fn a_lock_file_removed_while_waited_for_is_not_held_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("update.lock");
+        let uninstall = acquire(&path, Duration::ZERO, "uninstall", &mut |_| {}).unwrap();
+        let (waiting, is_waiting) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn({
+            let path = path.clone();
+            move || {
+                acquire(&path, Duration::from_secs(30), "update", &mut |_| {
+                    waiting.send(()).unwrap();
+                })
+            }
+        });
+        is_waiting.recv().unwrap();
+        std::fs::remove_file(&path).unwrap();
+        drop(uninstall);
+        let update = waiter.join().unwrap().unwrap();
+        let newcomer = acquire(&path, Duration::ZERO, "update", &mut |_| {});
+        assert!(
+            matches!(newcomer, Err(LockError::Busy { .. })),
+            "two holders of the update lock"
+        );
+        drop(update);
+        acquire(&path, Duration::ZERO, "update", &mut |_| {}).unwrap();
+    }
+
+    /// A second open creates no directory: a data dir that `uninstall`
+    /// removed is not brought back by a command that waited for it.
+    #[test]
+    fn a_waiter_does_not_bring_back_a_removed_data_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("pane");
+        let path = data.join("update.lock");
+        let uninstall = acquire(&path, Duration::ZERO, "uninstall", &mut |_| {}).unwrap();
+        let (waiting, is_waiting) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn({
+            let path = path.clone();
+            move || {
+                acquire(&path, Duration::from_secs(30), "update", &mut |_| {
+                    waiting.send(()).unwrap();
+                })
+            }
+        });
+        is_waiting.recv().unwrap();
+        std::fs::remove_file(&path).unwrap();
+        std::fs::remove_dir(&data).unwrap();
+        drop(uninstall);
+        let error = waiter.join().unwrap().err().expect("the waiter failed");
+        assert!(matches!(error, LockError::Io { .. }), "{error}");
+        assert!(!data.exists(), "the data dir is back");
+    }
 }
