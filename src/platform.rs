@@ -170,17 +170,51 @@ pub fn io_hint(error: &io::Error, path: &Path) -> Option<String> {
 
 pub const TEMP_PREFIX: &str = ".pane-tmp-";
 
-/// Removes `.pane-tmp-*` leftovers of interrupted runs in `dir`. Only called
-/// under the update lock, so no live run owns them.
+/// Removes every `.pane-tmp-*` file in `dir`: for a directory where only
+/// commands under the update lock write (the install dir, `versions/*`), or
+/// one pane is leaving for good (`uninstall`'s data dir).
 pub fn clean_temp_files(dir: &Path) -> usize {
+    clean_temp_files_where(dir, |_, _| true)
+}
+
+/// Removes the `.pane-tmp-<purpose>-*` files in `dir` of these `purposes`
+/// (the files that commands under the update lock write there, so no live
+/// run owns them), and other `.pane-tmp-*` files only once they are older
+/// than `others_after`, if given: those are written by commands that take no
+/// lock, and a file that young may be theirs, in use.
+pub fn clean_temp_files_of(
+    dir: &Path,
+    purposes: &[&str],
+    others_after: Option<std::time::Duration>,
+) -> usize {
+    clean_temp_files_where(dir, |name, entry| {
+        let rest = &name[TEMP_PREFIX.len()..];
+        let locked = purposes.iter().any(|purpose| {
+            rest.strip_prefix(purpose)
+                .is_some_and(|tail| tail.starts_with('-'))
+        });
+        locked
+            || others_after.is_some_and(|age| {
+                entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|modified| SystemTime::now().duration_since(modified).ok())
+                    .is_some_and(|old| old >= age)
+            })
+    })
+}
+
+fn clean_temp_files_where(dir: &Path, pick: impl Fn(&str, &fs::DirEntry) -> bool) -> usize {
     let Ok(entries) = fs::read_dir(dir) else {
         return 0;
     };
     let mut removed = 0;
     for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(TEMP_PREFIX) && pick(&name, &entry) {
             let path = entry.path();
-            let ok = if path.is_dir() {
+            let ok = if entry.file_type().is_ok_and(|t| t.is_dir()) {
                 fs::remove_dir_all(&path).is_ok()
             } else {
                 fs::remove_file(&path).is_ok()
@@ -517,6 +551,46 @@ mod tests {
         std::os::unix::fs::symlink(&victim, &planted).unwrap();
         assert!(create_new(&planted).is_err(), "opened through a link");
         assert_eq!(fs::read(&victim).unwrap(), b"keep");
+    }
+
+    #[test]
+    fn recovery_takes_the_locked_writers_temp_files_and_old_ones_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, age_secs: u64| {
+            let path = dir.path().join(name);
+            let file = fs::File::create(&path).unwrap();
+            let when = SystemTime::now() - std::time::Duration::from_secs(age_secs);
+            file.set_modified(when).unwrap();
+        };
+        file(".pane-tmp-download-1-0-00", 0);
+        file(".pane-tmp-install-receipt.json-1-1-00", 0);
+        file(".pane-tmp-update-check.json-2-0-00", 5);
+        file(".pane-tmp-channel-state.json-3-0-00", 3600);
+        file(".pane-tmp-downloads-4-0-00", 0);
+        file("install-receipt.json", 3600);
+        let removed = clean_temp_files_of(
+            dir.path(),
+            &["download", "install-receipt.json"],
+            Some(std::time::Duration::from_secs(600)),
+        );
+        assert_eq!(removed, 3);
+        let mut left: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        // A live writer's young temp file stays, as does a name that only
+        // starts like a locked one.
+        assert_eq!(
+            left,
+            [
+                ".pane-tmp-downloads-4-0-00",
+                ".pane-tmp-update-check.json-2-0-00",
+                "install-receipt.json"
+            ]
+        );
+        assert_eq!(clean_temp_files_of(dir.path(), &["download"], None), 0);
+        assert_eq!(clean_temp_files(dir.path()), 2);
     }
 
     #[test]

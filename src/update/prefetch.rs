@@ -37,6 +37,9 @@ const PROGRESS_TICK: Duration = Duration::from_millis(50);
 /// `total` before the server has said, or when it never says.
 const UNKNOWN: u64 = u64::MAX;
 
+/// The purpose in a download's temp name (`.pane-tmp-download-…`).
+pub const DOWNLOAD: &str = "download";
+
 /// An archive download running on its own thread.
 pub struct PendingArchive {
     pub name: ArchiveName,
@@ -65,7 +68,7 @@ impl PendingArchive {
         data_dir: &Path,
     ) -> io::Result<PendingArchive> {
         fs::create_dir_all(data_dir)?;
-        let (path, file) = platform::create_temp_in(data_dir, "download")?;
+        let (path, file) = platform::create_temp_in(data_dir, DOWNLOAD)?;
         let cancel = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Shared {
             total: AtomicU64::new(UNKNOWN),

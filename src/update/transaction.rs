@@ -15,12 +15,13 @@
 //! the receipt as they were and removes what this run created.
 
 use std::fs;
+use std::time::Duration;
 
 use semver::Version;
 
 use super::receipt::{self, KeptVersion, Pending, Receipt};
 use super::swap::{self, Staged};
-use super::{digest, lock, Context, Events, UpdateError};
+use super::{digest, lock, prefetch, Context, Events, UpdateError};
 use crate::{failpoint, platform};
 
 /// An installation under the update lock; dropping it releases the lock.
@@ -228,6 +229,16 @@ impl<'a> Transaction<'a> {
     }
 }
 
+/// The temp files in the data dir that only commands under the lock write
+/// (the download, the receipt): a leftover of one is a killed run's. The
+/// update-check cache, the channel state and the auto-update log are written
+/// without the lock, so a temp file of theirs may be a live command's.
+const LOCKED_IN_DATA_DIR: &[&str] = &[prefetch::DOWNLOAD, receipt::FILE_NAME];
+
+/// Temp files of commands that take no lock are removed once this old: they
+/// write a few hundred bytes, in milliseconds.
+const UNLOCKED_LEFTOVER_AGE: Duration = Duration::from_secs(10 * 60);
+
 /// Under the lock: finish or drop a swap that a crash interrupted, and remove
 /// temp files of interrupted runs.
 pub fn recover(
@@ -235,8 +246,21 @@ pub fn recover(
     receipt: Receipt,
     events: &mut dyn Events,
 ) -> Result<Receipt, UpdateError> {
-    for dir in [ctx.data_dir.clone(), receipt.install_dir.clone()] {
-        if platform::clean_temp_files(&dir) > 0 {
+    let data_dir = &ctx.data_dir;
+    let install_dir = &receipt.install_dir;
+    let cleaned = [
+        (
+            data_dir.as_path(),
+            platform::clean_temp_files_of(
+                data_dir,
+                LOCKED_IN_DATA_DIR,
+                Some(UNLOCKED_LEFTOVER_AGE),
+            ),
+        ),
+        (install_dir, platform::clean_temp_files(install_dir)),
+    ];
+    for (dir, removed) in cleaned {
+        if removed > 0 {
             events.recovered(&format!(
                 "removed leftovers of an interrupted run in {}",
                 dir.display()

@@ -211,6 +211,37 @@ fn racing_updaters_install_once() {
     assert_no_temp_files(&world.home);
 }
 
+/// The next command that takes the lock removes what a killed command under
+/// the lock left in the data dir, but not the temp file of a command that
+/// takes no lock (`self check` writing the update-check cache) while it is
+/// young enough to be in use.
+#[test]
+fn recovery_leaves_the_temp_files_of_commands_without_the_lock() {
+    let world = World::installed(&["1.0.0"]);
+    let temp = |purpose: &str, age: u64| {
+        let path = world
+            .data_dir
+            .join(format!(".pane-tmp-{purpose}-999999-0-0123456789abcdef"));
+        let file = std::fs::File::create(&path).unwrap();
+        let when = std::time::SystemTime::now() - std::time::Duration::from_secs(age);
+        file.set_modified(when).unwrap();
+        path
+    };
+    let killed_download = temp("download", 0);
+    let killed_receipt = temp("install-receipt.json", 0);
+    let live_check = temp("update-check.json", 1);
+    let killed_check = temp("channel-state.json", 3600);
+    let run = world.pane(&["self", "unpin"]).success();
+    assert!(run.stderr.contains("removed leftovers"), "{run}");
+    for gone in [&killed_download, &killed_receipt, &killed_check] {
+        assert!(!gone.exists(), "{} was left", gone.display());
+    }
+    assert!(live_check.exists(), "a live writer's temp file was removed");
+    // Uninstall takes it too: nothing of pane's stays.
+    world.pane(&["self", "uninstall", "--yes"]).success();
+    assert!(!world.data_dir.exists());
+}
+
 #[test]
 fn progress_bar_on_a_terminal_only() {
     let world = World::new();
