@@ -86,8 +86,11 @@ impl Drop for Staged {
     }
 }
 
+/// The purpose in a staged binary's temp name (`.pane-tmp-staged-…`).
+pub const STAGED: &str = "staged";
+
 fn create_staging(install_dir: &Path) -> Result<(PathBuf, File), SwapError> {
-    platform::create_temp_in(install_dir, "staged")
+    platform::create_temp_in(install_dir, STAGED)
         .map_err(SwapError::io("create a file in", install_dir))
 }
 

@@ -15,6 +15,7 @@
 //! the receipt as they were and removes what this run created.
 
 use std::fs;
+use std::path::Path;
 use std::time::Duration;
 
 use semver::Version;
@@ -248,6 +249,13 @@ pub fn recover(
 ) -> Result<Receipt, UpdateError> {
     let data_dir = &ctx.data_dir;
     let install_dir = &receipt.install_dir;
+    // A symlinked install path is swapped by staging again beside the file
+    // it points to; that directory is not pane's, so only a staged binary
+    // (pane's name, pane's doing) is taken from it.
+    let linked_dir = swap::swap_target(&receipt.install_path())
+        .parent()
+        .filter(|dir| dir != install_dir)
+        .map(Path::to_path_buf);
     let cleaned = [
         (
             data_dir.as_path(),
@@ -259,7 +267,13 @@ pub fn recover(
         ),
         (install_dir, platform::clean_temp_files(install_dir)),
     ];
-    for (dir, removed) in cleaned {
+    let linked = linked_dir.as_deref().map(|dir| {
+        (
+            dir,
+            platform::clean_temp_files_of(dir, &[swap::STAGED], None),
+        )
+    });
+    for (dir, removed) in cleaned.into_iter().chain(linked) {
         if removed > 0 {
             events.recovered(&format!(
                 "removed leftovers of an interrupted run in {}",

@@ -273,6 +273,38 @@ fn install_path_reached_through_a_symlink() {
     }
 }
 
+/// A symlinked install path is swapped by staging again beside the file it
+/// points to; a kill before the rename leaves that staged binary there, in a
+/// directory that is not pane's. The next command that takes the lock
+/// removes it and nothing else there, and so does uninstall.
+#[test]
+fn a_staged_binary_left_beside_a_symlinks_target_is_removed() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    let apps = world.home.join("apps/pane");
+    std::fs::create_dir_all(&apps).unwrap();
+    let real = apps.join("pane");
+    std::fs::copy(world.install_path(), &real).unwrap();
+    std::fs::remove_file(world.install_path()).unwrap();
+    std::os::unix::fs::symlink(&real, world.install_path()).unwrap();
+    // Not pane's: a name of the same prefix that pane never stages.
+    let theirs = apps.join(".pane-tmp-notes");
+    std::fs::write(&theirs, "the user's\n").unwrap();
+    let staged = apps.join(".pane-tmp-staged-999999-0-0123456789abcdef");
+
+    std::fs::copy(&real, &staged).unwrap();
+    let run = world.pane(&["self", "unpin"]).success();
+    assert!(run.stderr.contains("removed leftovers"), "{run}");
+    assert!(!staged.exists(), "the staged binary was left");
+    world.pane(&["self", "update"]).success();
+    assert_eq!(world.installed_version(), "1.1.0");
+
+    std::fs::copy(&real, &staged).unwrap();
+    world.pane(&["self", "uninstall", "--yes"]).success();
+    assert!(!staged.exists(), "uninstall left the staged binary");
+    assert_eq!(std::fs::read_to_string(&theirs).unwrap(), "the user's\n");
+    assert!(real.is_file(), "the link's target was removed");
+}
+
 /// Undoes a change to the machine when dropped (also when a check panics,
 /// so the temp dir can go). Declare it after the `World`.
 struct Undo(Box<dyn Fn()>);
