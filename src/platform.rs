@@ -111,11 +111,24 @@ pub fn replace_file<T>(
     step: Option<&str>,
     fill: impl FnOnce(&mut fs::File) -> io::Result<T>,
 ) -> io::Result<T> {
-    let dir = path
-        .parent()
+    fs::create_dir_all(parent_dir(path))?;
+    replace_in_dir(path, mode, step, fill)
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    path.parent()
         .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
+        .unwrap_or(Path::new("."))
+}
+
+/// [`replace_file`] in a directory that must exist already.
+fn replace_in_dir<T>(
+    path: &Path,
+    mode: u32,
+    step: Option<&str>,
+    fill: impl FnOnce(&mut fs::File) -> io::Result<T>,
+) -> io::Result<T> {
+    let dir = parent_dir(path);
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -143,6 +156,14 @@ pub fn replace_file<T>(
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     use std::io::Write as _;
     replace_file(path, mode, None, |file| file.write_all(bytes))
+}
+
+/// [`write_atomic`] that creates no directory: where the directory is gone
+/// (an uninstall removed the data dir), it fails with `NotFound` rather than
+/// bring it back.
+pub fn write_atomic_in_existing_dir(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    use std::io::Write as _;
+    replace_in_dir(path, mode, None, |file| file.write_all(bytes))
 }
 
 /// What to do about an I/O error, where something can be done: matched on the
@@ -519,6 +540,18 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["state.json"]);
+    }
+
+    #[test]
+    fn a_write_in_an_existing_dir_does_not_make_the_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gone/state.json");
+        let error = write_atomic_in_existing_dir(&path, b"one", 0o644).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::NotFound);
+        assert!(!path.parent().unwrap().exists());
+        fs::create_dir(path.parent().unwrap()).unwrap();
+        write_atomic_in_existing_dir(&path, b"one", 0o644).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"one");
     }
 
     #[test]

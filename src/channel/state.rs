@@ -121,11 +121,13 @@ impl ChannelStore {
         })
     }
 
-    /// Writes the state atomically.
+    /// Writes the state atomically, into a data dir that exists: only an
+    /// installation pane manages keeps state, and one an uninstall removed
+    /// while a command ran is not brought back.
     pub fn save(&self, state: &StoredState) -> Result<(), StateError> {
         let mut bytes = serde_json::to_vec_pretty(state).expect("the state always serializes");
         bytes.push(b'\n');
-        crate::platform::write_atomic(&self.path, &bytes, 0o644).map_err(|source| {
+        crate::platform::write_atomic_in_existing_dir(&self.path, &bytes, 0o644).map_err(|source| {
             StateError::Write {
                 path: self.path.clone(),
                 source,

@@ -44,9 +44,16 @@ pub fn read_log(path: &Path) -> Option<AutoLog> {
     serde_json::from_slice(&bytes).ok()
 }
 
-fn save_log(path: &Path, log: &AutoLog) {
+/// Writes the log, only while the installation is there and without making
+/// the data dir: an uninstall may have come while the check ran (a failed
+/// update says `NotInstalled` then), and nothing of pane's may outlive it.
+fn save_log(ctx: &Context, log: &AutoLog) {
+    if !ctx.receipt_path().exists() {
+        return;
+    }
     if let Ok(bytes) = serde_json::to_vec_pretty(log) {
-        let _ = crate::platform::write_atomic(path, &bytes, 0o644);
+        let path = ctx.auto_log_path();
+        let _ = crate::platform::write_atomic_in_existing_dir(&path, &bytes, 0o644);
     }
 }
 
@@ -62,7 +69,7 @@ pub fn background_check(ctx: &Context) {
     let updater = Updater::new(&ctx);
     let view = updater.channel();
     if let Ok(resolved) = updater.resolve(None) {
-        notice::write_cache(&ctx, resolved.version());
+        notice::write_cache_if_installed(&ctx, resolved.version());
     }
     if policy == UpdatePolicy::Auto {
         auto_update(&ctx, &updater, &view);
@@ -72,8 +79,7 @@ pub fn background_check(ctx: &Context) {
 /// Installs what `update` would, at most every four hours, never while a
 /// pin holds; the log says what happened.
 fn auto_update(ctx: &Context, updater: &Updater, view: &ChannelView) {
-    let path = ctx.auto_log_path();
-    let mut log = read_log(&path).unwrap_or_default();
+    let mut log = read_log(&ctx.auto_log_path()).unwrap_or_default();
     let now = now_unix(ctx);
     let Ok(Some(receipt)) = crate::update::read_receipt(ctx) else {
         return;
@@ -104,7 +110,7 @@ fn auto_update(ctx: &Context, updater: &Updater, view: &ChannelView) {
             }
         }
     }
-    save_log(&path, &log);
+    save_log(ctx, &log);
 }
 
 fn run_locked(updater: &Updater, view: &ChannelView) -> Result<Outcome, UpdateError> {

@@ -51,9 +51,17 @@ pub fn last_seen_latest(data_dir: &Path) -> Option<Version> {
     read_cache(data_dir).and_then(|cache| Version::parse(&cache.latest).ok())
 }
 
-fn save_cache(data_dir: &Path, cache: &CheckCache) {
+/// Writes the cache; `create_dir` only for `check`, which keeps it for any
+/// installation. Elsewhere it is written for a managed installation alone,
+/// and a data dir that an uninstall removed meanwhile is not brought back.
+fn save_cache(data_dir: &Path, cache: &CheckCache, create_dir: bool) {
     if let Ok(bytes) = serde_json::to_vec(cache) {
-        let _ = crate::platform::write_atomic(&cache_path(data_dir), &bytes, 0o644);
+        let path = cache_path(data_dir);
+        let _ = if create_dir {
+            crate::platform::write_atomic(&path, &bytes, 0o644)
+        } else {
+            crate::platform::write_atomic_in_existing_dir(&path, &bytes, 0o644)
+        };
     }
 }
 
@@ -62,11 +70,25 @@ pub fn now_unix(ctx: &Context) -> u64 {
     u64::try_from(ctx.channel.clock.now().unix()).unwrap_or(0)
 }
 
+/// Records what `check` found, for any installation (the data dir is made
+/// if need be).
 pub fn write_cache(ctx: &Context, latest: &Version) {
     let mut cache = read_cache(&ctx.data_dir).unwrap_or_default();
     cache.checked_at = now_unix(ctx);
     cache.latest = latest.to_string();
-    save_cache(&ctx.data_dir, &cache);
+    save_cache(&ctx.data_dir, &cache, true);
+}
+
+/// Records what the background check found, only while the installation is
+/// there: the check runs detached, and an uninstall may come first.
+pub fn write_cache_if_installed(ctx: &Context, latest: &Version) {
+    if !ctx.receipt_path().exists() {
+        return;
+    }
+    let mut cache = read_cache(&ctx.data_dir).unwrap_or_default();
+    cache.checked_at = now_unix(ctx);
+    cache.latest = latest.to_string();
+    save_cache(&ctx.data_dir, &cache, false);
 }
 
 /// "5 minutes ago" for a unix time.
@@ -192,7 +214,7 @@ pub fn maybe_show(env: &Env, build: &Build) {
     // One write for both marks, before the check starts (it writes the
     // cache again when it finishes).
     if due.is_some() || check_due {
-        save_cache(&ctx.data_dir, &cache);
+        save_cache(&ctx.data_dir, &cache, false);
     }
     if check_due && !env.test_no_spawn {
         spawn_background_check();

@@ -2,7 +2,7 @@
 //! with PANE_NO_UPDATE_CHECK, never from `pane self …`, and no network wait.
 //! A terminal is a real pty from util-linux `script`.
 
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::{on_terminal, Run, World};
@@ -115,4 +115,86 @@ fn a_stalled_server_adds_no_wait() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(asked(), "the background check never asked the server");
+}
+
+/// What is in the data dir now, for a message.
+fn listing(world: &World) -> Vec<std::ffi::OsString> {
+    std::fs::read_dir(&world.data_dir)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default()
+}
+
+/// The background check runs detached, and an uninstall may finish while it
+/// waits on the network: what it then finds is not written, and the data
+/// dir the uninstall removed stays removed.
+#[test]
+fn a_background_check_that_outlasts_an_uninstall_writes_nothing() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    world
+        .server()
+        .set_fault("SHA256SUMS", Fault::Throttle { bytes_per_sec: 60 });
+    let mut check = world
+        .command(&world.install_path())
+        .args(["self", "background-check"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let asked = || {
+        world
+            .server()
+            .requests()
+            .iter()
+            .any(|r| r.path.contains("SHA256SUMS"))
+    };
+    while !asked() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(asked(), "the background check never asked the server");
+    world.pane(&["self", "uninstall", "--yes"]).success();
+    assert!(!world.data_dir.exists(), "{:?}", listing(&world));
+    assert!(check.wait().unwrap().success());
+    assert!(
+        !world.data_dir.exists(),
+        "the background check wrote after the uninstall: {:?}",
+        listing(&world)
+    );
+}
+
+/// Under `auto` the background check waits for the lock, and an uninstall
+/// that holds it removes the data dir before it lets go: the update that
+/// then fails is not logged into a data dir made anew.
+#[test]
+fn an_automatic_update_that_waited_for_an_uninstall_logs_nothing() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    let lock = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(world.data_dir.join("update.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let mut check = world
+        .command(&world.install_path())
+        .args(["self", "background-check"])
+        .env("PANE_UPDATES", "auto")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The cache is written before the update starts and waits for the lock.
+    wait_for_cache(&world);
+    std::thread::sleep(Duration::from_millis(500));
+    // What uninstall does at its end, the lock still held.
+    std::fs::remove_dir_all(&world.data_dir).unwrap();
+    drop(lock);
+    assert!(check.wait().unwrap().success());
+    assert!(
+        !world.data_dir.exists(),
+        "the automatic update wrote after the uninstall: {:?}",
+        listing(&world)
+    );
+    assert_eq!(world.installed_version(), "1.0.0");
 }
