@@ -268,7 +268,9 @@ pub fn parse_updates(text: &str) -> Result<Option<UpdatePolicy>, (usize, String)
 
 /// Sets `updates` in the user's file, keeping every other line: the first
 /// top-level `updates` line is replaced, or a line is added before the first
-/// table. Written atomically.
+/// table. Written atomically, keeping the file's mode; when the file is a
+/// symbolic link (a dotfiles manager's, which the reader follows), the file
+/// it points to is replaced, in its own directory, and the link stays.
 pub fn write_user_policy(path: &Path, policy: UpdatePolicy) -> Result<(), PolicyError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
@@ -303,12 +305,29 @@ pub fn write_user_policy(path: &Path, policy: UpdatePolicy) -> Result<(), Policy
     }
     let mut out = lines.join("\n");
     out.push('\n');
-    crate::platform::write_atomic(path, out.as_bytes(), 0o644).map_err(|source| {
-        PolicyError::Write {
-            path: path.to_path_buf(),
-            source,
+    let write_error = |source| PolicyError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(link) if link.file_type().is_symlink() => {
+            std::fs::canonicalize(path).map_err(write_error)?
         }
-    })
+        _ => path.to_path_buf(),
+    };
+    let mode = std::fs::metadata(&target).map_or(0o644, |metadata| {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            metadata.permissions().mode() & 0o7777
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = metadata;
+            0o644
+        }
+    });
+    crate::platform::write_atomic(&target, out.as_bytes(), mode).map_err(write_error)
 }
 
 #[cfg(test)]
@@ -448,5 +467,50 @@ mod tests {
             read_policy(&fresh.user).unwrap(),
             Some(UpdatePolicy::Notify)
         );
+    }
+
+    /// A dotfiles manager keeps the config as a link into its repository:
+    /// the setting goes into the file linked to, which keeps its mode, and
+    /// the link stays a link.
+    #[cfg(unix)]
+    #[test]
+    fn setting_the_user_policy_writes_through_a_link_and_keeps_the_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("dotfiles/pane");
+        std::fs::create_dir_all(&repo).unwrap();
+        let real = repo.join("config.toml");
+        std::fs::write(&real, "# mine\nupdates = \"notify\"\n").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let config = dir.path().join("config/pane");
+        std::fs::create_dir_all(&config).unwrap();
+        let link = config.join("config.toml");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+
+        write_user_policy(&link, UpdatePolicy::Auto).unwrap();
+        let placed = std::fs::symlink_metadata(&link).unwrap();
+        assert!(placed.file_type().is_symlink(), "the link was replaced");
+        assert_eq!(std::fs::read_link(&link).unwrap(), real);
+        let text = std::fs::read_to_string(&real).unwrap();
+        assert_eq!(text, "# mine\nupdates = \"auto\"\n");
+        let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o600);
+        // Nothing was left beside the link or the file.
+        for dir in [&config, &repo] {
+            assert_eq!(
+                std::fs::read_dir(dir).unwrap().count(),
+                1,
+                "{}",
+                dir.display()
+            );
+        }
+
+        // A regular file keeps its mode too.
+        std::fs::remove_file(&link).unwrap();
+        std::fs::rename(&real, &link).unwrap();
+        write_user_policy(&link, UpdatePolicy::Off).unwrap();
+        let mode = std::fs::metadata(&link).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(read_policy(&link).unwrap(), Some(UpdatePolicy::Off));
     }
 }
