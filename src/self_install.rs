@@ -338,9 +338,13 @@ pub fn uninstall(ctx: &Context, events: &mut dyn Events) -> Result<Uninstalled, 
 
 /// Removes the user's config file if it holds nothing but what `pane self
 /// config` writes (the `updates` setting, blank lines, comments), and its
-/// directory if that is then empty. A file with more in it is the user's.
+/// directory if that is then empty. A file with more in it is the user's,
+/// and so is a link there (a dotfiles manager's), which pane never makes.
 fn remove_user_config(ctx: &Context) -> Option<PathBuf> {
     let path = ctx.channel.policy.user.as_ref()?;
+    if fs::symlink_metadata(path).ok()?.file_type().is_symlink() {
+        return None;
+    }
     let text = fs::read_to_string(path).ok()?;
     let only_ours = text
         .lines()

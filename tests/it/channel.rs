@@ -468,6 +468,44 @@ fn the_update_policy_and_the_background_auto_update() {
     );
 }
 
+/// A dotfiles manager keeps config.toml as a link into its repository:
+/// `self config` writes the setting there (the link stays, so pane reads
+/// what it wrote), and uninstall leaves the link and the file alone.
+#[test]
+fn a_linked_config_file_is_written_through_and_left_by_uninstall() {
+    use std::os::unix::fs::PermissionsExt;
+    let world = World::installed(&["1.1.3"]);
+    let repo = world.home.join("dotfiles/pane");
+    std::fs::create_dir_all(&repo).unwrap();
+    let real = repo.join("config.toml");
+    std::fs::write(&real, "updates = \"notify\"\n").unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let config = world.home.join(".config/pane/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(&real, &config).unwrap();
+
+    world.pane(&["self", "config", "updates", "off"]).success();
+    let json = world.pane(&["self", "config", "--json"]).success().json();
+    assert_eq!(json["updates"], "off", "{json}");
+    assert!(std::fs::symlink_metadata(&config)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        std::fs::read_to_string(&real).unwrap(),
+        "updates = \"off\"\n"
+    );
+    let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o600);
+
+    world.pane(&["self", "uninstall", "--yes"]).success();
+    assert_eq!(std::fs::read_link(&config).unwrap(), real);
+    assert_eq!(
+        std::fs::read_to_string(&real).unwrap(),
+        "updates = \"off\"\n"
+    );
+}
+
 #[test]
 fn a_pre_release_called_latest_is_not_installed_on_the_stable_channel() {
     // Issue 12, finding 2.
