@@ -234,8 +234,16 @@ pub fn keep(
     let created = !dir.exists();
     fs::create_dir_all(dir).map_err(SwapError::io("create", dir))?;
     let digest = platform::replace_file(&target, 0o755, None, |file| copy_hashing(binary, file))
-        .map_err(SwapError::io("keep a copy of", binary))?;
+        .map_err(SwapError::io("keep a copy of", binary))
+        .inspect_err(|_| remove_if_created(dir, created))?;
     Ok((record(version, &digest), created))
+}
+
+/// A failed keep takes away the version folder it made.
+fn remove_if_created(dir: &Path, created: bool) {
+    if created {
+        let _ = fs::remove_dir_all(dir);
+    }
 }
 
 /// Keeps a staged binary as `versions/<version>/pane`: a hard link to the
@@ -264,7 +272,8 @@ pub fn keep_staged(
         return Ok((record(version, &staged.sha256), created));
     }
     let _ = fs::remove_file(&temp);
-    let (record, _) = keep(data_dir, version, &staged.path)?;
+    let (record, _) =
+        keep(data_dir, version, &staged.path).inspect_err(|_| remove_if_created(dir, created))?;
     Ok((record, created))
 }
 

@@ -15,7 +15,7 @@
 //! the receipt as they were and removes what this run created.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use semver::Version;
@@ -103,24 +103,20 @@ impl<'a> Transaction<'a> {
         if let Some(staged) = &staged {
             swap::smoke_test(&staged.path, &version)?;
         }
-        let outgoing = match (keep, before) {
-            (Keep::IncomingAndOutgoing, Some(before)) => Some(self.ensure_kept(before)?),
-            _ => None,
-        };
-        let (incoming, created) = match keep {
-            Keep::Nothing => (None, false),
-            _ => {
-                let (kept, created) = self.keep_incoming(staged.as_ref(), before, &version)?;
-                (Some(kept), created)
-            }
-        };
-        let created_dir = created.then(|| swap::kept_path(&self.ctx.data_dir, &version));
+        // The folders under `versions/` this change makes, outgoing and
+        // incoming alike: a failure before the swap takes them away again.
+        let mut created = Vec::new();
         let staged_sha = staged.as_ref().map(|s| s.sha256);
-        failpoint::hit("kept");
-        let result = next(Kept { incoming, outgoing }).and_then(|after| match staged {
-            Some(staged) => self.swap_with_receipt(before, after, staged),
-            None => self.save_if_changed(before, after),
-        });
+        let result = self
+            .keep(before, staged.as_ref(), &version, keep, &mut created)
+            .and_then(|kept| {
+                failpoint::hit("kept");
+                next(kept)
+            })
+            .and_then(|after| match staged {
+                Some(staged) => self.swap_with_receipt(before, after, staged),
+                None => self.save_if_changed(before, after),
+            });
         match result {
             Ok(after) => {
                 swap::prune_kept(&self.ctx.data_dir, &after.kept);
@@ -128,17 +124,56 @@ impl<'a> Transaction<'a> {
             }
             Err(error) => {
                 // Once the new binary is in place (a receipt write failed
-                // after the swap), its kept copy stays: the journal names it.
+                // after the swap), its kept copies stay: the journal names
+                // them.
                 let swapped = staged_sha.zip(before).is_some_and(|(sha, before)| {
                     let installed = swap::swap_target(&before.install_path());
                     digest::sha256_file(&installed).ok() == Some(sha)
                 });
-                if let Some(path) = created_dir.filter(|_| !swapped) {
-                    let _ = fs::remove_dir_all(path.parent().unwrap_or(&path));
+                if !swapped {
+                    for dir in created {
+                        let _ = fs::remove_dir_all(dir);
+                    }
                 }
                 Err(error)
             }
         }
+    }
+
+    /// Keeps what `keep` says under `versions/`, noting in `created` each
+    /// version folder it makes.
+    fn keep(
+        &self,
+        before: Option<&Receipt>,
+        staged: Option<&Staged>,
+        version: &Version,
+        keep: Keep,
+        created: &mut Vec<PathBuf>,
+    ) -> Result<Kept, UpdateError> {
+        let data_dir = &self.ctx.data_dir;
+        let mut note = |version: &Version, made: bool| {
+            if made {
+                let path = swap::kept_path(data_dir, version);
+                created.extend(path.parent().map(Path::to_path_buf));
+            }
+        };
+        let outgoing = match (keep, before) {
+            (Keep::IncomingAndOutgoing, Some(before)) => {
+                let (kept, made) = self.ensure_kept(before)?;
+                note(&before.version, made);
+                Some(kept)
+            }
+            _ => None,
+        };
+        let incoming = match keep {
+            Keep::Nothing => None,
+            _ => {
+                let (kept, made) = self.keep_incoming(staged, before, version)?;
+                note(version, made);
+                Some(kept)
+            }
+        };
+        Ok(Kept { incoming, outgoing })
     }
 
     fn keep_incoming(
@@ -159,17 +194,22 @@ impl<'a> Transaction<'a> {
     }
 
     /// The kept record of the version now installed, copying the installed
-    /// binary under `versions/` if it is not kept yet.
-    fn ensure_kept(&self, receipt: &Receipt) -> Result<KeptVersion, UpdateError> {
+    /// binary under `versions/` if it is not kept yet; and whether that made
+    /// its folder.
+    fn ensure_kept(&self, receipt: &Receipt) -> Result<(KeptVersion, bool), UpdateError> {
         // Present is enough here: `rollback` checks the recorded SHA-256
         // before it trusts the file, so no hash pass over it on every update.
         if let Some(kept) = receipt.kept_version(&receipt.version) {
             if swap::kept_path(&self.ctx.data_dir, &kept.version).is_file() {
-                return Ok(kept.clone());
+                return Ok((kept.clone(), false));
             }
         }
         let installed = swap::swap_target(&receipt.install_path());
-        Ok(swap::keep(&self.ctx.data_dir, &receipt.version, &installed)?.0)
+        Ok(swap::keep(
+            &self.ctx.data_dir,
+            &receipt.version,
+            &installed,
+        )?)
     }
 
     /// Journals the change in the receipt (when there is one for this install

@@ -187,6 +187,32 @@ fn full_disk_under_the_receipt() {
     );
 }
 
+#[test]
+fn full_disk_under_keeping_the_versions() {
+    let Some((world, data)) = world_with_tmpfs("keeping on a full disk", ".local/share") else {
+        return;
+    };
+    // The outgoing version's folder is gone (its binary is listed but not
+    // there), so the update keeps a copy of the installed binary first.
+    std::fs::remove_dir_all(world.data_dir.join("versions/1.0.0")).unwrap();
+    // Room for the lock's record, that copy, and half of the incoming one
+    // (a copy too: the data dir is another filesystem than the install
+    // dir's, so no hard link). Both folders this update made must go.
+    data.leave_free(4096 + binary_len("1.0.0") + binary_len("1.1.0") / 2);
+    fails_cleanly_then_recovers(
+        &world,
+        &["could not keep a copy", "hint: the disk is full"],
+        || {
+            for version in ["1.0.0", "1.1.0"] {
+                let dir = world.data_dir.join("versions").join(version);
+                assert!(!dir.exists(), "{} was left", dir.display());
+            }
+            data.leave_free(256 * MIB)
+        },
+    );
+    assert!(world.data_dir.join("versions/1.0.0/pane").is_file());
+}
+
 /// `ulimit -f` for one run, in the 512-byte blocks of POSIX `sh`.
 fn with_file_size_limit(world: &World, bytes: u64, args: &[&str]) -> Run {
     let mut command = world.command(Path::new("/bin/sh"));
