@@ -95,6 +95,12 @@ pub enum ReceiptError {
     Corrupt { path: PathBuf, reason: String },
     #[error("the install receipt {path} has schema {found}, newer than this pane understands ({SCHEMA})")]
     FutureSchema { path: PathBuf, found: u64 },
+    #[error("the installation was made by a newer pane (receipt schema {found}), and this pane cannot take over its receipt {path}: {reason}")]
+    NewerUnreadable {
+        path: PathBuf,
+        found: u64,
+        reason: String,
+    },
     #[error("could not write the install receipt {path}")]
     Write {
         path: PathBuf,
@@ -110,8 +116,12 @@ impl ReceiptError {
                 "run `pane self install` from a working pane binary to repair the installation".into(),
             ),
             ReceiptError::FutureSchema { .. } => Some(
-                "a newer pane manages this installation; run that one, or `pane self install` to take over".into(),
+                "a newer pane manages this installation: run that one, or take it over with this one's `pane self install` (`--allow-downgrade` when this pane is older)".into(),
             ),
+            ReceiptError::NewerUnreadable { path, .. } => Some(format!(
+                "install with that pane (or a newer one); to start afresh with this one instead, move {} aside and run `pane self install` again, after which what the newer pane set up (shell profile lines, kept versions) is no longer pane's to undo",
+                path.display()
+            )),
             ReceiptError::Read { path, source } | ReceiptError::Write { path, source } => {
                 platform::io_hint(source, path)
             }
@@ -222,6 +232,55 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Receipt, ReceiptError> {
     Ok(receipt)
 }
 
+/// Reads a receipt of a newer schema ([`ReceiptError::FutureSchema`]) for
+/// `self install` to take the installation over; see [`parse_newer`].
+pub fn load_newer(path: &Path) -> Result<Receipt, ReceiptError> {
+    let bytes = fs::read(path).map_err(|source| ReceiptError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_newer(&bytes, path)
+}
+
+/// A receipt of a newer schema, read so that `self install` can take the
+/// installation over without losing what it records (the downgrade floor,
+/// the PATH set-up, the kept versions): the fields this pane knows, as it
+/// reads them, under this pane's schema. The fields it does not know are
+/// dropped: a schema is raised only for a change an older pane would
+/// misread, so nothing of the newer layout goes back under this schema. An
+/// error, never a guess, when the known fields do not read, or when a change
+/// the newer pane journaled is under way.
+pub fn parse_newer(bytes: &[u8], path: &Path) -> Result<Receipt, ReceiptError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| ReceiptError::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!("not JSON: {e}"),
+        })?;
+    let found = value
+        .get("schema")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    let unreadable = |reason: String| ReceiptError::NewerUnreadable {
+        path: path.to_path_buf(),
+        found,
+        reason,
+    };
+    let serde_json::Value::Object(mut fields) = value else {
+        return Err(unreadable("it is not a JSON object".into()));
+    };
+    if fields.get("pending").is_some_and(|p| !p.is_null()) {
+        return Err(unreadable(
+            "it journals a change still under way, which that pane finishes".into(),
+        ));
+    }
+    fields.insert("schema".into(), SCHEMA.into());
+    let mut receipt: Receipt = serde_json::from_value(serde_json::Value::Object(fields))
+        .map_err(|e| unreadable(format!("its fields do not read as this pane's: {e}")))?;
+    receipt.pending = None;
+    receipt.other.clear();
+    Ok(receipt)
+}
+
 /// Writes the receipt atomically.
 pub fn save(path: &Path, receipt: &Receipt) -> Result<(), ReceiptError> {
     let mut bytes = serde_json::to_vec_pretty(receipt).expect("a receipt always serializes");
@@ -320,6 +379,43 @@ mod tests {
         assert!(matches!(
             parse(br#"{"schema":1,"version":"x"}"#, path),
             Err(ReceiptError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn a_newer_schema_is_read_by_the_fields_this_pane_knows() {
+        let path = Path::new("r.json");
+        let mut value = serde_json::to_value(sample()).unwrap();
+        value["schema"] = 2.into();
+        value["layout"] = "two".into();
+        let bytes = serde_json::to_vec(&value).unwrap();
+        assert!(matches!(
+            parse(&bytes, path),
+            Err(ReceiptError::FutureSchema { found: 2, .. })
+        ));
+        let taken = parse_newer(&bytes, path).unwrap();
+        assert_eq!(taken, sample(), "known fields kept, unknown dropped");
+
+        // Fields that no longer read as this pane's, or a journaled change:
+        // refused, never guessed at.
+        for (key, field) in [
+            ("version", serde_json::json!({"major": 2})),
+            ("pending", serde_json::json!({"after": {}, "sha256": "00"})),
+        ] {
+            let mut odd = value.clone();
+            odd[key] = field;
+            let bytes = serde_json::to_vec(&odd).unwrap();
+            assert!(
+                matches!(
+                    parse_newer(&bytes, path),
+                    Err(ReceiptError::NewerUnreadable { found: 2, .. })
+                ),
+                "{key}"
+            );
+        }
+        assert!(matches!(
+            parse_newer(br#"{"schema": 99}"#, path),
+            Err(ReceiptError::NewerUnreadable { found: 99, .. })
         ));
     }
 }

@@ -78,9 +78,19 @@ impl<'a> Transaction<'a> {
 
     /// The receipt if one parses, after crash recovery. A corrupt or
     /// unreadable receipt is what `self install` repairs: it is replaced, not
-    /// trusted.
+    /// trusted. A receipt of a newer schema is the newer pane's record, never
+    /// replaced unread: it is taken over by the fields this pane knows
+    /// ([`receipt::parse_newer`]), so the downgrade floor holds and the PATH
+    /// set-up and kept versions stay recorded, or refused when those do not
+    /// read.
     pub fn receipt_if_any(&self, events: &mut dyn Events) -> Result<Option<Receipt>, UpdateError> {
-        match receipt::load(&self.ctx.receipt_path()).ok().flatten() {
+        let path = self.ctx.receipt_path();
+        let receipt = match receipt::load(&path) {
+            Ok(receipt) => receipt,
+            Err(receipt::ReceiptError::FutureSchema { .. }) => Some(receipt::load_newer(&path)?),
+            Err(_) => None,
+        };
+        match receipt {
             Some(receipt) => Ok(Some(recover(self.ctx, receipt, events)?)),
             None => Ok(None),
         }

@@ -512,11 +512,7 @@ fn api_403_says_how_to_pass_a_token() {
 
 #[test]
 fn corrupt_receipts_get_a_way_out() {
-    for (bytes, needle) in [
-        (&b""[..], "is empty"),
-        (b"{not json", "not JSON"),
-        (br#"{"schema": 99}"#, "newer than this pane"),
-    ] {
+    for (bytes, needle) in [(&b""[..], "is empty"), (b"{not json", "not JSON")] {
         let world = World::installed(&["1.0.0", "1.1.0"]);
         std::fs::write(world.receipt_path(), bytes).unwrap();
         let before = world.snapshot();
@@ -672,6 +668,80 @@ fn self_install_of_an_older_binary_refuses_unless_asked() {
     assert_eq!(world.installed_version(), "1.0.0");
     // Going down does not lower the floor.
     assert_eq!(world.receipt()["highest_verified"], "1.1.0");
+}
+
+/// A newer pane raised the receipt's schema: an older pane's `self install`
+/// does not replace that receipt unread. It reads the fields it knows, so
+/// the downgrade floor holds and, when asked to go down, carries the newer
+/// pane's records over (uninstall then undoes its PATH set-up); a receipt
+/// whose fields it cannot read even so is refused, never replaced.
+#[test]
+fn self_install_over_a_receipt_of_a_newer_schema_keeps_its_floor_and_records() {
+    let world = World::new();
+    std::fs::write(world.home.join(".profile"), "# mine\n").unwrap();
+    world
+        .run(&build_pane("1.1.0"), &["self", "install"], &[])
+        .success();
+    let mut newer = world.receipt();
+    newer["schema"] = 2.into();
+    newer["layout"] = "of schema 2".into();
+    std::fs::write(world.receipt_path(), newer.to_string()).unwrap();
+    assert!(!newer["profile_edits"].as_array().unwrap().is_empty());
+
+    let older = build_pane("1.0.0");
+    let before = world.snapshot();
+    world
+        .run(&older, &["self", "install"], &[])
+        .fails_with("this pane is 1.0.0, older than the pane 1.1.0 installed now")
+        .fails_with("--allow-downgrade");
+    before.assert_same(&world.snapshot());
+    world
+        .run(&older, &["self", "update"], &[])
+        .fails_with("newer than this pane")
+        .fails_with("--allow-downgrade");
+    before.assert_same(&world.snapshot());
+
+    world
+        .run(&older, &["self", "install", "--allow-downgrade"], &[])
+        .success();
+    assert_eq!(world.installed_version(), "1.0.0");
+    let taken = world.receipt();
+    assert_eq!(taken["schema"], 1, "{taken:#}");
+    assert_eq!(taken["highest_verified"], "1.1.0", "{taken:#}");
+    assert_eq!(taken["previous"], "1.1.0", "{taken:#}");
+    assert_eq!(taken["profile_edits"], newer["profile_edits"]);
+    assert_eq!(taken["created_files"], newer["created_files"]);
+    assert!(taken.get("layout").is_none(), "{taken:#}");
+    world.pane(&["self", "uninstall", "--yes"]).success();
+    assert_eq!(
+        std::fs::read_to_string(world.home.join(".profile")).unwrap(),
+        "# mine\n"
+    );
+
+    // One whose fields do not read as this pane's: refused, with the way
+    // out, which works.
+    world
+        .run(&older, &["self", "install", "--no-modify-path"], &[])
+        .success();
+    std::fs::write(world.receipt_path(), br#"{"schema": 99}"#).unwrap();
+    let before = world.snapshot();
+    for args in [
+        &["self", "install"][..],
+        &["self", "install", "--allow-downgrade"],
+    ] {
+        world
+            .run(&older, args, &[])
+            .fails_with("made by a newer pane (receipt schema 99)")
+            .fails_with("install with that pane")
+            .fails_with("move");
+        before.assert_same(&world.snapshot());
+    }
+    let aside = world.home.join("receipt-of-schema-99.json");
+    std::fs::rename(world.receipt_path(), &aside).unwrap();
+    world
+        .run(&older, &["self", "install", "--no-modify-path"], &[])
+        .success();
+    assert_eq!(world.receipt()["schema"], 1);
 }
 
 #[test]
