@@ -34,7 +34,8 @@
 //!   notice shows on every run;
 //! - sign documents with ever higher serials, so that the maintainers' next
 //!   document must carry a serial above the thief's (and the key be revoked in
-//!   a release, since a revoked key's documents are refused).
+//!   a release, since a revoked key's documents are refused and its serials
+//!   no longer count).
 //!
 //! What it cannot do:
 //! - make pane install anything a release key did not sign: every version it
@@ -46,7 +47,8 @@
 //!   old, vulnerable release onto the fleet;
 //! - undo a withdrawal it did not sign by replaying an older document or by
 //!   withholding the document: the installation keeps the highest serial it
-//!   has accepted ([`state`]);
+//!   has accepted under each key, and the stored document even where the
+//!   running pane cannot verify it ([`state`]);
 //! - hide behind an expired document: past `expires` pane says that release
 //!   information may be withheld (a freeze), though nothing fails.
 //!

@@ -6,20 +6,30 @@
 //! trusted copy. So neither a replayed older document nor a server that stops
 //! serving the document can undo a withdrawal: the stored one goes on
 //! applying. The stored document is verified again each time it is used, so a
-//! key revoked by a later release drops what it signed (and with it the
-//! serial, so a thief's huge serial cannot lock the maintainers out).
+//! key revoked by a later release drops what it signed (and with it that
+//! key's serial, so a thief's huge serial cannot lock the maintainers out).
+//! A stored document that fails to verify for any other reason (a channel
+//! key only a newer pane knows, after a rollback; a schema or a field only a
+//! newer pane reads) is kept as it is but not applied, and its serial still
+//! refuses older documents: older and newer panes share the file.
+//!
+//! Besides the document, the state keeps the highest serial accepted under
+//! each channel key. Those of keys that are not revoked are a floor below
+//! which no document is accepted, even once the stored document is dropped.
 //!
 //! The file (`channel-state.json` in pane's state dir, beside the receipt) is
 //! JSON with a `schema` number; fields this version does not know are kept
 //! when it rewrites the file, so older and newer panes can share it.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::verify::{verify_document, ChannelKeys, VerifiedChannel};
+use super::rollout::RolloutNumber;
+use super::verify::{key_id_to_hex, verify_document, ChannelKeys, VerifiedChannel};
 use super::ChannelError;
 
 /// The state file's name in the state dir.
@@ -39,6 +49,10 @@ pub struct StoredState {
     /// This installation's rollout number in [0, 1), drawn once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout_number: Option<f64>,
+    /// The highest serial accepted under each channel key, by key id (as
+    /// minisign prints it).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub serials: BTreeMap<String, u64>,
     /// Fields a newer pane wrote, kept as they are.
     #[serde(flatten)]
     pub unknown: Map<String, Value>,
@@ -50,8 +64,37 @@ impl Default for StoredState {
             schema: STATE_SCHEMA,
             document: None,
             rollout_number: None,
+            serials: BTreeMap::new(),
             unknown: Map::new(),
         }
+    }
+}
+
+impl StoredState {
+    /// The serial no accepted document may be below: the highest accepted
+    /// under a key `keys` does not revoke, and the stored document's (which
+    /// is kept even where it does not verify, unless its key is revoked).
+    pub fn serial_floor(&self, keys: &ChannelKeys) -> Option<u64> {
+        let revoked: Vec<String> = keys.revoked.iter().map(key_id_to_hex).collect();
+        let by_key = self
+            .serials
+            .iter()
+            .filter(|(id, _)| !revoked.iter().any(|r| r.eq_ignore_ascii_case(id)))
+            .map(|(_, serial)| *serial);
+        let stored = self
+            .document
+            .as_ref()
+            .filter(|d| !d.revoked(keys))
+            .and_then(StoredDocument::claimed_serial);
+        by_key.chain(stored).max()
+    }
+
+    /// Records `serial` as accepted under `key_id`; `true` if that is news.
+    fn record_serial(&mut self, key_id: &str, serial: u64) -> bool {
+        let entry = self.serials.entry(key_id.to_string()).or_insert(0);
+        let news = *entry < serial;
+        *entry = (*entry).max(serial);
+        news
     }
 }
 
@@ -64,6 +107,23 @@ pub struct StoredDocument {
     pub signature: String,
     #[serde(flatten)]
     pub unknown: Map<String, Value>,
+}
+
+impl StoredDocument {
+    /// The serial the document says, read without verifying it (it may be
+    /// signed by a key, or written in a schema, that only a newer pane
+    /// knows); `None` when the text has no number there.
+    pub fn claimed_serial(&self) -> Option<u64> {
+        serde_json::from_str::<Value>(&self.text).ok()?["serial"].as_u64()
+    }
+
+    /// Whether its signature is by a key `keys` revokes.
+    fn revoked(&self, keys: &ChannelKeys) -> bool {
+        matches!(
+            verify_document(self.text.as_bytes(), &self.signature, keys),
+            Err(ChannelError::RevokedKey { .. })
+        )
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +181,40 @@ impl ChannelStore {
         })
     }
 
+    /// Writes what changed from `loaded` (the state as read earlier) to
+    /// `ours` over the file as it is now, which another pane may have
+    /// rewritten meanwhile: a document replaces the one on disk only if that
+    /// is still the one `loaded` held or has a lower serial, so a slower
+    /// writer never lowers the stored serial; the serials by key only rise;
+    /// a rollout number is written only where the file has none. Nothing is
+    /// written when nothing would change.
+    pub fn save_over(&self, loaded: &StoredState, ours: &StoredState) -> Result<(), StateError> {
+        let mut disk = self.load()?;
+        let before = disk.clone();
+        let claimed =
+            |d: &Option<StoredDocument>| d.as_ref().and_then(StoredDocument::claimed_serial);
+        if ours.document != loaded.document
+            && (disk.document == loaded.document
+                || claimed(&disk.document) < claimed(&ours.document))
+        {
+            disk.document.clone_from(&ours.document);
+        }
+        for (key_id, serial) in &ours.serials {
+            disk.record_serial(key_id, *serial);
+        }
+        let has_number = disk
+            .rollout_number
+            .and_then(RolloutNumber::from_stored)
+            .is_some();
+        if !has_number && ours.rollout_number != loaded.rollout_number {
+            disk.rollout_number = ours.rollout_number;
+        }
+        if disk == before {
+            return Ok(());
+        }
+        self.save(&disk)
+    }
+
     /// Writes the state atomically, into a data dir that exists: only an
     /// installation pane manages keeps state, and one an uninstall removed
     /// while a command ran is not brought back.
@@ -165,8 +259,9 @@ pub enum ChannelEvent {
     Unchanged { serial: u64 },
     /// The fetched document was refused; the stored one (if any) applies.
     Rejected(ChannelError),
-    /// The fetched document is older than the one held: a replay, or a stale
-    /// mirror. Ignored.
+    /// The fetched document is older than one accepted before (`held` is
+    /// the [`StoredState::serial_floor`]): a replay, or a stale mirror.
+    /// Ignored.
     Replayed { offered: u64, held: u64 },
     /// The fetched document has the serial of the held one but other bytes:
     /// two documents signed with one serial. The held one applies.
@@ -176,9 +271,17 @@ pub enum ChannelEvent {
     Withheld { held: u64 },
     /// The fetch failed; the stored document (if any) applies.
     FetchFailed(String),
-    /// The stored document no longer verifies (its key was revoked since):
-    /// it is dropped.
-    StoredInvalid(ChannelError),
+    /// The stored document's key was revoked since it was accepted: it is
+    /// dropped.
+    StoredRevoked(ChannelError),
+    /// The stored document does not verify here for another reason (a key,
+    /// a schema or a field only a newer pane knows): it is kept as it is,
+    /// but does not apply; its serial (`None` if unreadable) still refuses
+    /// older documents.
+    StoredUnusable {
+        serial: Option<u64>,
+        error: ChannelError,
+    },
 }
 
 impl ChannelEvent {
@@ -200,25 +303,34 @@ pub struct Acceptance {
 }
 
 /// Verifies the stored document and the fetched one, and keeps the newer:
-/// a higher serial replaces, an equal one is the same document, a lower one
-/// is ignored with a warning; a missing or refused document leaves the
-/// stored one applying. Pure: the caller loads and saves the state.
+/// a higher serial replaces, an equal one is the same document, one below
+/// the [`StoredState::serial_floor`] is ignored with a warning; a missing or
+/// refused document leaves the stored one applying. A stored document whose
+/// key is revoked is dropped; one that fails to verify otherwise is kept
+/// but does not apply. Pure: the caller loads and saves the state.
 pub fn accept(state: &mut StoredState, fetched: Fetched, keys: &ChannelKeys) -> Acceptance {
     let mut events = Vec::new();
+    let mut changed = false;
     let held = match &state.document {
         None => None,
         Some(stored) => match verify_document(stored.text.as_bytes(), &stored.signature, keys) {
             Ok(verified) => Some(verified),
+            Err(error @ ChannelError::RevokedKey { .. }) => {
+                events.push(ChannelEvent::StoredRevoked(error));
+                state.document = None;
+                changed = true;
+                None
+            }
             Err(error) => {
-                events.push(ChannelEvent::StoredInvalid(error));
+                let serial = stored.claimed_serial();
+                events.push(ChannelEvent::StoredUnusable { serial, error });
                 None
             }
         },
     };
-    let mut changed = false;
-    if held.is_none() && state.document.is_some() {
-        state.document = None;
-        changed = true;
+    if let Some(held) = &held {
+        // A document accepted before the serials were kept by key.
+        changed |= state.record_serial(&held.key_id, held.document.serial);
     }
     let current = match fetched {
         Fetched::Missing => {
@@ -236,7 +348,8 @@ pub fn accept(state: &mut StoredState, fetched: Fetched, keys: &ChannelKeys) -> 
                 held
             }
             Ok(new) => {
-                let (current, event, replaced) = keep_newer(state, held, new, bytes, signature);
+                let (current, event, replaced) =
+                    keep_newer(state, keys, held, new, bytes, signature);
                 events.push(event);
                 changed |= replaced;
                 current
@@ -251,34 +364,39 @@ pub fn accept(state: &mut StoredState, fetched: Fetched, keys: &ChannelKeys) -> 
 }
 
 /// The newer of the held document and a verified new one; `true` when the
-/// new one replaced the held one in `state`.
+/// new one replaced the stored one in `state`.
 fn keep_newer(
     state: &mut StoredState,
+    keys: &ChannelKeys,
     held: Option<VerifiedChannel>,
     new: VerifiedChannel,
     bytes: Vec<u8>,
     signature: String,
 ) -> (Option<VerifiedChannel>, ChannelEvent, bool) {
     let offered = new.document.serial;
-    let previous = held.as_ref().map(|h| h.document.serial);
-    if let Some(held) = held {
-        let held_serial = held.document.serial;
-        if offered < held_serial {
-            let event = ChannelEvent::Replayed {
-                offered,
-                held: held_serial,
-            };
-            return (Some(held), event, false);
+    if let Some(floor) = state.serial_floor(keys).filter(|floor| offered < *floor) {
+        let event = ChannelEvent::Replayed {
+            offered,
+            held: floor,
+        };
+        return (held, event, false);
+    }
+    // The stored document's serial, verified here or not.
+    let previous = match &held {
+        Some(held) => Some(held.document.serial),
+        None => state
+            .document
+            .as_ref()
+            .and_then(StoredDocument::claimed_serial),
+    };
+    if previous == Some(offered) {
+        let same = state.document.as_ref().map(|s| s.text.as_bytes()) == Some(&bytes[..]);
+        if same {
+            // Where the stored copy does not verify here, this one does.
+            let current = held.or(Some(new));
+            return (current, ChannelEvent::Unchanged { serial: offered }, false);
         }
-        if offered == held_serial {
-            let same = state.document.as_ref().map(|s| s.text.as_bytes()) == Some(&bytes[..]);
-            let event = if same {
-                ChannelEvent::Unchanged { serial: offered }
-            } else {
-                ChannelEvent::Conflict { serial: offered }
-            };
-            return (Some(held), event, false);
-        }
+        return (held, ChannelEvent::Conflict { serial: offered }, false);
     }
     // A verified document parsed as JSON, and so is UTF-8.
     let text = String::from_utf8(bytes).expect("a verified document is UTF-8 JSON");
@@ -287,6 +405,7 @@ fn keep_newer(
         signature,
         unknown: Map::new(),
     });
+    state.record_serial(&new.key_id, offered);
     let event = ChannelEvent::Accepted {
         serial: offered,
         previous,

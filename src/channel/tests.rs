@@ -281,7 +281,7 @@ fn a_stored_document_whose_key_was_revoked_is_dropped() {
     let outcome = accept(&mut state, Fetched::Document { bytes, signature }, &keys);
     assert!(matches!(
         outcome.events[0],
-        ChannelEvent::StoredInvalid(ChannelError::RevokedKey { .. })
+        ChannelEvent::StoredRevoked(ChannelError::RevokedKey { .. })
     ));
     assert_eq!(
         outcome.events[1],
@@ -291,4 +291,146 @@ fn a_stored_document_whose_key_was_revoked_is_dropped() {
         }
     );
     assert_eq!(outcome.current.unwrap().document.serial, 2);
+}
+
+#[test]
+fn a_revoked_keys_document_goes_but_the_serials_of_other_keys_stay() {
+    let maintainers = TestKey::generate();
+    let thief = TestKey::generate();
+    let mut both = keys_for(&maintainers);
+    both.keys.extend(keys_for(&thief).keys);
+    let mut state = StoredState::default();
+    let (bytes, signature) = signed(&maintainers, 10);
+    accept(&mut state, Fetched::Document { bytes, signature }, &both);
+    let (bytes, signature) = signed(&thief, 1_000_000);
+    accept(&mut state, Fetched::Document { bytes, signature }, &both);
+    assert_eq!(state.serial_floor(&both), Some(1_000_000));
+
+    // The thief's key is revoked: its document and its serial no longer
+    // count, but the maintainers' serial 10 still refuses older documents.
+    let mut revoked = both.clone();
+    revoked
+        .revoked
+        .push(thief.public_key().keynum().try_into().unwrap());
+    assert_eq!(state.serial_floor(&revoked), Some(10));
+    let (bytes, signature) = signed(&maintainers, 9);
+    let replay = accept(&mut state, Fetched::Document { bytes, signature }, &revoked);
+    assert!(matches!(
+        replay.events[..],
+        [
+            ChannelEvent::StoredRevoked(ChannelError::RevokedKey { .. }),
+            ChannelEvent::Replayed {
+                offered: 9,
+                held: 10
+            }
+        ]
+    ));
+    assert!(replay.current.is_none() && state.document.is_none());
+    let (bytes, signature) = signed(&maintainers, 11);
+    let next = accept(&mut state, Fetched::Document { bytes, signature }, &revoked);
+    assert_eq!(next.current.unwrap().document.serial, 11);
+}
+
+#[test]
+fn a_stored_document_this_pane_cannot_verify_is_kept_and_still_refuses_replays() {
+    // A newer release's channel key signed the stored document; this pane
+    // (after a rollback) knows only the older key.
+    let newer = TestKey::generate();
+    let older = TestKey::generate();
+    let mut state = StoredState::default();
+    let (bytes, signature) = signed(&newer, 5);
+    accept(
+        &mut state,
+        Fetched::Document { bytes, signature },
+        &keys_for(&newer),
+    );
+    let stored = state.clone();
+    let keys = keys_for(&older);
+    for fetched in [Fetched::Missing, Fetched::Failed("offline".into())] {
+        let outcome = accept(&mut state, fetched, &keys);
+        assert!(outcome.current.is_none());
+        assert!(matches!(
+            outcome.events[0],
+            ChannelEvent::StoredUnusable {
+                serial: Some(5),
+                error: ChannelError::UnknownKey { .. }
+            }
+        ));
+        assert!(!outcome.changed);
+        assert_eq!(state, stored);
+    }
+    // An older document signed by the key this pane knows is a replay.
+    let (bytes, signature) = signed(&older, 4);
+    let replay = accept(&mut state, Fetched::Document { bytes, signature }, &keys);
+    assert_eq!(
+        replay.events[1],
+        ChannelEvent::Replayed {
+            offered: 4,
+            held: 5
+        }
+    );
+    assert_eq!(state, stored);
+    // The same document, signed by a key this pane knows, applies; a newer
+    // one replaces it.
+    let (bytes, signature) = signed(&older, 5);
+    let same = accept(&mut state, Fetched::Document { bytes, signature }, &keys);
+    assert_eq!(same.events[1], ChannelEvent::Unchanged { serial: 5 });
+    assert_eq!(same.current.unwrap().document.serial, 5);
+    assert_eq!(state, stored);
+    let (bytes, signature) = signed(&older, 6);
+    let newer_doc = accept(&mut state, Fetched::Document { bytes, signature }, &keys);
+    assert_eq!(
+        newer_doc.events[1],
+        ChannelEvent::Accepted {
+            serial: 6,
+            previous: Some(5)
+        }
+    );
+
+    // A schema only a newer pane reads, signed by a key this one trusts.
+    let mut state = StoredState::default();
+    let text = document(7).replace(r#""schema":1"#, r#""schema":2"#);
+    state.document = Some(super::state::StoredDocument {
+        signature: older.sign_with_comment(text.as_bytes(), &comment(7)),
+        text,
+        unknown: Default::default(),
+    });
+    let stored = state.clone();
+    let outcome = accept(&mut state, Fetched::Missing, &keys);
+    assert!(matches!(
+        outcome.events[..],
+        [ChannelEvent::StoredUnusable {
+            serial: Some(7),
+            error: ChannelError::UnsupportedSchema(2)
+        }]
+    ));
+    assert_eq!(state, stored);
+}
+
+#[test]
+fn a_slower_writer_never_lowers_the_stored_serial() {
+    let key = TestKey::generate();
+    let keys = keys_for(&key);
+    let dir = tempfile::tempdir().unwrap();
+    let store = ChannelStore::in_dir(dir.path());
+    let (bytes, signature) = signed(&key, 5);
+    let mut first = StoredState::default();
+    accept(&mut first, Fetched::Document { bytes, signature }, &keys);
+    store.save(&first).unwrap();
+
+    // Two panes read serial 5; one accepts 7, the other 6 and saves last.
+    let loaded = store.load().unwrap();
+    let (mut fast, mut slow) = (loaded.clone(), loaded.clone());
+    let (bytes, signature) = signed(&key, 7);
+    accept(&mut fast, Fetched::Document { bytes, signature }, &keys);
+    let (bytes, signature) = signed(&key, 6);
+    accept(&mut slow, Fetched::Document { bytes, signature }, &keys);
+    slow.rollout_number = Some(0.25);
+    store.save_over(&loaded, &fast).unwrap();
+    store.save_over(&loaded, &slow).unwrap();
+    let state = store.load().unwrap();
+    assert_eq!(state.document.as_ref().unwrap().text, document(7));
+    assert_eq!(state.serial_floor(&keys), Some(7));
+    // The slower one's first draw of the number is still kept.
+    assert_eq!(state.rollout_number, Some(0.25));
 }

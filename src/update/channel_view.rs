@@ -56,13 +56,16 @@ impl ChannelView {
     }
 }
 
-/// Fetches the document and accepts it if it is newer than the stored one.
+/// Fetches the document and accepts it if it is newer than the stored one;
+/// the state file is then rewritten with what changed.
 pub fn refresh(ctx: &Context, source: &Source) -> ChannelView {
     let fetched = fetch(ctx, source);
     view(ctx, Some(fetched))
 }
 
-/// The stored document only, without the network (status, list, the notice).
+/// The stored document only, without the network (status, list, the notice,
+/// rollback). It never changes the state file, bar a first draw of the
+/// rollout number.
 pub fn stored(ctx: &Context) -> ChannelView {
     view(ctx, None)
 }
@@ -99,20 +102,19 @@ fn view(ctx: &Context, fetched: Option<Fetched>) -> ChannelView {
     let now = ctx.channel.clock.now();
     let store = ChannelStore::in_dir(&ctx.data_dir);
     let mut warnings = Vec::new();
-    let (mut state, can_save) = match store.load() {
-        Ok(state) => (state, true),
+    let loaded = match store.load() {
+        Ok(state) => Some(state),
         Err(error) => {
             warnings.push(format!("ignoring the channel state: {error}"));
-            (StoredState::default(), false)
+            None
         }
     };
+    let mut state = loaded.clone().unwrap_or_default();
+    let offline = fetched.is_none();
     let mut document = None;
-    let mut changed = false;
     match &ctx.channel.keys {
         Ok(keys) => {
-            let offline = fetched.is_none();
             let acceptance = accept(&mut state, fetched.unwrap_or(Fetched::Missing), keys);
-            changed |= acceptance.changed;
             document = acceptance.current.map(|c| c.document);
             for event in acceptance.events {
                 if offline && matches!(event, ChannelEvent::Withheld { .. }) {
@@ -123,18 +125,30 @@ fn view(ctx: &Context, fetched: Option<Fetched>) -> ChannelView {
         }
         Err(error) => warnings.push(format!("cannot read the channel keys: {error}")),
     }
-    // The number is kept once there is a document for it to matter to.
-    let number = match number_or_draw(&mut state.rollout_number) {
-        Ok((number, drawn)) => {
-            changed |= drawn && document.is_some();
-            number
+    let (number, drawn) = number_or_draw(&mut state.rollout_number)
+        .unwrap_or((RolloutNumber::from_random_bytes([0xff; 8]), false));
+    // Only an installation pane manages keeps state (its data dir exists),
+    // and an unreadable file is left for the user to look at.
+    if let Some(loaded) = loaded.filter(|_| ctx.data_dir.is_dir()) {
+        // Offline, nothing but a first draw of the number is written: what
+        // the network did not bring is never evidence to drop or replace
+        // what an earlier (or a newer) pane stored.
+        let mut ours = if offline {
+            StoredState {
+                rollout_number: state.rollout_number,
+                ..loaded.clone()
+            }
+        } else {
+            state
+        };
+        // The number is kept once there is a document for it to matter to.
+        if drawn && document.is_none() {
+            ours.rollout_number = loaded.rollout_number;
         }
-        Err(_) => RolloutNumber::from_random_bytes([0xff; 8]),
-    };
-    // Only an installation pane manages keeps state (its data dir exists).
-    if changed && can_save && ctx.data_dir.is_dir() {
-        if let Err(error) = store.save(&state) {
-            warnings.push(error.to_string());
+        if ours != loaded {
+            if let Err(error) = store.save_over(&loaded, &ours) {
+                warnings.push(error.to_string());
+            }
         }
     }
     ChannelView {
@@ -151,7 +165,7 @@ fn warning(event: &ChannelEvent) -> Option<String> {
         ChannelEvent::Accepted { .. } | ChannelEvent::Unchanged { .. } => return None,
         ChannelEvent::Rejected(error) => format!("ignored the channel document: {error}"),
         ChannelEvent::Replayed { offered, held } => format!(
-            "ignored the channel document with serial {offered}: serial {held} was accepted before (an old document replayed?); {held} still applies"
+            "ignored the channel document with serial {offered}: serial {held} was accepted before (an old document replayed?)"
         ),
         ChannelEvent::Conflict { serial } => format!(
             "ignored a channel document with serial {serial} that differs from the one accepted with that serial"
@@ -162,8 +176,12 @@ fn warning(event: &ChannelEvent) -> Option<String> {
         ChannelEvent::FetchFailed(why) => {
             format!("could not fetch the channel document ({why}); going on without a new one")
         }
-        ChannelEvent::StoredInvalid(error) => {
+        ChannelEvent::StoredRevoked(error) => {
             format!("dropped the channel document accepted before: {error}")
         }
+        ChannelEvent::StoredUnusable { serial, error } => format!(
+            "the channel document accepted before{} does not apply here: {error}; it is kept (a newer pane may read it), and older documents are still refused",
+            serial.map_or(String::new(), |s| format!(" (serial {s})"))
+        ),
     })
 }

@@ -655,3 +655,68 @@ fn a_document_signed_by_a_revoked_channel_key_is_ignored_and_dropped() {
     world.pane_env(&["self", "update"], &revoked).success();
     assert_eq!(world.installed_version(), "1.2.0");
 }
+
+/// The env of a pane trusting `key` as its only channel key: two of them
+/// stand for an older and a newer release on one installation.
+fn trusting(key: &TestKey) -> [(&'static str, String); 2] {
+    [
+        ("PANE_TEST_NOW", NOW.to_string()),
+        ("PANE_TEST_CHANNEL_PUBKEY", key.public_key_line()),
+    ]
+}
+
+fn run_trusting(
+    world: &World,
+    args: &[&str],
+    env: &[(&'static str, String); 2],
+) -> crate::common::Run {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    world.pane_env(args, &env)
+}
+
+#[test]
+fn a_document_an_older_pane_cannot_verify_is_kept_and_still_refuses_replays() {
+    let world = on_1_2_0();
+    // A newer release signs with a channel key the older one does not know
+    // (as after `rollback`); the older one knows only its own key.
+    let (newer_key, older_key) = (TestKey::generate(), TestKey::generate());
+    let (newer, older) = (trusting(&newer_key), trusting(&older_key));
+    serve_signed(&world, &withdrawal_doc(5, "1.1.3"), &newer_key, None);
+    run_trusting(&world, &["self", "check"], &newer).code(10);
+    let state = world.data_dir.join("channel-state.json");
+    let stored = std::fs::read(&state).unwrap();
+
+    // The older pane cannot apply it, says so, and leaves it as it is:
+    // offline views and fetches alike.
+    for args in [
+        &["self", "status"][..],
+        &["self", "list"],
+        &["self", "check"],
+        &["self", "update", "--dry-run"],
+    ] {
+        let run = run_trusting(&world, args, &older).success();
+        assert_eq!(std::fs::read(&state).unwrap(), stored, "{args:?}: {run}");
+        // `status` says it among its lines, `list` not at all.
+        let said = format!("{}{}", run.stdout, run.stderr);
+        assert!(
+            args[1] == "list"
+                || said.contains("(serial 5) does not apply here")
+                    && said.contains("which is not one of"),
+            "{args:?}: {run}"
+        );
+    }
+    // Its serial still refuses an older document the older pane could
+    // verify.
+    serve_signed(&world, &empty_doc(4), &older_key, None);
+    let run = run_trusting(&world, &["self", "check"], &older).success();
+    assert!(run.stderr.contains("serial 5 was accepted before"), "{run}");
+    assert_eq!(std::fs::read(&state).unwrap(), stored);
+
+    // Back on the newer pane, an older document of its own key is a replay:
+    // the withdrawal stands.
+    serve_signed(&world, &empty_doc(1), &newer_key, None);
+    let run = run_trusting(&world, &["self", "check"], &newer).code(10);
+    assert!(run.stderr.contains("serial 5 was accepted before"), "{run}");
+    run_trusting(&world, &["self", "update"], &newer).success();
+    assert_eq!(world.installed_version(), "1.1.3");
+}
