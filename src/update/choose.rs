@@ -74,22 +74,31 @@ impl Choice {
 
 impl Updater<'_> {
     /// What `update` without a version would do for the installation of
-    /// `receipt`, given the channel `view`; `now_flag` skips a rollout.
+    /// `receipt`, given the channel `view`; `now_flag` skips a rollout,
+    /// `allow_withdrawn` lets an exact pin name a withdrawn version.
     pub fn choose(
         &self,
         receipt: &Receipt,
         prerelease: bool,
         now_flag: bool,
+        allow_withdrawn: bool,
         view: &ChannelView,
     ) -> Result<Choice, UpdateError> {
         let current = &receipt.version;
         let target = self.ctx.target.as_str();
         match receipt.pin.as_deref().map(Pin::parse).transpose()? {
             Some(Pin::Exact(v)) if &v == current => Ok(Choice::stay(Why::HeldByPin(v.to_string()))),
-            Some(Pin::Exact(v)) => Ok(Choice {
-                to: Some(v),
-                ..Choice::stay(Why::Newer)
-            }),
+            // A pin that no longer matches (`self install` of another
+            // version keeps the receipt's pin): going there is asking for
+            // that version by name, so a withdrawn one is refused as
+            // `update VERSION` refuses it.
+            Some(Pin::Exact(v)) => {
+                self.guard_withdrawn(&v, view, allow_withdrawn)?;
+                Ok(Choice {
+                    to: Some(v),
+                    ..Choice::stay(Why::Newer)
+                })
+            }
             Some(pin @ Pin::Req(_)) => {
                 let allowed = |v: &Version| pin.matches(v) && view.withdrawal(v, target).is_none();
                 match self.highest_listed(prerelease, &allowed)? {

@@ -200,7 +200,7 @@ impl<'a> Updater<'a> {
     }
 
     /// Refuses an explicitly named withdrawn version unless overridden.
-    fn guard_withdrawn(
+    pub(super) fn guard_withdrawn(
         &self,
         version: &Version,
         view: &ChannelView,
@@ -224,7 +224,7 @@ impl<'a> Updater<'a> {
         prerelease: bool,
         view: &ChannelView,
     ) -> Result<Choice, UpdateError> {
-        self.choose(receipt, prerelease, false, view)
+        self.choose(receipt, prerelease, false, false, view)
     }
 
     /// `pane self update [VERSION]`.
@@ -351,7 +351,13 @@ impl<'a> Updater<'a> {
                 (self.resolve_with(Some(v), &|_| !options.dry_run)?, None)
             }
             Want::Latest { prerelease } => {
-                let choice = self.choose(receipt, *prerelease, options.now, view)?;
+                let choice = self.choose(
+                    receipt,
+                    *prerelease,
+                    options.now,
+                    options.allow_withdrawn,
+                    view,
+                )?;
                 for warning in &choice.warnings {
                     events.warning(warning);
                 }

@@ -720,3 +720,30 @@ fn a_document_an_older_pane_cannot_verify_is_kept_and_still_refuses_replays() {
     run_trusting(&world, &["self", "update"], &newer).success();
     assert_eq!(world.installed_version(), "1.1.3");
 }
+
+#[test]
+fn a_stale_exact_pin_to_a_withdrawn_version_is_refused() {
+    let world = World::installed(&["1.1.3", "1.2.0"]);
+    at_now(&world, &["self", "pin", "1.1.3"]).success();
+    let doc = json!({
+        "schema": 1, "serial": 1, "issued": "2026-12-01T10:00:00Z",
+        "withdrawn": [{"version": "1.1.3", "targets": ["*"], "reason": REASON, "replacement": "1.2.0"}],
+    });
+    serve_signed(&world, &doc, &world.key, None);
+    // `self install` of 1.2.0 keeps the receipt's pin, which then names
+    // another version.
+    world.install("1.2.0");
+    assert_eq!(world.receipt()["pin"], "1.1.3");
+    at_now(&world, &["self", "check"]).fails_with(REASON);
+    let before = world.snapshot();
+    let run = at_now(&world, &["self", "update"]).fails_with(REASON);
+    assert!(
+        run.stderr.contains("its replacement is 1.2.0") && run.stderr.contains("--allow-withdrawn"),
+        "{run}"
+    );
+    before.assert_same(&world.snapshot());
+    assert_eq!(world.installed_version(), "1.2.0");
+    // Asked for all the same, as `update 1.1.3 --allow-withdrawn` would be.
+    at_now(&world, &["self", "update", "--allow-withdrawn"]).success();
+    assert_eq!(world.installed_version(), "1.1.3");
+}
