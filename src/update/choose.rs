@@ -8,6 +8,9 @@
 //! - with a channel document, [`crate::channel::plan::plan_update`] holds a
 //!   withdrawn or rolling-out release back, or sends a withdrawn installation
 //!   to its replacement;
+//! - under a requirement pin, the highest listed release it matches that is
+//!   neither withdrawn nor rolling out toward this installation; under an
+//!   exact pin that no longer matches, that version, refused if withdrawn;
 //! - a latest below the downgrade floor is not an error: the installation is
 //!   newer than what the server offers, and says so (a replay, perhaps).
 
@@ -18,6 +21,7 @@ use super::receipt::Receipt;
 use super::{Pin, Resolved, UpdateError, Updater};
 use crate::channel::decide::downgrade_floor;
 use crate::channel::plan::{self, plan_update, Installation, Plan};
+use crate::channel::rollout::Availability;
 use crate::channel::{Timestamp, Withdrawal};
 
 /// Why `update` installs what it installs, or stays.
@@ -85,7 +89,6 @@ impl Updater<'_> {
         view: &ChannelView,
     ) -> Result<Choice, UpdateError> {
         let current = &receipt.version;
-        let target = self.ctx.target.as_str();
         match receipt.pin.as_deref().map(Pin::parse).transpose()? {
             Some(Pin::Exact(v)) if &v == current => Ok(Choice::stay(Why::HeldByPin(v.to_string()))),
             // A pin that no longer matches (`self install` of another
@@ -100,19 +103,52 @@ impl Updater<'_> {
                 })
             }
             Some(pin @ Pin::Req(_)) => {
-                let allowed = |v: &Version| pin.matches(v) && view.withdrawal(v, target).is_none();
-                match self.highest_listed(prerelease, &allowed)? {
-                    None => Err(UpdateError::NoMatch(pin.to_string())),
-                    Some(v) if &v <= current && pin.matches(current) => {
-                        Ok(Choice::stay(Why::HeldByPin(pin.to_string())))
-                    }
-                    Some(v) => Ok(Choice {
-                        to: Some(v),
-                        ..Choice::stay(Why::Newer)
-                    }),
-                }
+                self.choose_within(receipt, &pin, prerelease, now_flag, view)
             }
             None => self.choose_latest(receipt, prerelease, now_flag, view),
+        }
+    }
+
+    /// Under a requirement pin: the highest listed release it matches that
+    /// the channel allows here, neither withdrawn nor still rolling out
+    /// toward this installation (unless `now_flag`).
+    fn choose_within(
+        &self,
+        receipt: &Receipt,
+        pin: &Pin,
+        prerelease: bool,
+        now_flag: bool,
+        view: &ChannelView,
+    ) -> Result<Choice, UpdateError> {
+        let current = &receipt.version;
+        let target = self.ctx.target.as_str();
+        let listed: Vec<Version> = self
+            .list()?
+            .into_iter()
+            .filter(|r| prerelease || !r.prerelease)
+            .map(|r| r.version)
+            .filter(|v| pin.matches(v) && view.withdrawal(v, target).is_none())
+            .collect();
+        let waiting = |v: &Version| match view.availability(v) {
+            Availability::RollingOut { eta, .. } if !now_flag => Some(eta),
+            _ => None,
+        };
+        let Some(highest) = listed.iter().max() else {
+            return Err(UpdateError::NoMatch(pin.to_string()));
+        };
+        let ready = listed.iter().filter(|v| waiting(v).is_none()).max();
+        match ready {
+            Some(v) if v > current || (v < current && !pin.matches(current)) => Ok(Choice {
+                to: Some(v.clone()),
+                ..Choice::stay(Why::Newer)
+            }),
+            _ => match waiting(highest) {
+                Some(eta) if highest > current => Ok(Choice::stay(Why::RollingOut {
+                    version: highest.clone(),
+                    eta,
+                })),
+                _ => Ok(Choice::stay(Why::HeldByPin(pin.to_string()))),
+            },
         }
     }
 

@@ -412,11 +412,29 @@ impl<'a> Updater<'a> {
                 self.guard_withdrawn(v, &view, allow_withdrawn)?;
                 v.clone()
             }
-            Pin::Req(_) => self
-                .highest_listed(prerelease, &|v| {
-                    pin.matches(v) && view.withdrawal(v, target_triple).is_none()
-                })?
-                .ok_or_else(|| UpdateError::NoMatch(pin_text.clone()))?,
+            // A requirement picks as `update` does under it: nothing
+            // withdrawn, nothing still rolling out toward this installation.
+            Pin::Req(_) => {
+                let listed: Vec<Version> = self
+                    .list()?
+                    .into_iter()
+                    .filter(|r| prerelease || !r.prerelease)
+                    .map(|r| r.version)
+                    .filter(|v| pin.matches(v) && view.withdrawal(v, target_triple).is_none())
+                    .collect();
+                let reached = listed
+                    .iter()
+                    .filter(|v| view.availability(v).is_available());
+                match (reached.max(), listed.iter().max()) {
+                    (Some(v), _) => v.clone(),
+                    (None, Some(rolling)) => {
+                        return Err(UpdateError::NoMatch(format!(
+                            "{pin_text} that has reached this installation ({rolling} is rolling out toward it; `pane self pin {rolling}` installs it now)"
+                        )))
+                    }
+                    (None, None) => return Err(UpdateError::NoMatch(pin_text)),
+                }
+            }
         };
         if target == receipt.version {
             let mut next = receipt.clone();

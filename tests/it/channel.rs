@@ -747,3 +747,35 @@ fn a_stale_exact_pin_to_a_withdrawn_version_is_refused() {
     at_now(&world, &["self", "update", "--allow-withdrawn"]).success();
     assert_eq!(world.installed_version(), "1.1.3");
 }
+
+#[test]
+fn a_requirement_pin_waits_for_the_rollout_too() {
+    let world = World::installed(&["1.1.3"]);
+    with_number(&world, 0.9);
+    at_now(&world, &["self", "pin", "^1.1.3"]).success();
+    world.publish("1.2.0");
+    // Hour 12 of 48: not this installation's turn (0.9) yet.
+    serve_signed(&world, &rollout_doc(false), &world.key, None);
+    let json = at_now(&world, &["self", "check", "--json"])
+        .success()
+        .json();
+    assert_eq!(json["rollout"]["available"], false, "{json}");
+    assert_eq!(json["update_available"], false, "{json}");
+    assert_eq!(json["available"], Value::Null, "{json}");
+    let run = at_now(&world, &["self", "update"]).success();
+    assert!(run.stderr.contains("is rolling out"), "{run}");
+    assert_eq!(world.installed_version(), "1.1.3");
+    // A requirement pinned again picks what has reached the installation.
+    let run = at_now(&world, &["self", "pin", "^1.1"]).success();
+    assert!(run.stderr.contains("pinned pane 1.1.3 to ^1.1"), "{run}");
+    assert_eq!(world.installed_version(), "1.1.3");
+    let run = at_now(&world, &["self", "pin", "^1.2"]).fails_with("no release matches ^1.2");
+    assert!(
+        run.stderr.contains("1.2.0 is rolling out toward it"),
+        "{run}"
+    );
+    assert_eq!(world.installed_version(), "1.1.3");
+    // `--now` does not wait.
+    at_now(&world, &["self", "update", "--now"]).success();
+    assert_eq!(world.installed_version(), "1.2.0");
+}
