@@ -82,6 +82,9 @@ pub enum SelfCommand {
         "go back to the version before the last update, without the network",
     ))]
     Rollback {
+        /// Go back to a version the release channel has withdrawn, all the same.
+        #[arg(long)]
+        allow_withdrawn: bool,
         #[command(flatten)]
         output: OutputArgs,
     },

@@ -113,7 +113,9 @@ fn run_self(command: SelfCommand, env: &Env, build: &Build) -> ExitCode {
             ..
         } => update::pin(&ctx, &ui, &requirement, prerelease, allow_withdrawn),
         SelfCommand::Unpin { .. } => update::unpin(&ctx, &ui),
-        SelfCommand::Rollback { .. } => update::rollback(&ctx, &ui),
+        SelfCommand::Rollback {
+            allow_withdrawn, ..
+        } => update::rollback(&ctx, &ui, allow_withdrawn),
         SelfCommand::List { prerelease, .. } => info::list(&ctx, &ui, prerelease),
         SelfCommand::Status { .. } => info::status(&ctx, &ui),
         SelfCommand::Check { prerelease, .. } => info::check(&ctx, &ui, prerelease),
@@ -180,7 +182,7 @@ pub(crate) fn output_of(command: &SelfCommand) -> OutputArgs {
         SelfCommand::Install(args) => args.output,
         SelfCommand::Pin { output, .. }
         | SelfCommand::Unpin { output }
-        | SelfCommand::Rollback { output }
+        | SelfCommand::Rollback { output, .. }
         | SelfCommand::List { output, .. }
         | SelfCommand::Status { output }
         | SelfCommand::Check { output, .. }

@@ -63,11 +63,11 @@ pub fn unpin(ctx: &Context, ui: &Ui) -> CommandResult {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn rollback(ctx: &Context, ui: &Ui) -> CommandResult {
+pub fn rollback(ctx: &Context, ui: &Ui, allow_withdrawn: bool) -> CommandResult {
     refuse_if_administrator_off(ctx)?;
     note_other_copy(ctx, ui);
     let updater = Updater::new(ctx);
-    let outcome = updater.rollback(&mut ui.events())?;
+    let outcome = updater.rollback(allow_withdrawn, &mut ui.events())?;
     show(ui, &outcome);
     Ok(ExitCode::SUCCESS)
 }

@@ -474,9 +474,14 @@ impl<'a> Updater<'a> {
         Ok(Outcome::Unpinned { was: receipt.pin })
     }
 
-    /// `pane self rollback`: offline; checks the kept binary's SHA-256 and
-    /// pins to what it restores.
-    pub fn rollback(&self, events: &mut dyn Events) -> Result<Outcome, UpdateError> {
+    /// `pane self rollback`: offline; refuses a version the stored channel
+    /// document withdrew unless `allow_withdrawn`, checks the kept binary's
+    /// SHA-256 and pins to what it restores.
+    pub fn rollback(
+        &self,
+        allow_withdrawn: bool,
+        events: &mut dyn Events,
+    ) -> Result<Outcome, UpdateError> {
         let tx = self.begin("rollback", events)?;
         let receipt = tx.receipt(events)?;
         let previous = receipt.previous.clone().ok_or(UpdateError::NoPrevious)?;
@@ -484,6 +489,11 @@ impl<'a> Updater<'a> {
             .kept_version(&previous)
             .cloned()
             .ok_or(UpdateError::NoPrevious)?;
+        let view = channel_view::stored(self.ctx);
+        for warning in &view.warnings {
+            events.warning(warning);
+        }
+        self.guard_withdrawn(&previous, &view, allow_withdrawn)?;
         let staged = swap::stage_kept(&self.ctx.data_dir, &kept, &receipt.install_dir)?;
         let change = Change {
             staged: Some(staged),

@@ -779,3 +779,27 @@ fn a_requirement_pin_waits_for_the_rollout_too() {
     at_now(&world, &["self", "update", "--now"]).success();
     assert_eq!(world.installed_version(), "1.2.0");
 }
+
+#[test]
+fn rollback_to_a_withdrawn_version_is_refused_unless_allowed() {
+    let world = on_1_2_0();
+    let doc = json!({
+        "schema": 1, "serial": 1, "issued": "2026-12-01T10:00:00Z",
+        "withdrawn": [{"version": "1.1.3", "targets": ["*"], "reason": REASON, "replacement": "1.2.0"}],
+    });
+    serve_signed(&world, &doc, &world.key, None);
+    at_now(&world, &["self", "check"]).success();
+    // Offline: the stored document says 1.1.3 is withdrawn.
+    std::fs::remove_dir_all(world.root.join("channel")).unwrap();
+    let before = world.snapshot();
+    let run = at_now(&world, &["self", "rollback"]).fails_with(REASON);
+    assert!(
+        run.stderr.contains("its replacement is 1.2.0") && run.stderr.contains("--allow-withdrawn"),
+        "{run}"
+    );
+    before.assert_same(&world.snapshot());
+    assert_eq!(world.installed_version(), "1.2.0");
+    at_now(&world, &["self", "rollback", "--allow-withdrawn"]).success();
+    assert_eq!(world.installed_version(), "1.1.3");
+    assert_eq!(world.receipt()["pin"], "1.1.3");
+}
