@@ -16,11 +16,17 @@
 //! The document is handled as JSON values, so fields this tool does not know
 //! (written by hand or by a later tool) are kept.
 //!
+//! A version has one withdrawal entry: withdrawing it again on other targets
+//! adds them to the entry (a withdrawal on every target covers them all),
+//! and never lifts the withdrawal on the targets named before.
+//!
 //! Refused: a replacement that is not released in the mirror (no
 //! `v<V>/SHA256SUMS` with its signature), that is withdrawn itself, or that
-//! is the version withdrawn; withdrawing a version that another withdrawal
-//! names as its replacement; a rollout or critical mark for a version that is
-//! not released or is withdrawn.
+//! is the version withdrawn; a replacement other than the one an earlier
+//! withdrawal of the version names for targets the new one does not cover;
+//! withdrawing a version that another withdrawal names as its replacement; a
+//! rollout or critical mark for a version that is not released or is
+//! withdrawn.
 
 use pane::channel::time::Timestamp;
 use std::io::{Cursor, Write};
@@ -310,8 +316,9 @@ fn withdraw(
             entry["version"].as_str().unwrap_or("another version")
         );
     }
+    let targets = merged_targets(object, &version, &replacement, targets)?;
     let list = array(object, "withdrawn");
-    list.retain(|w| w["version"].as_str() != Some(version.to_string().as_str()));
+    list.retain(|w| !names(w, "version", &version));
     list.push(json!({
         "version": version.to_string(),
         "targets": targets,
@@ -327,6 +334,62 @@ fn withdraw(
         object.remove("rollout");
     }
     Ok(())
+}
+
+/// The targets of `version`'s withdrawal once `targets` are added to those
+/// it is withdrawn on already: `["*"]` if either covers every target. The
+/// entry names one replacement, so an earlier withdrawal on targets that
+/// `targets` leaves out must name the same one.
+fn merged_targets(
+    object: &Map<String, Value>,
+    version: &Version,
+    replacement: &Version,
+    targets: Vec<String>,
+) -> Result<Vec<String>> {
+    let mut merged: Vec<String> = Vec::new();
+    for entry in entries(object, "withdrawn").filter(|w| names(w, "version", version)) {
+        let theirs: Vec<String> = match entry["targets"].as_array() {
+            Some(list) => list
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            None => vec!["*".into()],
+        };
+        let left_out: Vec<&String> = theirs
+            .iter()
+            .filter(|t| !targets.iter().any(|n| n == "*" || n == *t))
+            .collect();
+        if !left_out.is_empty() && !names(entry, "replacement", replacement) {
+            let on = left_out
+                .iter()
+                .map(|t| {
+                    if *t == "*" {
+                        "every target"
+                    } else {
+                        t.as_str()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let theirs = entry["replacement"].as_str().unwrap_or("none");
+            crate::bail!(
+                "{version} is withdrawn already on {on} with the replacement {theirs}: a withdrawal names one replacement for all its targets; withdraw {version} on every target (no --target) to name another"
+            );
+        }
+        merged.extend(theirs);
+    }
+    merged.extend(targets);
+    let mut seen = Vec::new();
+    merged.retain(|t| {
+        let first = !seen.contains(t);
+        seen.push(t.clone());
+        first
+    });
+    if merged.iter().any(|t| t == "*") {
+        merged = vec!["*".into()];
+    }
+    Ok(merged)
 }
 
 /// `version` parsed, released in the mirror, and not withdrawn anywhere.

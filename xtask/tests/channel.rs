@@ -253,3 +253,59 @@ fn fields_the_tool_does_not_know_are_kept() {
     assert_eq!(value["notes"]["ticket"], 1234);
     assert_eq!(mirror.verified().unwrap().document.serial, 2);
 }
+
+#[test]
+fn a_withdrawal_on_another_target_keeps_the_first() {
+    let mirror = Mirror::new(&["1.1.2", "1.1.3", "1.2.0"]);
+    let on = |target: &'static str, replacement: &'static str| {
+        [
+            "withdraw",
+            "1.2.0",
+            "--replacement",
+            replacement,
+            "--reason",
+            "crashes at start",
+            "--target",
+            target,
+        ]
+    };
+    mirror.ok(&on(TARGET, "1.1.3"));
+    mirror.ok(&on("aarch64-apple-darwin", "1.1.3"));
+    let document = mirror.verified().unwrap().document;
+    assert_eq!(document.withdrawn.len(), 1, "{:?}", document.withdrawn);
+    for target in [TARGET, "aarch64-apple-darwin"] {
+        let withdrawal = document.withdrawal(&v("1.2.0"), target);
+        assert_eq!(
+            withdrawal.and_then(|w| w.replacement.clone()),
+            Some(v("1.1.3")),
+            "{target}"
+        );
+    }
+    assert!(document
+        .withdrawal(&v("1.2.0"), "x86_64-apple-darwin")
+        .is_none());
+    // One entry names one replacement: another one for a third target
+    // would change it for the first two.
+    mirror.refused(
+        &on("x86_64-apple-darwin", "1.1.2"),
+        "withdrawn already on x86_64-unknown-linux-musl, aarch64-apple-darwin with the replacement 1.1.3",
+    );
+    // On every target, with any replacement: it covers them all, and a
+    // later withdrawal on one target leaves it covering them all.
+    mirror.ok(&[
+        "withdraw",
+        "1.2.0",
+        "--replacement",
+        "1.1.2",
+        "--reason",
+        "corrupts config files on save",
+    ]);
+    mirror.refused(&on(TARGET, "1.1.3"), "withdrawn already on every target");
+    mirror.ok(&on(TARGET, "1.1.2"));
+    let document = mirror.verified().unwrap().document;
+    assert_eq!(document.withdrawn.len(), 1, "{:?}", document.withdrawn);
+    let withdrawal = &document.withdrawn[0];
+    assert_eq!(withdrawal.targets, pane::channel::Targets::All);
+    assert_eq!(withdrawal.replacement, Some(v("1.1.2")));
+    assert_eq!(withdrawal.reason, "crashes at start");
+}
