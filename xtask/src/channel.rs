@@ -21,13 +21,16 @@
 //! and never lifts the withdrawal on the targets named before.
 //!
 //! Refused: a replacement that is not released in the mirror (no
-//! `v<V>/SHA256SUMS` with its signature), that is withdrawn itself, or that
-//! is the version withdrawn; a replacement other than the one an earlier
-//! withdrawal of the version names for targets the new one does not cover;
-//! withdrawing a version that another withdrawal names as its replacement; a
-//! rollout or critical mark for a version that is not released or is
-//! withdrawn.
+//! `v<V>/SHA256SUMS` with its signature), that is withdrawn itself, that is
+//! the version withdrawn, or that is below the oldest version the withdrawn
+//! release lets a channel send it to ([`decide::minimum_version`]: it would
+//! refuse the replacement, and its installations would have no way out); a
+//! replacement other than the one an earlier withdrawal of the version names
+//! for targets the new one does not cover; withdrawing a version that another
+//! withdrawal names as its replacement; a rollout or critical mark for a
+//! version that is not released or is withdrawn.
 
+use pane::channel::decide;
 use pane::channel::time::Timestamp;
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
@@ -288,6 +291,12 @@ fn withdraw(
     }
     if replacement == version {
         crate::bail!("{version} cannot be its own replacement");
+    }
+    let minimum = decide::minimum_version(&version);
+    if replacement < minimum {
+        crate::bail!(
+            "the replacement {replacement} is below {minimum}, the oldest version pane {version} lets a channel send it to: it would refuse {replacement}, and its installations would stay on {version}; pick a replacement of {minimum} or above"
+        );
     }
     let targets: Vec<String> = if targets.is_empty() || targets.iter().any(|t| t == "*") {
         vec!["*".into()]

@@ -309,3 +309,26 @@ fn a_withdrawal_on_another_target_keeps_the_first() {
     assert_eq!(withdrawal.replacement, Some(v("1.1.2")));
     assert_eq!(withdrawal.reason, "crashes at start");
 }
+
+#[test]
+fn a_replacement_the_withdrawn_release_would_refuse_is_refused() {
+    let mirror = Mirror::new(&["1.0.5", "1.1.0", "1.2.0"]);
+    let withdraw = |replacement: &'static str| {
+        [
+            "withdraw",
+            "1.2.0",
+            "--replacement",
+            replacement,
+            "--reason",
+            "broken",
+        ]
+    };
+    // pane 1.2.0 lets a channel send it no lower than 1.1.0.
+    mirror.refused(&withdraw("1.0.5"), "below 1.1.0");
+    mirror.ok(&withdraw("1.1.0"));
+    let document = mirror.verified().unwrap().document;
+    assert_eq!(
+        decide::replacement(&document, &v("1.2.0"), TARGET, &v("1.2.0")),
+        Ok(Some(v("1.1.0")))
+    );
+}
