@@ -41,6 +41,10 @@ pub const FILE_NAME: &str = "channel.json";
 /// The signature beside it.
 pub const SIGNATURE_FILE_NAME: &str = "channel.json.minisig";
 
+/// The longest rollout a document may set: a year. Longer is a mistake (or
+/// a way to hold a release back for good, which a withdrawal says openly).
+pub const MAX_ROLLOUT_HOURS: f64 = 365.0 * 24.0;
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChannelDocument {
     pub schema: u32,
@@ -170,7 +174,7 @@ impl ChannelDocument {
             }
         }
         if let Some(rollout) = &self.rollout {
-            if !rollout.hours.is_finite() || rollout.hours < 0.0 {
+            if !(0.0..=MAX_ROLLOUT_HOURS).contains(&rollout.hours) {
                 return invalid(format!(
                     "the rollout of {} lasts {} hours",
                     rollout.version, rollout.hours
@@ -289,6 +293,18 @@ mod tests {
             (
                 format!(
                     r#"{{{base},"rollout":{{"version":"1.2.1","start":"2026-12-01T12:00:00Z","hours":-1}}}}"#
+                ),
+                "document",
+            ),
+            (
+                format!(
+                    r#"{{{base},"rollout":{{"version":"1.2.1","start":"2026-12-01T12:00:00Z","hours":1e300}}}}"#
+                ),
+                "document",
+            ),
+            (
+                format!(
+                    r#"{{{base},"rollout":{{"version":"1.2.1","start":"2026-12-01T12:00:00Z","hours":8760.5}}}}"#
                 ),
                 "document",
             ),

@@ -65,9 +65,12 @@ pub fn elapsed_fraction(rollout: &Rollout, now: Timestamp) -> f64 {
 
 /// About when an installation with `number` gets the rollout's version: the
 /// instant the elapsed fraction passes its number (rounded up to the second).
+/// A parsed document's rollout is at most a year long; a longer one (built
+/// by hand) saturates rather than overflows.
 pub fn eta(rollout: &Rollout, number: RolloutNumber) -> Timestamp {
-    let seconds = (number.value() * rollout.hours * 3600.0).floor() as i64 + 1;
-    rollout.start.plus_seconds(seconds)
+    // `as` saturates (and takes NaN to 0).
+    let seconds = (number.value() * rollout.hours * 3600.0).floor() as i64;
+    rollout.start.plus_seconds(seconds.saturating_add(1))
 }
 
 /// Whether a version is available to this installation now.
@@ -221,6 +224,21 @@ mod tests {
         // At the end everyone has it.
         let last = RolloutNumber::from_random_bytes([0xff; 8]);
         assert!(availability(&doc, &v120, last, at("2026-12-03T12:00:00Z")).is_available());
+    }
+
+    #[test]
+    fn an_eta_saturates_however_long_the_rollout() {
+        let start = at("2026-12-01T00:00:00Z");
+        for hours in [1e300, f64::MAX, f64::INFINITY] {
+            let rollout = Rollout {
+                version: Version::new(1, 2, 0),
+                start,
+                hours,
+            };
+            let late = RolloutNumber::from_stored(0.5).unwrap();
+            assert_eq!(eta(&rollout, late), start.plus_seconds(i64::MAX));
+            assert!(!eta(&rollout, late).to_string().is_empty());
+        }
     }
 
     #[test]

@@ -27,10 +27,12 @@
 //! refuse the replacement, and its installations would have no way out); a
 //! replacement other than the one an earlier withdrawal of the version names
 //! for targets the new one does not cover; withdrawing a version that another
-//! withdrawal names as its replacement; a rollout or critical mark for a
-//! version that is not released or is withdrawn.
+//! withdrawal names as its replacement; a rollout longer than
+//! [`MAX_ROLLOUT_HOURS`], or a rollout or critical mark for a version that is
+//! not released or is withdrawn.
 
 use pane::channel::decide;
+use pane::channel::document::MAX_ROLLOUT_HOURS;
 use pane::channel::time::Timestamp;
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
@@ -246,8 +248,10 @@ pub fn apply(document: &mut Value, action: &Action, mirror: &Path, now: u64) -> 
             start,
         } => {
             let version = released_and_current(object, mirror, version)?;
-            if !hours.is_finite() || *hours < 0.0 {
-                crate::bail!("--hours {hours} is not a number of hours");
+            if !(0.0..=MAX_ROLLOUT_HOURS).contains(hours) {
+                crate::bail!(
+                    "--hours {hours} is not a number of hours from 0 to {MAX_ROLLOUT_HOURS} (a year)"
+                );
             }
             let start = match start {
                 Some(text) => parse_rfc3339(text).map(rfc3339).ok_or_else(|| {

@@ -332,3 +332,14 @@ fn a_replacement_the_withdrawn_release_would_refuse_is_refused() {
         Ok(Some(v("1.1.0")))
     );
 }
+
+#[test]
+fn a_rollout_longer_than_a_year_is_refused() {
+    let mirror = Mirror::new(&["1.2.0"]);
+    for hours in ["1e300", "8760.5", "inf", "NaN", "-1"] {
+        mirror.refused(&["rollout", "1.2.0", "--hours", hours], "--hours");
+    }
+    mirror.ok(&["rollout", "1.2.0", "--hours", "8760"]);
+    let rollout = mirror.verified().unwrap().document.rollout.unwrap();
+    assert_eq!(rollout.hours, 8760.0);
+}
