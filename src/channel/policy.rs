@@ -67,6 +67,20 @@ impl FromStr for UpdatePolicy {
     }
 }
 
+impl UpdatePolicy {
+    /// A policy typed on the command line or in `PANE_UPDATES`: in any ASCII
+    /// case, surrounding white space ignored. (The files take only the
+    /// setting's own spelling.)
+    pub fn parse_loose(text: &str) -> Result<UpdatePolicy, String> {
+        text.trim().to_ascii_lowercase().parse().map_err(|_| {
+            format!(
+                "{:?} is not an update policy (auto, notify or off)",
+                text.trim()
+            )
+        })
+    }
+}
+
 /// Where the policy in force comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PolicySource {

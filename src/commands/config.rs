@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use super::{CommandResult, Ui, EXIT_USAGE};
+use super::{CommandResult, Ui};
 use crate::channel::policy::{self, PolicySource, ResolvedPolicy, UpdatePolicy};
 use crate::update::{Context, UpdateError};
 
@@ -31,13 +31,18 @@ pub fn config(ctx: &Context, ui: &Ui, key: Option<String>, value: Option<String>
     match (key.as_deref(), value) {
         (None, _) => show(ctx, ui),
         (Some("updates"), Some(value)) => set(ctx, ui, &value),
-        (Some("updates"), None) => show(ctx, ui),
-        (Some(other), _) => {
-            ui.warn(&format!(
-                "{other:?} is not a setting; the one setting is `updates` (auto, notify or off)"
-            ));
-            Ok(ExitCode::from(EXIT_USAGE))
-        }
+        (Some("updates"), None) => Err(usage("`updates` needs a value".into())),
+        (Some(other), _) => Err(usage(format!("{other:?} is not a setting"))),
+    }
+}
+
+/// A `pane self config` that cannot mean anything: exit 2, with the one
+/// setting there is.
+fn usage(message: String) -> UpdateError {
+    UpdateError::Usage {
+        message,
+        hint: "the one setting is `updates` (auto, notify or off): `pane self config updates auto`"
+            .into(),
     }
 }
 
@@ -82,7 +87,7 @@ fn show(ctx: &Context, ui: &Ui) -> CommandResult {
 }
 
 fn set(ctx: &Context, ui: &Ui, value: &str) -> CommandResult {
-    let policy: UpdatePolicy = value.parse().map_err(UpdateError::Policy)?;
+    let policy = UpdatePolicy::parse_loose(value).map_err(usage)?;
     let Some(path) = &ctx.channel.policy.user else {
         return Err(UpdateError::NoHome);
     };

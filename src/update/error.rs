@@ -53,6 +53,9 @@ pub enum UpdateError {
     NoMatch(String),
     #[error("{0:?} is neither a version (1.2.0) nor a version requirement (~1.2)")]
     BadRequirement(String),
+    /// Arguments clap accepts that pane cannot use (`pane self config foo`).
+    #[error("{message}")]
+    Usage { message: String, hint: String },
     #[error("cannot tell where to install: no home directory")]
     NoHome,
     #[error("{from} {dir:?} starts with a `~` that no shell expanded")]
@@ -99,6 +102,7 @@ impl UpdateError {
             )),
             UpdateError::NoMatch(_) => Some("see `pane self list` for the releases there are".into()),
             UpdateError::BadRequirement(_) => None,
+            UpdateError::Usage { hint, .. } => Some(hint.clone()),
             UpdateError::NoHome => Some("pass --install-dir DIR, or set HOME".into()),
             UpdateError::UnexpandedTilde { dir, .. } => {
                 let rest = dir.strip_prefix("~").unwrap_or(dir);
@@ -122,7 +126,9 @@ impl UpdateError {
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
-            UpdateError::BadRequirement(_) | UpdateError::UnexpandedTilde { .. }
+            UpdateError::BadRequirement(_)
+                | UpdateError::UnexpandedTilde { .. }
+                | UpdateError::Usage { .. }
         )
     }
 

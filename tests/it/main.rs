@@ -3,6 +3,7 @@
 
 mod channel;
 mod chaos;
+mod cli;
 mod common;
 mod completions;
 mod failpoints;
