@@ -50,7 +50,8 @@ pub fn channel_json(ctx: &Context, receipt: Option<&Receipt>, last: Option<&Chec
             "warnings": view.warnings,
         },
         "rollout": {
-            "number": view.number.value(),
+            // Null until kept: a number drawn afresh each run means nothing.
+            "number": view.number_kept.then(|| view.number.value()),
             "version": rollout.map(|r| r.version.to_string()),
             "available": availability.as_ref().map(Availability::is_available),
             "eta": eta,
@@ -108,10 +109,12 @@ pub fn print_channel(value: &Value) {
             (_, Some(eta)) => format!("reaches this installation about {eta}"),
             _ => "not yet".to_string(),
         };
-        outln!(
-            "rollout:       {version} {state} (rollout number {:.4})",
-            rollout["number"].as_f64().unwrap_or_default()
-        );
+        match rollout["number"].as_f64() {
+            Some(number) => {
+                outln!("rollout:       {version} {state} (rollout number {number:.4})")
+            }
+            None => outln!("rollout:       {version} {state}"),
+        }
     }
     let policy = &value["policy"];
     outln!(

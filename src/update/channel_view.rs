@@ -22,6 +22,9 @@ pub struct ChannelView {
     /// What the user should be told (refused, replayed, withheld documents).
     pub warnings: Vec<String>,
     pub number: RolloutNumber,
+    /// Whether `number` is kept in the channel state (drawn before, or now
+    /// with the first document); until then it is drawn afresh each run.
+    pub number_kept: bool,
     pub now: Timestamp,
 }
 
@@ -125,8 +128,10 @@ fn view(ctx: &Context, fetched: Option<Fetched>) -> ChannelView {
         }
         Err(error) => warnings.push(format!("cannot read the channel keys: {error}")),
     }
-    let (number, drawn) = number_or_draw(&mut state.rollout_number)
-        .unwrap_or((RolloutNumber::from_random_bytes([0xff; 8]), false));
+    let (number, drawn, mut number_kept) = match number_or_draw(&mut state.rollout_number) {
+        Ok((number, drawn)) => (number, drawn, !drawn),
+        Err(_) => (RolloutNumber::from_random_bytes([0xff; 8]), false, false),
+    };
     // Only an installation pane manages keeps state (its data dir exists),
     // and an unreadable file is left for the user to look at.
     if let Some(loaded) = loaded.filter(|_| ctx.data_dir.is_dir()) {
@@ -146,8 +151,15 @@ fn view(ctx: &Context, fetched: Option<Fetched>) -> ChannelView {
             ours.rollout_number = loaded.rollout_number;
         }
         if ours != loaded {
-            if let Err(error) = store.save_over(&loaded, &ours) {
-                warnings.push(error.to_string());
+            match store.save_over(&loaded, &ours) {
+                // Kept when the file now holds it (another pane may have
+                // stored its own draw first).
+                Ok(()) if drawn => {
+                    number_kept =
+                        store.load().ok().and_then(|s| s.rollout_number) == Some(number.value());
+                }
+                Ok(()) => {}
+                Err(error) => warnings.push(error.to_string()),
             }
         }
     }
@@ -155,6 +167,7 @@ fn view(ctx: &Context, fetched: Option<Fetched>) -> ChannelView {
         document,
         warnings,
         number,
+        number_kept,
         now,
     }
 }

@@ -365,6 +365,36 @@ fn a_rollout_reaches_an_installation_when_its_number_comes_up() {
 }
 
 #[test]
+fn the_rollout_number_is_null_until_it_is_kept_then_the_same() {
+    let world = World::installed(&["1.1.3"]);
+    // No channel document yet: nothing is kept, and status invents nothing.
+    for _ in 0..2 {
+        let status = at_now(&world, &["self", "status", "--json"])
+            .success()
+            .json();
+        assert_eq!(status["rollout"]["number"], Value::Null, "{status}");
+    }
+    assert!(!world.data_dir.join("channel-state.json").exists());
+    // The first document accepted keeps the number drawn with it.
+    serve_signed(&world, &empty_doc(1), &world.key, None);
+    at_now(&world, &["self", "check"]).success();
+    let numbers: Vec<Value> = (0..2)
+        .map(|_| {
+            at_now(&world, &["self", "status", "--json"])
+                .success()
+                .json()["rollout"]["number"]
+                .clone()
+        })
+        .collect();
+    assert!(numbers[0].is_f64(), "{numbers:?}");
+    assert_eq!(numbers[0], numbers[1]);
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(world.data_dir.join("channel-state.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["rollout_number"], numbers[0]);
+}
+
+#[test]
 fn the_update_policy_and_the_background_auto_update() {
     let world = World::installed(&["1.1.3", "1.2.0"]);
     let run = world.pane(&["self", "config"]).success();
