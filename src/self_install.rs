@@ -294,6 +294,8 @@ fn settle_path_intent(
 #[derive(Debug)]
 pub struct Uninstalled {
     pub removed: Vec<PathBuf>,
+    /// Profiles pane's PATH line was taken out of (the rest of them kept).
+    pub edited: Vec<PathBuf>,
     pub notes: Vec<String>,
 }
 
@@ -301,8 +303,8 @@ pub fn uninstall(ctx: &Context, events: &mut dyn Events) -> Result<Uninstalled, 
     let tx = Transaction::lock(ctx, "uninstall", events)?;
     let receipt = tx.receipt(events)?;
     settle_path_intent(ctx, Some(&receipt), events)?;
-    let mut removed = Vec::new();
-    let notes = path_setup::undo_path(&receipt.profile_edits, &receipt.created_files)?;
+    let undone = path_setup::undo_path(&receipt.profile_edits, &receipt.created_files)?;
+    let mut removed = undone.removed;
     // The install path itself: a symlink there is removed, never what it
     // points to (a dotfiles manager's file is the user's).
     let install_path = receipt.install_path();
@@ -332,8 +334,14 @@ pub fn uninstall(ctx: &Context, events: &mut dyn Events) -> Result<Uninstalled, 
     // lock next finds its file gone and opens the path anew (`lock::acquire`).
     let _ = fs::remove_file(ctx.lock_path());
     // The data dir is pane's own: remove it if nothing else is left in it.
-    let _ = fs::remove_dir(&ctx.data_dir);
-    Ok(Uninstalled { removed, notes })
+    if fs::remove_dir(&ctx.data_dir).is_ok() {
+        removed.push(ctx.data_dir.clone());
+    }
+    Ok(Uninstalled {
+        removed,
+        edited: undone.edited,
+        notes: undone.notes,
+    })
 }
 
 /// Removes the user's config file if it holds nothing but what `pane self

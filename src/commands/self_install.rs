@@ -180,8 +180,15 @@ pub fn uninstall(ctx: &Context, ui: &Ui, yes: bool) -> CommandResult {
     }
     let done = self_install::uninstall(ctx, &mut ui.events())?;
     if ui.json {
-        ui.json(&json!({"status": "uninstalled", "removed": done.removed}));
+        ui.json(&json!({"status": "uninstalled", "removed": done.removed,
+                        "edited": done.edited, "notes": done.notes}));
     } else {
+        for path in &done.edited {
+            ui.note(&format!("removed pane's PATH line from {}", path.display()));
+        }
+        for path in &done.removed {
+            ui.note(&format!("removed {}", path.display()));
+        }
         for note in &done.notes {
             ui.note(note);
         }

@@ -54,7 +54,7 @@ use std::path::{Path, PathBuf};
 pub use apply::apply;
 pub use plan::{plan, Action, Plan};
 pub use survey::{survey, Survey};
-pub use undo::undo_path;
+pub use undo::{undo_path, Undone};
 
 use survey::{is_executable_file, same_dir};
 #[cfg(test)]

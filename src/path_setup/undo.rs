@@ -9,14 +9,26 @@ use super::apply::{remove_file_if_present, rewrite_in_place};
 use super::text::{contains, remove_line};
 use super::{PathSetupError, ProfileEdit, OWNED_MARKER};
 
+/// What [`undo_path`] did.
+#[derive(Debug, Default)]
+pub struct Undone {
+    /// The files and directories removed, in the order they went.
+    pub removed: Vec<PathBuf>,
+    /// The profiles pane's line was taken out of, kept for the user's own lines.
+    pub edited: Vec<PathBuf>,
+    /// What was left as it was found, and why, in words for the user.
+    pub notes: Vec<String>,
+}
+
 /// Removes exactly the recorded lines, then the recorded files and directories: a profile that
 /// pane created is removed only when nothing but pane's line was in it; a directory only when
-/// empty. Missing files and lines are skipped (and said so); returns notes for the user.
+/// empty. Missing files and lines are skipped (and said so in the notes).
 pub fn undo_path(
     edits: &[ProfileEdit],
     created_files: &[PathBuf],
-) -> Result<Vec<String>, PathSetupError> {
-    let mut notes = Vec::new();
+) -> Result<Undone, PathSetupError> {
+    let mut undone = Undone::default();
+    let notes = &mut undone.notes;
     // Longer lines first: when both "\nX" and "X" are recorded for a file, "\nX" is the edit
     // that restores the previous bytes exactly.
     let mut ordered: Vec<&ProfileEdit> = edits.iter().collect();
@@ -51,10 +63,10 @@ pub fn undo_path(
     for (file, contents) in &changed {
         if contents.is_empty() && created_files.iter().any(|c| c == file) {
             remove_file_if_present(file)?;
-            notes.push(format!("removed {}", file.display()));
+            undone.removed.push(file.to_path_buf());
         } else {
             rewrite_in_place(file, contents)?;
-            notes.push(format!("removed pane's PATH line from {}", file.display()));
+            undone.edited.push(file.to_path_buf());
         }
     }
     for path in created_files.iter().rev() {
@@ -68,7 +80,7 @@ pub fn undo_path(
             Ok(metadata) if metadata.is_dir() => {
                 // Only when empty: anything else in it is not pane's.
                 if fs::remove_dir(path).is_ok() {
-                    notes.push(format!("removed {}", path.display()));
+                    undone.removed.push(path.clone());
                 }
             }
             Ok(_) => {
@@ -78,9 +90,9 @@ pub fn undo_path(
                     .unwrap_or(false);
                 if ours {
                     remove_file_if_present(path)?;
-                    notes.push(format!("removed {}", path.display()));
+                    undone.removed.push(path.clone());
                 } else {
-                    notes.push(format!(
+                    undone.notes.push(format!(
                         "kept {}: it was changed after pane wrote it",
                         path.display()
                     ));
@@ -88,5 +100,5 @@ pub fn undo_path(
             }
         }
     }
-    Ok(notes)
+    Ok(undone)
 }

@@ -6,6 +6,9 @@
 
 use std::path::Path;
 
+use serde_json::Value;
+use xtask::fixtures::build_pane;
+
 use crate::common::{Run, World};
 
 /// The pane under test (not a fixture stamped with a version).
@@ -54,4 +57,83 @@ fn config_with_an_unknown_setting_or_value_is_a_usage_error() {
         std::fs::read_to_string(config).unwrap(),
         "updates = \"auto\"\n"
     );
+}
+
+#[test]
+fn uninstall_json_lists_what_the_words_do_and_the_notes() {
+    // Two installations alike, with PATH set-up and completions; one
+    // uninstalled in words, the other in JSON.
+    let install = || {
+        let world = World::new();
+        world.publish("1.0.0");
+        world
+            .run(&build_pane("1.0.0"), &["self", "install"], &[])
+            .success();
+        // A file pane wrote that the user has made their own is kept.
+        let fish = world.home.join(".config/fish/conf.d/pane.env.fish");
+        std::fs::write(&fish, "set -gx PATH ~/bin $PATH\n").unwrap();
+        world
+    };
+    let relative = |world: &World, path: &str| {
+        Path::new(path)
+            .strip_prefix(&world.home)
+            .unwrap_or_else(|_| panic!("{path} is outside HOME"))
+            .to_string_lossy()
+            .into_owned()
+    };
+
+    let words = install();
+    let run = words.pane(&["self", "uninstall", "--yes"]).success();
+    let mut said: Vec<String> = run
+        .stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("removed "))
+        .filter(|rest| !rest.starts_with("pane's PATH line"))
+        .map(|path| relative(&words, path))
+        .collect();
+    said.sort();
+
+    let world = install();
+    let run = world
+        .pane(&["self", "uninstall", "--yes", "--json"])
+        .success();
+    let json: Value = run.json();
+    assert_eq!(json["status"], "uninstalled");
+    let mut removed: Vec<String> = json["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|path| relative(&world, path.as_str().unwrap()))
+        .collect();
+    removed.sort();
+    assert_eq!(said, removed, "the words and the JSON differ");
+    for expected in [
+        ".local/bin/pane",
+        ".local/bin/pane.env",
+        ".local/share/pane/versions",
+        ".local/share/pane/install-receipt.json",
+        ".local/share/pane",
+        ".profile",
+        ".local/share/bash-completion/completions/pane",
+        ".local/share/zsh/site-functions/_pane",
+        ".config/fish/completions/pane.fish",
+    ] {
+        assert!(removed.iter().any(|r| r == expected), "{expected}: {json}");
+    }
+    assert!(
+        !removed.iter().any(|r| r.ends_with("pane.env.fish")),
+        "{json}"
+    );
+    let notes = json["notes"].as_array().unwrap();
+    assert!(
+        notes.iter().any(|note| {
+            let note = note.as_str().unwrap();
+            note.contains("pane.env.fish") && note.contains("kept")
+        }),
+        "{json}"
+    );
+    assert!(world
+        .home
+        .join(".config/fish/conf.d/pane.env.fish")
+        .exists());
 }

@@ -264,13 +264,18 @@ fn lines_the_user_added_afterwards_stay() {
         format!("{}export X=1\n", fs::read_to_string(&profile).unwrap()),
     )
     .unwrap();
-    let notes = undo_path(&setup.edits, &setup.created_files).unwrap();
+    let undone = undo_path(&setup.edits, &setup.created_files).unwrap();
     // pane's line is gone; the user's lines are intact and still separate.
     assert_eq!(fs::read_to_string(&bashrc).unwrap(), "one\ntwo\n");
     // A .profile pane created but the user has since written to is kept, without pane's line.
     assert_eq!(fs::read_to_string(&profile).unwrap(), "export X=1\n");
     assert!(!install_dir.join("pane.env").exists());
-    assert!(notes.iter().any(|n| n.contains(".bashrc")), "{notes:?}");
+    assert!(undone.edited.contains(&bashrc), "{undone:?}");
+    assert!(undone.edited.contains(&profile), "{undone:?}");
+    assert!(
+        undone.removed.contains(&install_dir.join("pane.env")),
+        "{undone:?}"
+    );
 }
 
 #[test]
@@ -282,7 +287,7 @@ fn undo_leaves_what_is_no_longer_pane_s() {
     // The user removed pane's line by hand and rewrote the env file.
     fs::write(home.home().join(".profile"), "mine\n").unwrap();
     fs::write(install_dir.join("pane.env"), "my own env\n").unwrap();
-    let notes = undo_path(&setup.edits, &setup.created_files).unwrap();
+    let notes = undo_path(&setup.edits, &setup.created_files).unwrap().notes;
     assert_eq!(home.read("home/.profile"), "mine\n");
     assert_eq!(home.read("home/.local/bin/pane.env"), "my own env\n");
     assert!(
