@@ -166,22 +166,27 @@ pub fn write_atomic_in_existing_dir(path: &Path, bytes: &[u8], mode: u32) -> io:
     replace_in_dir(path, mode, None, |file| file.write_all(bytes))
 }
 
-/// What to do about an I/O error, where something can be done: matched on the
+/// What to do about an I/O error on the installation's own files (the binary,
+/// its directory, the data dir), where something can be done: matched on the
 /// OS error code, so every layer keeps the original `io::Error` as its source.
+/// Files that are not the installation's (a download to verify, a shell
+/// profile, the user's config) have hints of their own. An empty `path` (a
+/// write whose file is not known here) gets only the hints that name none.
 pub fn io_hint(error: &io::Error, path: &Path) -> Option<String> {
+    let named = !path.as_os_str().is_empty();
     match error.raw_os_error() {
         Some(28) => Some("the disk is full: free some space and try again".into()),
         Some(27) => Some("a file size limit (ulimit -f) stopped the write: raise it and try again".into()),
-        Some(30) => Some(format!(
+        Some(30) if named => Some(format!(
             "{} is on a read-only filesystem: reinstall elsewhere with `pane self install --install-dir DIR`",
             path.display()
         )),
-        Some(13) | Some(1) => Some(format!(
+        Some(13) | Some(1) if named => Some(format!(
             "no permission to write {}: fix its permissions or reinstall with `pane self install --install-dir DIR`",
             path.display()
         )),
         // The binary or its directory was removed behind pane's back.
-        Some(2) => Some(format!(
+        Some(2) if named => Some(format!(
             "{} is missing: run `pane self install` with any pane binary (a fresh download will do) to repair the installation",
             path.display()
         )),

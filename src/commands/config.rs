@@ -92,7 +92,16 @@ fn set(ctx: &Context, ui: &Ui, value: &str) -> CommandResult {
         return Err(UpdateError::NoHome);
     };
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(UpdateError::io("create", parent))?;
+        // The user's config dir, not the installation's: no repair hint.
+        std::fs::create_dir_all(parent).map_err(|source| {
+            UpdateError::Policy(
+                policy::PolicyError::Write {
+                    path: parent.to_path_buf(),
+                    source,
+                }
+                .to_string(),
+            )
+        })?;
     }
     policy::write_user_policy(path, policy).map_err(|e| UpdateError::Policy(e.to_string()))?;
     let in_force = resolved(ctx)?;

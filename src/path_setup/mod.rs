@@ -82,6 +82,16 @@ pub enum PathSetupError {
 impl PathSetupError {
     pub fn hint(&self) -> Option<String> {
         match self {
+            // The shell's files are not the installation: a missing directory
+            // (a link to nowhere where completions go) is no call to repair it.
+            PathSetupError::Io { source, path, .. }
+                if source.kind() == io::ErrorKind::NotFound =>
+            {
+                Some(format!(
+                    "a directory on the way to {} does not exist (or a link there points nowhere): create it, or leave it out with --no-completions (completion scripts) or --no-modify-path (all of the PATH set-up)",
+                    path.display()
+                ))
+            }
             PathSetupError::Io { source, path, .. } => crate::platform::io_hint(source, path),
             PathSetupError::Unnameable(_) => None,
             PathSetupError::NotOurs(path) => Some(format!(

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use semver::Version;
 
 use super::lock::LockError;
+use super::manual::ManualFile;
 use super::receipt::ReceiptError;
 use super::source::FetchError;
 use super::swap::SwapError;
@@ -62,6 +63,14 @@ pub enum UpdateError {
     UnexpandedTilde { dir: PathBuf, from: &'static str },
     #[error("there is no previous version to roll back to")]
     NoPrevious,
+    /// A file `pane self verify` was given (or looked for beside the archive).
+    #[error("could not read {file} {path}")]
+    Manual {
+        file: ManualFile,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("could not {action} {path}")]
     Io {
         action: &'static str,
@@ -118,6 +127,7 @@ impl UpdateError {
                 ))
             }
             UpdateError::NoPrevious => Some("install another version with `pane self update <VERSION>`".into()),
+            UpdateError::Manual { file, source, .. } => manual_hint(*file, source),
             UpdateError::Io { source, path, .. } => platform::io_hint(source, path),
         }
     }
@@ -140,6 +150,17 @@ impl UpdateError {
             path,
             source,
         }
+    }
+}
+
+/// Offline, about files the user downloaded: never the installation's repair.
+fn manual_hint(file: ManualFile, error: &std::io::Error) -> Option<String> {
+    match (file, error.kind()) {
+        (ManualFile::Sums | ManualFile::Signature, std::io::ErrorKind::NotFound) => Some(
+            "download SHA256SUMS and SHA256SUMS.minisig of that release beside the archive, or pass --sums FILE and --sig FILE"
+                .into(),
+        ),
+        _ => None,
     }
 }
 

@@ -137,3 +137,50 @@ fn uninstall_json_lists_what_the_words_do_and_the_notes() {
         .join(".config/fish/conf.d/pane.env.fish")
         .exists());
 }
+
+#[test]
+fn verify_says_which_file_is_missing_and_what_to_fetch() {
+    let world = World::new();
+    let release = world.publish("1.0.0");
+    let downloads = world.home.join("Downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let archive = downloads.join(release.archive.file_name().unwrap());
+    let archive_arg = archive.to_string_lossy().into_owned();
+
+    // No archive: the archive is what is missing, not SHA256SUMS.minisig.
+    let run = pane(&world, &["self", "verify", &archive_arg], &[])
+        .fails_with(&format!("error: could not read the archive {archive_arg}"));
+    assert!(!run.stderr.contains("SHA256SUMS"), "{run}");
+    assert!(!run.stderr.contains("pane self install"), "{run}");
+
+    // The archive alone: fetch the release's sums and signature, or name them.
+    std::fs::copy(&release.archive, &archive).unwrap();
+    let run = pane(&world, &["self", "verify", &archive_arg], &[])
+        .fails_with("SHA256SUMS.minisig")
+        .fails_with("beside the archive, or pass --sums FILE and --sig FILE");
+    assert!(!run.stderr.contains("pane self install"), "{run}");
+    std::fs::copy(
+        release.signature_path(),
+        downloads.join("SHA256SUMS.minisig"),
+    )
+    .unwrap();
+    let run = pane(&world, &["self", "verify", &archive_arg, "--json"], &[])
+        .fails_with("could not read the checksum file");
+    let json = run.json();
+    assert!(json["hint"].as_str().unwrap().contains("--sums"), "{run}");
+    std::fs::copy(release.sums_path(), downloads.join("SHA256SUMS")).unwrap();
+    pane(&world, &["self", "verify", &archive_arg], &[]).success();
+}
+
+#[test]
+fn a_missing_directory_of_the_shell_s_is_not_called_a_broken_installation() {
+    let world = World::new();
+    // Where bash completions go, a link to nowhere (a dotfiles manager's).
+    let share = world.home.join(".local/share");
+    std::fs::create_dir_all(&share).unwrap();
+    std::os::unix::fs::symlink(world.home.join("nowhere"), share.join("bash-completion")).unwrap();
+    let run = pane(&world, &["self", "install"], &[])
+        .fails_with("bash-completion/completions")
+        .fails_with("--no-completions");
+    assert!(!run.stderr.contains("repair the installation"), "{run}");
+}
