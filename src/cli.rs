@@ -111,7 +111,7 @@ pub enum SelfCommand {
     },
     /// Say whether an update is available (exit status 10 when one is), without installing it.
     #[command(after_help = example(
-        "pane self check --quiet; [ $? -eq 10 ] && pane self update",
+        "pane self check > /dev/null; [ $? -eq 10 ] && pane self update",
         "update only when `check` finds a newer release (exit status 10)",
     ))]
     Check {
@@ -227,7 +227,7 @@ pub struct OutputArgs {
     /// Print machine-readable JSON on stdout.
     #[arg(long)]
     pub json: bool,
-    /// Print only errors.
+    /// No progress notes and no ✓ line; results, warnings and errors still print.
     #[arg(short, long)]
     pub quiet: bool,
 }

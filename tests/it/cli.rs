@@ -16,6 +16,11 @@ fn pane(world: &World, args: &[&str], env: &[(&str, &str)]) -> Run {
     world.run(Path::new(env!("CARGO_BIN_EXE_pane")), args, env)
 }
 
+/// `text` with its runs of white space made one space (clap wraps help).
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 #[test]
 fn config_with_an_unknown_setting_or_value_is_a_usage_error() {
     let world = World::new();
@@ -183,4 +188,23 @@ fn a_missing_directory_of_the_shell_s_is_not_called_a_broken_installation() {
         .fails_with("bash-completion/completions")
         .fails_with("--no-completions");
     assert!(!run.stderr.contains("repair the installation"), "{run}");
+}
+
+#[test]
+fn quiet_is_described_as_what_it_does() {
+    let world = World::new();
+    for command in ["update", "check", "status", "list", "config", "install"] {
+        let help = one_line(
+            &pane(&world, &["self", command, "--help"], &[])
+                .success()
+                .stdout,
+        );
+        assert!(!help.contains("Print only errors"), "{command}: {help}");
+        assert!(
+            help.contains("results, warnings and errors still print"),
+            "{command}: {help}"
+        );
+    }
+    let readme = one_line(include_str!("../../README.md"));
+    assert!(!readme.contains("print only errors"), "README.md");
 }
