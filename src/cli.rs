@@ -178,8 +178,8 @@ pub enum SelfCommand {
 pub struct UpdateArgs {
     /// Update (or downgrade) to exactly this version.
     pub version: Option<String>,
-    /// Consider pre-releases when looking for the latest release.
-    #[arg(long)]
+    /// Consider pre-releases when looking for the latest release (not with VERSION).
+    #[arg(long, conflicts_with = "version")]
     pub prerelease: bool,
     /// Show what would happen without changing anything.
     #[arg(long)]
@@ -187,10 +187,11 @@ pub struct UpdateArgs {
     /// Install a release that is still rolling out now, without waiting for this installation's turn.
     #[arg(long)]
     pub now: bool,
-    /// Install VERSION even though the release channel has withdrawn it.
+    /// Install VERSION (or the version of an exact pin) even though the release channel has
+    /// withdrawn it.
     #[arg(long)]
     pub allow_withdrawn: bool,
-    /// Do not ask for confirmation.
+    /// Accepted for scripts; `update` never asks.
     #[arg(short, long)]
     pub yes: bool,
     #[command(flatten)]
@@ -215,7 +216,7 @@ pub struct InstallArgs {
     /// replacement (install.sh passes this when no --version was asked for).
     #[arg(long)]
     pub follow_channel: bool,
-    /// Do not ask for confirmation.
+    /// Accepted for scripts (install.sh passes it on); `install` never asks.
     #[arg(short, long)]
     pub yes: bool,
     #[command(flatten)]

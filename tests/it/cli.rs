@@ -208,3 +208,43 @@ fn quiet_is_described_as_what_it_does() {
     let readme = one_line(include_str!("../../README.md"));
     assert!(!readme.contains("print only errors"), "README.md");
 }
+
+#[test]
+fn update_flags_that_mean_nothing_together_are_usage_errors() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    let before = world.snapshot();
+    for (args, says) in [
+        (
+            &["self", "update", "1.1.0", "--prerelease"][..],
+            "cannot be used with",
+        ),
+        (
+            &["self", "update", "1.1.0", "--prerelease", "--now"],
+            "cannot be used with",
+        ),
+    ] {
+        let run = world.pane(args).code(2);
+        assert!(run.stderr.contains(says), "{args:?}:\n{run}");
+        assert!(run.stdout.is_empty(), "{args:?}:\n{run}");
+    }
+    before.assert_same(&world.snapshot());
+    // What has a meaning stays accepted, -y (for scripts) included.
+    for args in [
+        &["self", "update", "-y", "--dry-run"][..],
+        // Under an exact pin of a withdrawn version it has a meaning.
+        &["self", "update", "--allow-withdrawn", "--dry-run"],
+        &["self", "update", "--prerelease", "--now", "--dry-run"],
+        &[
+            "self",
+            "update",
+            "1.1.0",
+            "--allow-withdrawn",
+            "--now",
+            "--dry-run",
+        ],
+    ] {
+        world.pane(args).success();
+    }
+    let help = one_line(&world.pane(&["self", "update", "--help"]).success().stdout);
+    assert!(!help.contains("Do not ask for confirmation"), "{help}");
+}
