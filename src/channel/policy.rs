@@ -105,6 +105,9 @@ impl fmt::Display for PolicySource {
 pub struct ResolvedPolicy {
     pub policy: UpdatePolicy,
     pub source: PolicySource,
+    /// A `PANE_UPDATES` that was reached but is none of the three, and so was
+    /// passed over: the warning to show where the policy counts.
+    pub ignored: Option<String>,
 }
 
 impl ResolvedPolicy {
@@ -129,8 +132,6 @@ pub enum PolicyError {
         line: usize,
         why: String,
     },
-    #[error("PANE_UPDATES: {0}")]
-    Environment(String),
     #[error("cannot write {path}: {source}")]
     Write {
         path: PathBuf,
@@ -156,35 +157,52 @@ pub fn user_config_path(config_dir: &Path) -> PathBuf {
 
 /// The policy in force, and where it comes from. `system` and `user` are the
 /// files' paths (a missing file is not an error); `environment` is the value
-/// of `PANE_UPDATES` (empty counts as unset).
+/// of `PANE_UPDATES` (empty counts as unset), in any ASCII case. A value that
+/// is none of the three is passed over, as if unset, and said so in
+/// [`ResolvedPolicy::ignored`]: a variable is no file to repair, and the
+/// notice and the background check, which cannot fail, must not read it as
+/// `notify` without a word.
 pub fn resolve(
     system: &Path,
     environment: Option<&str>,
     user: &Path,
 ) -> Result<ResolvedPolicy, PolicyError> {
+    let resolved = |policy, source, ignored| ResolvedPolicy {
+        policy,
+        source,
+        ignored,
+    };
     if let Some(policy) = read_policy(system)? {
-        return Ok(ResolvedPolicy {
+        return Ok(resolved(
             policy,
-            source: PolicySource::System(system.to_path_buf()),
-        });
+            PolicySource::System(system.to_path_buf()),
+            None,
+        ));
     }
+    let mut ignored = None;
     if let Some(value) = environment.filter(|v| !v.is_empty()) {
-        let policy = value.trim().parse().map_err(PolicyError::Environment)?;
-        return Ok(ResolvedPolicy {
-            policy,
-            source: PolicySource::Environment,
-        });
+        match UpdatePolicy::parse_loose(value) {
+            Ok(policy) => return Ok(resolved(policy, PolicySource::Environment, None)),
+            Err(_) => {
+                ignored = Some(format!(
+                    "PANE_UPDATES={:?} is not an update policy (auto, notify or off); ignoring it",
+                    value.trim()
+                ));
+            }
+        }
     }
     if let Some(policy) = read_policy(user)? {
-        return Ok(ResolvedPolicy {
+        return Ok(resolved(
             policy,
-            source: PolicySource::User(user.to_path_buf()),
-        });
+            PolicySource::User(user.to_path_buf()),
+            ignored,
+        ));
     }
-    Ok(ResolvedPolicy {
-        policy: UpdatePolicy::default(),
-        source: PolicySource::Default,
-    })
+    Ok(resolved(
+        UpdatePolicy::default(),
+        PolicySource::Default,
+        ignored,
+    ))
 }
 
 /// The `updates` setting of one file; `None` if the file or the key is absent.
@@ -432,7 +450,8 @@ mod tests {
             resolved,
             ResolvedPolicy {
                 policy: UpdatePolicy::Notify,
-                source: PolicySource::Default
+                source: PolicySource::Default,
+                ignored: None,
             }
         );
     }
@@ -445,14 +464,24 @@ mod tests {
             error.to_string().contains("etc/pane/config.toml, line 1"),
             "{error}"
         );
-        assert!(matches!(
-            resolve(
-                &files(None, None).system,
-                Some("never"),
-                &files(None, None).user
-            ),
-            Err(PolicyError::Environment(_))
-        ));
+        // PANE_UPDATES in any case; a value that is none of the three is
+        // passed over (the user's file decides) and said so.
+        let user_auto = files(None, Some("updates = \"auto\""));
+        let resolved = resolve(&user_auto.system, Some(" OFF "), &user_auto.user).unwrap();
+        assert_eq!(
+            (resolved.policy, &resolved.source, &resolved.ignored),
+            (UpdatePolicy::Off, &PolicySource::Environment, &None)
+        );
+        let resolved = resolve(&user_auto.system, Some("never"), &user_auto.user).unwrap();
+        assert_eq!(resolved.policy, UpdatePolicy::Auto);
+        assert!(
+            resolved.ignored.as_deref().unwrap().contains("\"never\""),
+            "{resolved:?}"
+        );
+        // Not reached under an administrator's file: nothing to say.
+        let admin = files(Some("updates = \"off\""), None);
+        let resolved = resolve(&admin.system, Some("never"), &admin.user).unwrap();
+        assert!(resolved.administrator_off() && resolved.ignored.is_none());
         // A broken user file does not matter while the environment decides.
         let broken_user = files(None, Some("updates = ???"));
         assert!(resolve(&broken_user.system, Some("auto"), &broken_user.user).is_ok());

@@ -49,6 +49,9 @@ fn usage(message: String) -> UpdateError {
 fn show(ctx: &Context, ui: &Ui) -> CommandResult {
     let files = &ctx.channel.policy;
     let in_force = resolved(ctx)?;
+    if let Some(warning) = &in_force.ignored {
+        ui.warn(warning);
+    }
     let system = policy::read_policy(&files.system).ok().flatten();
     let user = files
         .user
@@ -77,7 +80,15 @@ fn show(ctx: &Context, ui: &Ui) -> CommandResult {
         files.system.display(),
         or_unset(name(system))
     );
-    outln!("  PANE_UPDATES: {}", or_unset(files.environment.clone()));
+    let environment =
+        files
+            .environment
+            .clone()
+            .map(|value| match UpdatePolicy::parse_loose(&value) {
+                Ok(_) => value,
+                Err(_) => format!("{value} (ignored: not auto, notify or off)"),
+            });
+    outln!("  PANE_UPDATES: {}", or_unset(environment));
     if let Some(path) = &files.user {
         outln!("  user file {}: {}", path.display(), or_unset(name(user)));
     }
@@ -105,6 +116,9 @@ fn set(ctx: &Context, ui: &Ui, value: &str) -> CommandResult {
     }
     policy::write_user_policy(path, policy).map_err(|e| UpdateError::Policy(e.to_string()))?;
     let in_force = resolved(ctx)?;
+    if let Some(warning) = &in_force.ignored {
+        ui.warn(warning);
+    }
     if in_force.policy != policy {
         ui.warn(&format!(
             "{} still applies: {} wins over your file",

@@ -88,6 +88,9 @@ pub fn status(ctx: &Context, ui: &Ui) -> CommandResult {
     let last = notice::read_cache(&ctx.data_dir);
     let foreign = crate::platform::foreign_owner(&ctx.current_exe, ctx.cargo_home.as_deref());
     let channel = super::status_channel::channel_json(ctx, receipt.as_ref(), last.as_ref());
+    if let Some(warning) = ctx.channel.policy.resolve().ok().and_then(|p| p.ignored) {
+        ui.warn(&warning);
+    }
     if ui.json {
         let mut value = status_json(ctx, receipt.as_ref(), last.as_ref(), foreign.as_ref());
         if let (Some(value), Some(channel)) = (value.as_object_mut(), channel.as_object()) {

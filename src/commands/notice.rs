@@ -187,7 +187,17 @@ pub fn maybe_show(env: &Env, build: &Build) {
     let Ok(Some(receipt)) = crate::update::read_receipt(&ctx) else {
         return;
     };
-    let policy = ctx.channel.policy.in_force();
+    // Where the policy counts (whether to check), a PANE_UPDATES that is none
+    // of the three is said to be passed over, not read as `notify` in silence.
+    let policy = match ctx.channel.policy.resolve() {
+        Ok(resolved) => {
+            if let Some(warning) = &resolved.ignored {
+                eprintln!("warning: {warning}");
+            }
+            resolved.policy
+        }
+        Err(_) => UpdatePolicy::default(),
+    };
     let now = now_unix(&ctx);
     let mut cache = read_cache(&ctx.data_dir).unwrap_or_default();
     let view = channel_view::stored(&ctx);

@@ -54,6 +54,8 @@ impl PolicyFiles {
     }
 
     /// The policy in force; the default (`notify`) when a file cannot be read.
+    /// Nothing is said here about a `PANE_UPDATES` passed over
+    /// ([`ResolvedPolicy::ignored`]): callers that can warn use `resolve`.
     pub fn in_force(&self) -> UpdatePolicy {
         self.resolve().map(|p| p.policy).unwrap_or_default()
     }

@@ -16,6 +16,18 @@ fn pane(world: &World, args: &[&str], env: &[(&str, &str)]) -> Run {
     world.run(Path::new(env!("CARGO_BIN_EXE_pane")), args, env)
 }
 
+/// Bare `pane` with the notice forced on (no terminal needed) and no
+/// background check started.
+fn notice(world: &World, env: &[(&str, &str)]) -> Run {
+    let mut command = world.command(&world.install_path());
+    command
+        .env_remove("PANE_NO_UPDATE_CHECK")
+        .env("PANE_FORCE_NOTICE", "1")
+        .env("PANE_TEST_NO_SPAWN", "1")
+        .envs(env.iter().copied());
+    Run::from(command.output().unwrap())
+}
+
 /// `text` with its runs of white space made one space (clap wraps help).
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -247,4 +259,66 @@ fn update_flags_that_mean_nothing_together_are_usage_errors() {
     }
     let help = one_line(&world.pane(&["self", "update", "--help"]).success().stdout);
     assert!(!help.contains("Do not ask for confirmation"), "{help}");
+}
+
+#[test]
+fn pane_updates_in_any_case_and_a_warning_for_a_value_it_cannot_read() {
+    let world = World::installed(&["1.0.0"]);
+    for value in ["OFF", "Off", " off "] {
+        let json = world
+            .pane_env(&["self", "config", "--json"], &[("PANE_UPDATES", value)])
+            .success()
+            .json();
+        assert_eq!(json["updates"], "off", "{value:?}: {json}");
+        assert_eq!(json["source"], "PANE_UPDATES", "{value:?}: {json}");
+    }
+    // `OFF` turns the background check off: bare `pane` starts none, so
+    // records no attempt.
+    let cache = world.data_dir.join("update-check.json");
+    let run = notice(&world, &[("PANE_UPDATES", "OFF")]).success();
+    assert!(!run.stderr.contains("warning"), "{run}");
+    assert!(
+        !cache.exists(),
+        "a check was started under PANE_UPDATES=OFF"
+    );
+
+    // A value it cannot read is ignored, with one warning, where the policy
+    // counts: the user's file (else the default) decides.
+    world.pane(&["self", "config", "updates", "auto"]).success();
+    let bogus = [("PANE_UPDATES", "bogus")];
+    let warning = "warning: PANE_UPDATES=\"bogus\" is not an update policy";
+    for args in [&["self", "config"][..], &["self", "status"]] {
+        let run = world.pane_env(args, &bogus).success();
+        assert_eq!(run.stderr.matches(warning).count(), 1, "{args:?}:\n{run}");
+        assert!(run.stdout.contains("auto"), "{args:?}:\n{run}");
+    }
+    let run = world.pane_env(&["self", "config"], &bogus).success();
+    assert!(
+        run.stdout.contains("updates = auto    (from user file"),
+        "{run}"
+    );
+    let run = world
+        .pane_env(&["self", "config", "--json"], &bogus)
+        .success();
+    assert_eq!(run.json()["updates"], "auto", "{run}");
+    assert!(run.stderr.is_empty(), "{run}");
+    let run = notice(&world, &bogus).success();
+    assert_eq!(run.stderr.matches(warning).count(), 1, "{run}");
+
+    // The administrator's `off` still wins; the variable is not even read.
+    let system = world.tmp.path().join("etc-pane.toml");
+    std::fs::write(&system, "updates = \"off\"\n").unwrap();
+    let admin = [
+        ("PANE_TEST_SYSTEM_CONFIG", system.to_str().unwrap()),
+        ("PANE_UPDATES", "bogus"),
+    ];
+    let run = world.pane_env(&["self", "config"], &admin).success();
+    assert!(
+        run.stdout.contains("updates = off    (from system file"),
+        "{run}"
+    );
+    assert!(!run.stderr.contains("warning"), "{run}");
+    world
+        .pane_env(&["self", "update"], &admin)
+        .fails_with("turned off by the administrator");
 }
