@@ -74,6 +74,9 @@ pub struct Env {
     pub force_notice: bool,
     /// `PANE_TEST_NO_SPAWN`: the notice starts no background check (debug builds only).
     pub test_no_spawn: bool,
+    /// What could not be read (a timeout that is no number of seconds), in
+    /// words for a warning: each `pane self` command shows them.
+    pub warnings: Vec<String>,
     /// `https_proxy`/`HTTPS_PROXY`, else `all_proxy`/`ALL_PROXY`; and
     /// `no_proxy`/`NO_PROXY` (see `update::network`).
     #[cfg(feature = "self-update")]
@@ -108,14 +111,32 @@ fn revoked_ids(text: &str) -> Vec<[u8; 8]> {
         .collect()
 }
 
-fn seconds_var(name: &str) -> Option<Duration> {
-    var(name)
-        .and_then(|v| v.parse::<f64>().ok())
-        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+/// `PANE_LOCK_TIMEOUT`'s default, in seconds.
+pub const LOCK_TIMEOUT_DEFAULT: u64 = 120;
+/// `PANE_HTTP_TIMEOUT`'s default, in seconds.
+pub const HTTP_TIMEOUT_DEFAULT: u64 = 30;
+
+/// Seconds (fractions allowed). A value that is not a number of seconds a
+/// duration can hold (`ten`, `-1`, `NaN`, `inf`, `1e300`) is `None`, so the
+/// default, and a warning that says so.
+fn seconds_var(name: &str, default: u64, warnings: &mut Vec<String>) -> Option<Duration> {
+    let value = var(name)?;
+    let seconds = value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok());
+    if seconds.is_none() {
+        warnings.push(format!(
+            "{name}={value:?} is not a number of seconds; using the default, {default}"
+        ));
+    }
+    seconds
 }
 
 impl Env {
     pub fn from_process() -> Env {
+        let mut warnings = Vec::new();
         Env {
             home: path_var("HOME")
                 .or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf())),
@@ -143,8 +164,8 @@ impl Env {
             ci: var("CI").is_some_and(|v| v != "0" && v != "false"),
             no_update_check: var("PANE_NO_UPDATE_CHECK").is_some_and(|v| v != "0"),
             no_modify_path: var("PANE_NO_MODIFY_PATH").is_some_and(|v| v != "0"),
-            lock_wait: seconds_var("PANE_LOCK_TIMEOUT"),
-            idle_timeout: seconds_var("PANE_HTTP_TIMEOUT"),
+            lock_wait: seconds_var("PANE_LOCK_TIMEOUT", LOCK_TIMEOUT_DEFAULT, &mut warnings),
+            idle_timeout: seconds_var("PANE_HTTP_TIMEOUT", HTTP_TIMEOUT_DEFAULT, &mut warnings),
             channel_url: var("PANE_CHANNEL_URL"),
             updates: var("PANE_UPDATES"),
             test_channel_pubkey: debug_only(var("PANE_TEST_CHANNEL_PUBKEY")),
@@ -155,6 +176,7 @@ impl Env {
             test_system_config: debug_only(path_var("PANE_TEST_SYSTEM_CONFIG")),
             force_notice: debug_only(var("PANE_FORCE_NOTICE")).is_some_and(|v| v != "0"),
             test_no_spawn: debug_only(var("PANE_TEST_NO_SPAWN")).is_some_and(|v| v != "0"),
+            warnings,
             #[cfg(feature = "self-update")]
             proxy: proxy_from_process(),
         }
@@ -296,12 +318,16 @@ pub fn context(env: &Env, build: &Build) -> Result<Context, EnvError> {
             token: api_token(env, &api_url),
             api_url,
             connect_timeout: Duration::from_secs(10),
-            idle_timeout: env.idle_timeout.unwrap_or(Duration::from_secs(30)),
+            idle_timeout: env
+                .idle_timeout
+                .unwrap_or(Duration::from_secs(HTTP_TIMEOUT_DEFAULT)),
             user_agent: format!("pane/{}", build.version),
             proxy: env.proxy.clone(),
         },
         trust,
-        lock_wait: env.lock_wait.unwrap_or(Duration::from_secs(120)),
+        lock_wait: env
+            .lock_wait
+            .unwrap_or(Duration::from_secs(LOCK_TIMEOUT_DEFAULT)),
         channel: channel_config(env)?,
     })
 }

@@ -102,6 +102,9 @@ fn run_self(command: SelfCommand, env: &Env, build: &Build) -> ExitCode {
         }
     };
     if !matches!(command, SelfCommand::BackgroundCheck) {
+        for warning in &env.warnings {
+            ui.warn(warning);
+        }
         warn_pinned_withdrawn(&ctx, &ui);
     }
     let result = match command {

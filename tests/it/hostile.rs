@@ -589,16 +589,38 @@ fn offline_verify_of_another_releases_archive_names_the_files_to_pass() {
 }
 
 #[test]
-fn out_of_range_timeouts_are_ignored_not_a_crash() {
+fn out_of_range_timeouts_are_ignored_with_a_warning_not_a_crash() {
     let world = World::installed(&["1.0.0", "1.1.0"]);
-    for value in ["inf", "1e300", "NaN", "-1"] {
-        world
+    for value in ["inf", "1e300", "NaN", "-1", "ten"] {
+        let run = world
             .pane_env(
                 &["self", "update", "--dry-run"],
                 &[("PANE_LOCK_TIMEOUT", value), ("PANE_HTTP_TIMEOUT", value)],
             )
             .success();
+        for (name, default) in [("PANE_LOCK_TIMEOUT", 120), ("PANE_HTTP_TIMEOUT", 30)] {
+            let warning = format!(
+                "warning: {name}={value:?} is not a number of seconds; using the default, {default}"
+            );
+            assert_eq!(run.stderr.matches(&warning).count(), 1, "{run}");
+        }
+        // Under --json, stdout holds the document only.
+        let run = world
+            .pane_env(
+                &["self", "status", "--json"],
+                &[("PANE_LOCK_TIMEOUT", value)],
+            )
+            .success();
+        run.json();
     }
+    // Readable values say nothing.
+    let run = world
+        .pane_env(
+            &["self", "update", "--dry-run"],
+            &[("PANE_LOCK_TIMEOUT", "0.5"), ("PANE_HTTP_TIMEOUT", "7")],
+        )
+        .success();
+    assert!(!run.stderr.contains("warning"), "{run}");
 }
 
 #[test]
