@@ -52,6 +52,12 @@ pub enum UpdateError {
     AdministratorOff(PathBuf),
     #[error("no release matches {0}")]
     NoMatch(String),
+    /// A version asked for by name whose signed files the server does not have.
+    #[error("{source}")]
+    Unpublished {
+        version: Version,
+        source: FetchError,
+    },
     #[error("{0:?} is neither a version (1.2.0) nor a version requirement (~1.2)")]
     BadRequirement(String),
     /// Arguments clap accepts that pane cannot use (`pane self config foo`).
@@ -110,6 +116,9 @@ impl UpdateError {
                 "to go down anyway, pass --allow-downgrade, or run `pane self pin {running}` with the installed pane"
             )),
             UpdateError::NoMatch(_) => Some("see `pane self list` for the releases there are".into()),
+            UpdateError::Unpublished { version, .. } => Some(format!(
+                "no release {version} is published; see `pane self list` for the releases there are"
+            )),
             UpdateError::BadRequirement(_) => None,
             UpdateError::Usage { hint, .. } => Some(hint.clone()),
             UpdateError::NoHome => Some("pass --install-dir DIR, or set HOME".into()),

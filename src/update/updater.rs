@@ -146,6 +146,26 @@ impl<'a> Updater<'a> {
         Ok(Resolved { sums: verified })
     }
 
+    /// [`Updater::resolve_with`] for a version asked for by name (`update
+    /// VERSION`, an exact pin): a 404 for its signed files means no release
+    /// of that version is published, which the error then says.
+    fn resolve_named(
+        &self,
+        version: &Version,
+        speculate: Speculate,
+    ) -> Result<Resolved, UpdateError> {
+        self.resolve_with(Some(version), speculate)
+            .map_err(|error| match error {
+                UpdateError::Fetch(source @ source::FetchError::NotFound { .. }) => {
+                    UpdateError::Unpublished {
+                        version: version.clone(),
+                        source,
+                    }
+                }
+                other => other,
+            })
+    }
+
     /// Starts the download of `version`'s archive for this target, unless it
     /// is already under way; one that is not for `version` is cancelled.
     fn prefetch(&self, version: &Version) -> Result<(), UpdateError> {
@@ -348,7 +368,7 @@ impl<'a> Updater<'a> {
                 if v == &current {
                     return Ok(Outcome::UpToDate { version: current });
                 }
-                (self.resolve_with(Some(v), &|_| !options.dry_run)?, None)
+                (self.resolve_named(v, &|_| !options.dry_run)?, None)
             }
             Want::Latest { prerelease } => {
                 let choice = self.choose(
@@ -447,11 +467,14 @@ impl<'a> Updater<'a> {
                 changed_from: None,
             });
         }
-        let installed = self
-            .resolve_with(Some(&target), &|_| true)
-            .and_then(|resolved| {
-                self.install_release(&tx, &receipt, &resolved, Some(pin_text.clone()), events)
-            });
+        let resolved = match &pin {
+            Pin::Exact(_) => self.resolve_named(&target, &|_| true),
+            // Found in the listing: a 404 now is the server's, said as it is.
+            Pin::Req(_) => self.resolve_with(Some(&target), &|_| true),
+        };
+        let installed = resolved.and_then(|resolved| {
+            self.install_release(&tx, &receipt, &resolved, Some(pin_text.clone()), events)
+        });
         self.drop_prefetched();
         installed?;
         Ok(Outcome::Pinned {

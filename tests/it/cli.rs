@@ -322,3 +322,15 @@ fn pane_updates_in_any_case_and_a_warning_for_a_value_it_cannot_read() {
         .pane_env(&["self", "update"], &admin)
         .fails_with("turned off by the administrator");
 }
+
+#[test]
+fn an_unpublished_version_is_named_with_where_to_look() {
+    let world = World::installed(&["1.0.0"]);
+    for args in [&["self", "update", "9.9.9"][..], &["self", "pin", "9.9.9"]] {
+        let run = world
+            .pane(args)
+            .fails_with("was not found (404)")
+            .fails_with("no release 9.9.9 is published; see `pane self list`");
+        assert!(!run.stderr.contains("caused by"), "{run}");
+    }
+}
