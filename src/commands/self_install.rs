@@ -98,9 +98,16 @@ pub fn install(ctx: &Context, ui: &Ui, env: &Env, args: InstallArgs) -> CommandR
         },
     };
     let installed = self_install::install(ctx, &request, &mut ui.events())?;
-    report_installed(ui, &installed);
-    if args.follow_channel {
-        follow_channel(ctx, ui)?;
+    // Words as they happen; under --json one document, with what following did in it.
+    if !ui.json {
+        report_installed(ui, &installed, None);
+    }
+    let followed = match args.follow_channel {
+        true => follow_channel(ctx, ui)?,
+        false => None,
+    };
+    if ui.json {
+        report_installed(ui, &installed, followed);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -110,11 +117,13 @@ pub fn install(ctx: &Context, ui: &Ui, env: &Env, args: InstallArgs) -> CommandR
 /// maintainers' replacement is installed instead, through `update` (an
 /// authorised downgrade). No document, or one that does not verify, changes
 /// nothing.
-fn follow_channel(ctx: &Context, ui: &Ui) -> Result<(), UpdateError> {
+/// Returns the update's JSON document when there was one (printed by the caller under
+/// `--json`, which prints one document).
+fn follow_channel(ctx: &Context, ui: &Ui) -> Result<Option<serde_json::Value>, UpdateError> {
     let source = Source::new(ctx.source.clone());
     let view = channel_view::refresh(ctx, &source);
     let Some(withdrawal) = view.withdrawal(&ctx.current_version, &ctx.target) else {
-        return Ok(());
+        return Ok(None);
     };
     ui.warn(&format!(
         "pane {} has been withdrawn: {}; installing its replacement",
@@ -127,11 +136,18 @@ fn follow_channel(ctx: &Context, ui: &Ui) -> Result<(), UpdateError> {
     };
     let want = Want::Latest { prerelease: false };
     let outcome = Updater::new(ctx).update(&want, options, &mut ui.events())?;
-    super::update::show(ui, &outcome);
-    Ok(())
+    if !ui.json {
+        super::update::show(ui, &outcome);
+        return Ok(None);
+    }
+    let (_, value) = super::update::words(&outcome);
+    if let Some(warning) = value["warning"].as_str() {
+        ui.warn(warning);
+    }
+    Ok(Some(value))
 }
 
-fn report_installed(ui: &Ui, installed: &Installed) {
+fn report_installed(ui: &Ui, installed: &Installed, followed: Option<serde_json::Value>) {
     if ui.json {
         ui.json(&json!({
             "status": if installed.already { "already-installed" } else { "installed" },
@@ -139,6 +155,7 @@ fn report_installed(ui: &Ui, installed: &Installed) {
             "install_path": installed.install_path,
             "replaced": installed.replaced.as_ref().map(ToString::to_string),
             "shadowed_by": installed.shadowed_by,
+            "followed": followed,
         }));
     } else {
         for note in &installed.notes {

@@ -99,7 +99,20 @@ pub fn stay_words(version: &semver::Version, why: &Why) -> (String, serde_json::
 }
 
 pub(super) fn show(ui: &Ui, outcome: &Outcome) {
-    let (message, value) = match outcome {
+    let (message, value) = words(outcome);
+    if let Some(warning) = value["warning"].as_str() {
+        ui.warn(warning);
+    }
+    if ui.json {
+        ui.json(&value);
+    } else {
+        ui.done(&message);
+    }
+}
+
+/// What an outcome says: in words, and as the JSON document.
+pub(super) fn words(outcome: &Outcome) -> (String, serde_json::Value) {
+    match outcome {
         Outcome::Stayed { version, why } => stay_words(version, why),
         Outcome::Replaced { from, to, withdrawal } => (
             format!(
@@ -153,14 +166,6 @@ pub(super) fn show(ui: &Ui, outcome: &Outcome) {
             },
             json!({"status": "unpinned", "was": was}),
         ),
-    };
-    if let Some(warning) = value["warning"].as_str() {
-        ui.warn(warning);
-    }
-    if ui.json {
-        ui.json(&value);
-    } else {
-        ui.done(&message);
     }
 }
 

@@ -644,6 +644,30 @@ fn a_withdrawn_release_handed_to_self_install_becomes_its_replacement() {
         .success();
     assert!(run.stderr.contains(REASON), "{run}");
     assert_eq!(world.installed_version(), "1.1.3");
+    // Under --json, one document that tells both.
+    let again = World::new();
+    again.publish("1.1.3");
+    again.publish("1.2.0");
+    serve_signed(&again, &withdrawal_doc(1, "1.1.3"), &again.key, None);
+    let run = again
+        .run(
+            &downloaded,
+            &[
+                "self",
+                "install",
+                "--no-modify-path",
+                "--follow-channel",
+                "--json",
+            ],
+            &[("PANE_TEST_NOW", NOW)],
+        )
+        .success();
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("not one JSON document ({e}):\n{run}"));
+    assert_eq!(doc["status"], "installed", "{doc:#}");
+    assert_eq!(doc["version"], "1.2.0", "{doc:#}");
+    assert_eq!(doc["followed"]["to"], "1.1.3", "{doc:#}");
+    assert_eq!(doc["followed"]["withdrawn"]["reason"], REASON, "{doc:#}");
     // Asked for by name (install.sh --version 1.2.0 passes no --follow-channel),
     // the withdrawn release stays.
     let other = World::new();
