@@ -447,9 +447,16 @@ download() {
         # from curl 8.4.0 on, and earlier only when a Content-Length announced it): curl then
         # fails to write, with SIGXFSZ ignored so that curl, not the shell, says so.
         : >"$_file"
+        # `ulimit -f` counts 512-byte blocks in POSIX shells and 1024-byte ones in bash outside
+        # its POSIX mode.
+        _block=512
+        # shellcheck disable=SC3044 # only bash reaches shopt
+        if [ -n "${BASH_VERSION:-}" ] && ! (shopt -qo posix) 2>/dev/null; then
+            _block=1024
+        fi
         (
             trap '' XFSZ
-            ulimit -f "$((_max / 512 + 2))" 2>/dev/null
+            ulimit -f "$((_max / _block + 2))" 2>/dev/null
             exec "$@" --output "$_file" "$_url"
         ) 2>"$_file.err"
         _status=$?

@@ -57,8 +57,15 @@ pub fn install(
     platform::clean_temp_files(&install_dir);
     let install_path = install_dir.join(platform::BINARY_NAME);
     let version = ctx.current_version.clone();
-    let same_dir = old.as_ref().is_some_and(|r| r.install_dir == install_dir);
-    let already = same_dir && already_installed(ctx, old.as_ref(), &install_path)?;
+    // The receipt's dir, as recorded or as it resolves now (it may have become a link).
+    let same_dir = old.as_ref().is_some_and(|r| {
+        r.install_dir == install_dir
+            || fs::canonicalize(&r.install_dir).ok().as_ref() == Some(&install_dir)
+    });
+    // A newer pane's receipt is taken over whole: its file is replaced only by the final
+    // receipt, never journalled in or restored as this pane reads it.
+    let newer = old.as_ref().is_some_and(Receipt::is_newer);
+    let already = same_dir && !newer && already_installed(ctx, old.as_ref(), &install_path)?;
     let staged = if already {
         None
     } else {
@@ -71,9 +78,10 @@ pub fn install(
     };
     let mut notes = Vec::new();
     let mut replaced = None;
-    let before = old.as_ref().filter(|_| same_dir);
+    let before = old.as_ref().filter(|_| same_dir && !newer);
     let committed = tx.commit(before, change, |kept| {
         let mut next = base_receipt(ctx, request, old.as_ref(), same_dir, &install_dir);
+        next.schema = receipt::SCHEMA;
         replaced = (!already && same_dir && next.version != version).then(|| next.version.clone());
         record_kept(&mut next, kept.incoming, replaced.as_ref(), &version);
         next.install_dir = install_dir.clone();
@@ -97,7 +105,7 @@ pub fn install(
     committed?;
     settled?;
     if let Some(moved_from) = old.as_ref().filter(|_| !same_dir) {
-        notes.extend(leave_the_old_dir(moved_from));
+        notes.extend(leave_the_old_dir(moved_from, &install_path));
     }
     let shadowed_by =
         path_setup::shadowing_binary(request.path_context.path_env.as_deref(), &install_dir);
@@ -130,9 +138,13 @@ fn already_installed(
 /// The installation moved to another directory: the binary it left is removed when it is
 /// still pane's own (the bytes the old receipt kept for its version); anything else there is
 /// left, and said. Its PATH records moved with the receipt, for `uninstall` to undo.
-fn leave_the_old_dir(old: &Receipt) -> Option<String> {
+fn leave_the_old_dir(old: &Receipt, install_path: &Path) -> Option<String> {
     let path = old.install_path();
     let file = fs::symlink_metadata(&path).ok()?.file_type().is_file();
+    // The same file by another name (a dir that became a link) is the new install itself.
+    if fs::canonicalize(&path).ok() == fs::canonicalize(install_path).ok() {
+        return None;
+    }
     let ours = file
         && old.kept_version(&old.version).is_some_and(|kept| {
             digest::sha256_file(&path).is_ok_and(|sha| digest::hex(&sha) == kept.sha256)
@@ -284,8 +296,29 @@ fn settle_path_intent(
             created.retain(|c| !r.created_files.contains(c));
         }
         if !edits.is_empty() || !created.is_empty() {
-            path_setup::undo_path(&edits, &created)?;
-            events.recovered("took back the PATH set-up of an install that did not finish");
+            // Best effort: a profile that can no longer be rewritten must not block every
+            // later install and uninstall (the repair included); the user gets the lines.
+            match path_setup::undo_path(&edits, &created) {
+                Ok(_) => {
+                    events.recovered("took back the PATH set-up of an install that did not finish")
+                }
+                Err(error) => {
+                    let by_hand: Vec<String> = edits
+                        .iter()
+                        .map(|e| {
+                            format!(
+                                "`{}` from {}",
+                                e.line.trim_start_matches('\n'),
+                                e.file.display()
+                            )
+                        })
+                        .collect();
+                    events.recovered(&format!(
+                        "could not take back the PATH set-up of an install that did not finish ({error}); remove {} by hand",
+                        by_hand.join(", ")
+                    ));
+                }
+            }
         }
     }
     fs::remove_file(&intent).map_err(UpdateError::io("remove", &intent))
@@ -301,7 +334,17 @@ pub struct Uninstalled {
 
 pub fn uninstall(ctx: &Context, events: &mut dyn Events) -> Result<Uninstalled, UpdateError> {
     let tx = Transaction::lock(ctx, "uninstall", events)?;
-    let receipt = tx.receipt(events)?;
+    let receipt = match tx.receipt(events) {
+        Ok(receipt) => receipt,
+        Err(error) => {
+            // No installation to remove, but a first install killed before its receipt
+            // may have left its PATH lines: those go all the same.
+            if matches!(error, UpdateError::NotInstalled(_)) {
+                settle_path_intent(ctx, None, events)?;
+            }
+            return Err(error);
+        }
+    };
     settle_path_intent(ctx, Some(&receipt), events)?;
     let undone = path_setup::undo_path(&receipt.profile_edits, &receipt.created_files)?;
     let mut removed = undone.removed;

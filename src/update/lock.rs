@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 pub enum LockError {
     #[error("another pane is changing this installation ({holder}); it did not finish within {waited} seconds")]
     Busy { holder: String, waited: u64 },
+    /// The data dir went while this waited: an uninstall ran.
+    #[error("pane was uninstalled while this command waited for it ({} is gone)", .0.display())]
+    Uninstalled(PathBuf),
     #[error("could not open the update lock {path}")]
     Io {
         path: PathBuf,
@@ -34,6 +37,7 @@ impl LockError {
                 ))
             }
             LockError::Io { source, path } => crate::platform::io_hint(source, path),
+            LockError::Uninstalled(_) => None,
         }
     }
 }
@@ -92,7 +96,10 @@ pub fn acquire(
                     });
                 }
                 drop(file);
-                file = open(path).map_err(io)?;
+                file = open(path).map_err(|error| match error.kind() {
+                    std::io::ErrorKind::NotFound => LockError::Uninstalled(path.to_path_buf()),
+                    _ => io(error),
+                })?;
             }
             Err(TryLockError::WouldBlock) => {
                 let holder = read_holder(&mut file);
@@ -224,7 +231,9 @@ mod tests {
         std::fs::remove_dir(&data).unwrap();
         drop(uninstall);
         let error = waiter.join().unwrap().err().expect("the waiter failed");
-        assert!(matches!(error, LockError::Io { .. }), "{error}");
+        assert!(matches!(error, LockError::Uninstalled(_)), "{error}");
+        assert!(error.to_string().contains("uninstalled"), "{error}");
+        assert_eq!(error.hint(), None, "no repair hint for a removal");
         assert!(!data.exists(), "the data dir is back");
     }
 }

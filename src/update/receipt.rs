@@ -175,6 +175,11 @@ impl Receipt {
         all
     }
 
+    /// Read from a receipt of a newer schema ([`parse_newer`]).
+    pub fn is_newer(&self) -> bool {
+        self.schema > SCHEMA
+    }
+
     pub fn install_path(&self) -> PathBuf {
         self.install_dir.join(crate::platform::BINARY_NAME)
     }
@@ -242,6 +247,16 @@ pub fn load_newer(path: &Path) -> Result<Receipt, ReceiptError> {
     parse_newer(&bytes, path)
 }
 
+/// The fields a newer receipt must hold, by name, to be taken over.
+const NEWER_MUST_HOLD: [&str; 6] = [
+    "version",
+    "install_dir",
+    "highest_verified",
+    "kept",
+    "profile_edits",
+    "created_files",
+];
+
 /// A receipt of a newer schema, read so that `self install` can take the
 /// installation over without losing what it records (the downgrade floor,
 /// the PATH set-up, the kept versions): the fields this pane knows, as it
@@ -273,11 +288,20 @@ pub fn parse_newer(bytes: &[u8], path: &Path) -> Result<Receipt, ReceiptError> {
             "it journals a change still under way, which that pane finishes".into(),
         ));
     }
+    // What a take-over must not lose is there by name, never a default: a
+    // newer layout that keeps the PATH records or the kept versions elsewhere
+    // would otherwise read as "none", and their lines and files be left.
+    if let Some(missing) = NEWER_MUST_HOLD.iter().find(|k| !fields.contains_key(**k)) {
+        return Err(unreadable(format!("it has no `{missing}`")));
+    }
     fields.insert("schema".into(), SCHEMA.into());
     let mut receipt: Receipt = serde_json::from_value(serde_json::Value::Object(fields))
         .map_err(|e| unreadable(format!("its fields do not read as this pane's: {e}")))?;
     receipt.pending = None;
     receipt.other.clear();
+    // Still marked newer, so that `self install` replaces the file only with
+    // its final receipt (`Receipt::is_newer`), never by a journal or a restore.
+    receipt.schema = u32::try_from(found).unwrap_or(u32::MAX);
     Ok(receipt)
 }
 
@@ -394,16 +418,32 @@ mod tests {
             Err(ReceiptError::FutureSchema { found: 2, .. })
         ));
         let taken = parse_newer(&bytes, path).unwrap();
-        assert_eq!(taken, sample(), "known fields kept, unknown dropped");
+        assert!(taken.is_newer());
+        let sample_as_newer = Receipt {
+            schema: 2,
+            ..sample()
+        };
+        assert_eq!(taken, sample_as_newer, "known fields kept, unknown dropped");
 
         // Fields that no longer read as this pane's, or a journaled change:
         // refused, never guessed at.
         for (key, field) in [
-            ("version", serde_json::json!({"major": 2})),
-            ("pending", serde_json::json!({"after": {}, "sha256": "00"})),
+            ("version", Some(serde_json::json!({"major": 2}))),
+            (
+                "pending",
+                Some(serde_json::json!({"after": {}, "sha256": "00"})),
+            ),
+            // The records a take-over keeps, moved elsewhere by the newer layout.
+            ("profile_edits", None),
+            ("kept", None),
         ] {
             let mut odd = value.clone();
-            odd[key] = field;
+            match field {
+                Some(field) => odd[key] = field,
+                None => {
+                    odd.as_object_mut().unwrap().remove(key);
+                }
+            }
             let bytes = serde_json::to_vec(&odd).unwrap();
             assert!(
                 matches!(

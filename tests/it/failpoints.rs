@@ -196,3 +196,57 @@ fn every_step_of_a_self_install_with_path_set_up_leaves_no_line_unrecorded() {
         }
     }
 }
+
+#[test]
+fn the_path_set_up_of_a_killed_first_install_goes_with_uninstall_or_is_named() {
+    let newer = xtask::fixtures::build_pane("1.1.0");
+    // Killed after the swap of a first install: a binary, profile lines, no receipt.
+    let world = World::new();
+    world.publish("1.1.0");
+    let profiles = write_profiles(&world);
+    let run = world.run(
+        &newer,
+        &["self", "install"],
+        &[("PANE_FAILPOINT", "swapped")],
+    );
+    assert!(run.signal.is_some(), "{run}");
+    assert!(world.receipt_path().symlink_metadata().is_err());
+    let run = world
+        .pane(&["self", "uninstall", "--yes"])
+        .fails_with("not installed");
+    assert!(run.stderr.contains("took back the PATH set-up"), "{run}");
+    for (path, text) in &profiles {
+        assert_eq!(
+            std::fs::read_to_string(path).unwrap(),
+            *text,
+            "{}",
+            path.display()
+        );
+    }
+
+    // A profile that can no longer be rewritten: named, to edit by hand, and the
+    // next install goes on.
+    let world = World::new();
+    world.publish("1.1.0");
+    write_profiles(&world);
+    let run = world.run(
+        &newer,
+        &["self", "install"],
+        &[("PANE_FAILPOINT", "swapped")],
+    );
+    assert!(run.signal.is_some(), "{run}");
+    let bashrc = world.home.join(".bashrc");
+    std::fs::remove_file(&bashrc).unwrap();
+    std::fs::create_dir(&bashrc).unwrap();
+    let run = world
+        .run(&newer, &["self", "install", "--no-modify-path"], &[])
+        .success();
+    assert!(
+        run.stderr.contains("could not take back the PATH set-up")
+            && run.stderr.contains("by hand"),
+        "{run}"
+    );
+    world
+        .run(&newer, &["self", "install", "--no-modify-path"], &[])
+        .success();
+}

@@ -876,3 +876,47 @@ fn a_move_to_another_directory_leaves_a_binary_that_is_not_pane_s() {
         b"#!/bin/sh\necho other\n"
     );
 }
+
+#[test]
+fn a_re_install_into_a_dir_that_became_a_link_is_the_same_installation() {
+    let world = World::installed(&["1.0.0"]);
+    // A dotfiles manager folds ~/.local/bin into a link to its own tree.
+    let bin = world.install_path().parent().unwrap().to_path_buf();
+    let dotfiles = world.home.join("dotfiles/bin");
+    std::fs::create_dir_all(dotfiles.parent().unwrap()).unwrap();
+    std::fs::rename(&bin, &dotfiles).unwrap();
+    std::os::unix::fs::symlink(&dotfiles, &bin).unwrap();
+    let run = world
+        .run(
+            &build_pane("1.0.0"),
+            &["self", "install", "--no-modify-path"],
+            &[],
+        )
+        .success();
+    assert!(!run.stderr.contains("removed"), "{run}");
+    assert_eq!(world.installed_version(), "1.0.0");
+}
+
+#[test]
+fn a_failed_take_over_of_a_newer_receipt_leaves_its_bytes() {
+    let world = World::installed(&["1.1.0"]);
+    let mut newer = world.receipt();
+    newer["schema"] = 2.into();
+    newer["layout"] = "of schema 2".into();
+    let bytes = newer.to_string();
+    std::fs::write(world.receipt_path(), &bytes).unwrap();
+    // The swap fails: the install path is a directory now.
+    std::fs::remove_file(world.install_path()).unwrap();
+    std::fs::create_dir(world.install_path()).unwrap();
+    world
+        .run(
+            &build_pane("1.0.0"),
+            &["self", "install", "--no-modify-path", "--allow-downgrade"],
+            &[],
+        )
+        .fails_with("could not replace");
+    assert_eq!(
+        std::fs::read_to_string(world.receipt_path()).unwrap(),
+        bytes
+    );
+}
