@@ -228,7 +228,7 @@ pub struct OutputArgs {
     /// Print machine-readable JSON on stdout.
     #[arg(long)]
     pub json: bool,
-    /// No progress notes and no ✓ line; results, warnings and errors still print.
+    /// No progress notes and no line saying it is done; results, warnings and errors still print.
     #[arg(short, long)]
     pub quiet: bool,
 }
