@@ -158,6 +158,36 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     replace_file(path, mode, None, |file| file.write_all(bytes))
 }
 
+/// Where to rewrite a file of the user's so that it stays what it was: a
+/// symbolic link (a dotfiles manager's) stays a link and the file it points
+/// to is the one replaced, in its own directory, with its own mode. A file
+/// that does not exist yet is `path` itself, mode 0644.
+pub fn rewrite_target(path: &Path) -> io::Result<(PathBuf, u32)> {
+    let real = match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => fs::canonicalize(path)?,
+        _ => path.to_path_buf(),
+    };
+    let mode = match fs::metadata(&real) {
+        Ok(metadata) => mode_bits(&metadata),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => 0o644,
+        Err(error) => return Err(error),
+    };
+    Ok((real, mode))
+}
+
+fn mode_bits(metadata: &fs::Metadata) -> u32 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        metadata.permissions().mode() & 0o7777
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = metadata;
+        0o644
+    }
+}
+
 /// [`write_atomic`] that creates no directory: where the directory is gone
 /// (an uninstall removed the data dir), it fails with `NotFound` rather than
 /// bring it back.

@@ -97,15 +97,17 @@ pub fn install(
     // Done, or failed: either way the receipt now says which of the set-up's lines are pane's
     // to keep (after a failure, the one on disk: it may journal the change); what it does not
     // record is taken back.
-    let on_disk = || receipt::load(&ctx.receipt_path()).ok().flatten();
     let settled = match &committed {
         Ok(after) => settle_path_intent(ctx, Some(after), events),
-        Err(_) => settle_path_intent(ctx, on_disk().as_ref(), events),
+        Err(_) => {
+            let on_disk = receipt::load(&ctx.receipt_path()).ok().flatten();
+            settle_path_intent(ctx, on_disk.as_ref(), events)
+        }
     };
     committed?;
     settled?;
     if let Some(moved_from) = old.as_ref().filter(|_| !same_dir) {
-        notes.extend(leave_the_old_dir(moved_from, &install_path));
+        notes.extend(leave_the_old_dir(moved_from));
     }
     let shadowed_by =
         path_setup::shadowing_binary(request.path_context.path_env.as_deref(), &install_dir);
@@ -138,13 +140,11 @@ fn already_installed(
 /// The installation moved to another directory: the binary it left is removed when it is
 /// still pane's own (the bytes the old receipt kept for its version); anything else there is
 /// left, and said. Its PATH records moved with the receipt, for `uninstall` to undo.
-fn leave_the_old_dir(old: &Receipt, install_path: &Path) -> Option<String> {
+fn leave_the_old_dir(old: &Receipt) -> Option<String> {
+    // Called only when the old dir does not resolve to the new one (`same_dir`), so a regular
+    // file there is never the binary just placed.
     let path = old.install_path();
     let file = fs::symlink_metadata(&path).ok()?.file_type().is_file();
-    // The same file by another name (a dir that became a link) is the new install itself.
-    if fs::canonicalize(&path).ok() == fs::canonicalize(install_path).ok() {
-        return None;
-    }
     let ours = file
         && old.kept_version(&old.version).is_some_and(|kept| {
             digest::sha256_file(&path).is_ok_and(|sha| digest::hex(&sha) == kept.sha256)
@@ -218,7 +218,7 @@ fn record_kept(
 }
 
 /// PATH set-up for the install dir, recorded in `next`; returns the notes. Its records are
-/// written down ([`PATH_INTENT`]) before any profile changes, so that an install that fails or
+/// written down ([`Context::path_intent_path`]) before any profile changes, so that an install that fails or
 /// is killed before its receipt records them leaves no line of pane's that nothing records.
 fn set_up_path(
     ctx: &Context,
@@ -229,7 +229,7 @@ fn set_up_path(
     let mut context = request.path_context.clone();
     context.install_dir = install_dir.to_path_buf();
     let plan = path_setup::plan_path(&context)?;
-    let intent = path_intent_path(ctx);
+    let intent = ctx.path_intent_path();
     write_path_intent(&intent, &plan.result)?;
     let setup = match path_setup::apply(&plan) {
         Ok(setup) => setup,
@@ -259,12 +259,6 @@ fn write_path_intent(intent: &Path, setup: &path_setup::PathSetup) -> Result<(),
 
 /// The data dir's record of a PATH set-up under way: the lines and files an install is about
 /// to add, written before it adds them and removed once the receipt records them.
-pub const PATH_INTENT: &str = "path-set-up.json";
-
-fn path_intent_path(ctx: &Context) -> PathBuf {
-    ctx.data_dir.join(PATH_INTENT)
-}
-
 #[derive(serde::Serialize, serde::Deserialize)]
 struct PathRecords {
     #[serde(default)]
@@ -281,7 +275,7 @@ fn settle_path_intent(
     receipt: Option<&Receipt>,
     events: &mut dyn Events,
 ) -> Result<(), UpdateError> {
-    let intent = path_intent_path(ctx);
+    let intent = ctx.path_intent_path();
     let Ok(bytes) = fs::read(&intent) else {
         return Ok(());
     };

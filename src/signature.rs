@@ -95,6 +95,11 @@ pub fn check<'k>(
     Ok((key, signature.trusted_comment().to_string()))
 }
 
+/// The id of the key a minisign signature names, read without verifying it.
+pub fn signer_key_id(signature_text: &str) -> Option<[u8; 8]> {
+    header(signature_text).ok().map(|(_, key_id)| key_id)
+}
+
 /// The algorithm and key id of a minisign signature's second line.
 fn header(signature_text: &str) -> Result<([u8; 2], [u8; 8]), SignatureError> {
     let mut lines = signature_text.lines();

@@ -341,24 +341,7 @@ pub fn write_user_policy(path: &Path, policy: UpdatePolicy) -> Result<(), Policy
         path: path.to_path_buf(),
         source,
     };
-    let target = match std::fs::symlink_metadata(path) {
-        Ok(link) if link.file_type().is_symlink() => {
-            std::fs::canonicalize(path).map_err(write_error)?
-        }
-        _ => path.to_path_buf(),
-    };
-    let mode = std::fs::metadata(&target).map_or(0o644, |metadata| {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            metadata.permissions().mode() & 0o7777
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = metadata;
-            0o644
-        }
-    });
+    let (target, mode) = crate::platform::rewrite_target(path).map_err(write_error)?;
     crate::platform::write_atomic(&target, out.as_bytes(), mode).map_err(write_error)
 }
 

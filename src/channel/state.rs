@@ -117,12 +117,11 @@ impl StoredDocument {
         serde_json::from_str::<Value>(&self.text).ok()?["serial"].as_u64()
     }
 
-    /// Whether its signature is by a key `keys` revokes.
+    /// Whether its signature names a key `keys` revokes (the key id alone:
+    /// no signature check, which `accept` has made already).
     fn revoked(&self, keys: &ChannelKeys) -> bool {
-        matches!(
-            verify_document(self.text.as_bytes(), &self.signature, keys),
-            Err(ChannelError::RevokedKey { .. })
-        )
+        crate::signature::signer_key_id(&self.signature)
+            .is_some_and(|id| keys.revoked.contains(&id))
     }
 }
 
@@ -187,8 +186,13 @@ impl ChannelStore {
     /// is still the one `loaded` held or has a lower serial, so a slower
     /// writer never lowers the stored serial; the serials by key only rise;
     /// a rollout number is written only where the file has none. Nothing is
-    /// written when nothing would change.
-    pub fn save_over(&self, loaded: &StoredState, ours: &StoredState) -> Result<(), StateError> {
+    /// written when nothing would change. Returns the state the file holds
+    /// now.
+    pub fn save_over(
+        &self,
+        loaded: &StoredState,
+        ours: &StoredState,
+    ) -> Result<StoredState, StateError> {
         let mut disk = self.load()?;
         let before = disk.clone();
         let claimed =
@@ -209,10 +213,10 @@ impl ChannelStore {
         if !has_number && ours.rollout_number != loaded.rollout_number {
             disk.rollout_number = ours.rollout_number;
         }
-        if disk == before {
-            return Ok(());
+        if disk != before {
+            self.save(&disk)?;
         }
-        self.save(&disk)
+        Ok(disk)
     }
 
     /// Writes the state atomically, into a data dir that exists: only an

@@ -73,22 +73,22 @@ pub fn now_unix(ctx: &Context) -> u64 {
 /// Records what `check` found, for any installation (the data dir is made
 /// if need be).
 pub fn write_cache(ctx: &Context, latest: &Version) {
-    let mut cache = read_cache(&ctx.data_dir).unwrap_or_default();
-    cache.checked_at = now_unix(ctx);
-    cache.latest = latest.to_string();
-    save_cache(&ctx.data_dir, &cache, true);
+    record_latest(ctx, latest, true);
 }
 
 /// Records what the background check found, only while the installation is
 /// there: the check runs detached, and an uninstall may come first.
 pub fn write_cache_if_installed(ctx: &Context, latest: &Version) {
-    if !ctx.receipt_path().exists() {
-        return;
+    if ctx.receipt_path().exists() {
+        record_latest(ctx, latest, false);
     }
+}
+
+fn record_latest(ctx: &Context, latest: &Version, create_dir: bool) {
     let mut cache = read_cache(&ctx.data_dir).unwrap_or_default();
     cache.checked_at = now_unix(ctx);
     cache.latest = latest.to_string();
-    save_cache(&ctx.data_dir, &cache, false);
+    save_cache(&ctx.data_dir, &cache, create_dir);
 }
 
 /// "5 minutes ago" for a unix time.

@@ -159,9 +159,9 @@ fn append(file: &Path, text: &str, create: bool) -> Result<Undo, PathSetupError>
 /// Gives a profile new contents while keeping it what it was: the target of a symlink stays
 /// the target and keeps its mode; the rename makes a crash leave old or new, never half.
 pub(super) fn rewrite_in_place(path: &Path, contents: &[u8]) -> Result<(), PathSetupError> {
-    let real = fs::canonicalize(path).map_err(PathSetupError::io("resolve", path))?;
-    let metadata = fs::metadata(&real).map_err(PathSetupError::io("inspect", &real))?;
-    match platform::write_atomic(&real, contents, permissions_mode(&metadata)) {
+    let (real, mode) =
+        platform::rewrite_target(path).map_err(PathSetupError::io("resolve", path))?;
+    match platform::write_atomic(&real, contents, mode) {
         Ok(()) => Ok(()),
         // A directory we may not write to (but a file we may): write the file itself.
         Err(error) if error.kind() == io::ErrorKind::PermissionDenied => {
@@ -179,19 +179,6 @@ fn overwrite(path: &Path, contents: &[u8]) -> io::Result<()> {
     file.write_all(contents)?;
     file.set_len(contents.len() as u64)?;
     file.sync_all()
-}
-
-fn permissions_mode(metadata: &fs::Metadata) -> u32 {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        metadata.permissions().mode() & 0o7777
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = metadata;
-        0o644
-    }
 }
 
 pub(super) fn remove_file_if_present(path: &Path) -> Result<(), PathSetupError> {

@@ -154,11 +154,10 @@ fn view(ctx: &Context, fetched: Option<Fetched>) -> ChannelView {
             match store.save_over(&loaded, &ours) {
                 // Kept when the file now holds it (another pane may have
                 // stored its own draw first).
-                Ok(()) if drawn => {
-                    number_kept =
-                        store.load().ok().and_then(|s| s.rollout_number) == Some(number.value());
+                Ok(saved) if drawn => {
+                    number_kept = saved.rollout_number == Some(number.value());
                 }
-                Ok(()) => {}
+                Ok(_) => {}
                 Err(error) => warnings.push(error.to_string()),
             }
         }

@@ -121,14 +121,7 @@ impl Updater<'_> {
         view: &ChannelView,
     ) -> Result<Choice, UpdateError> {
         let current = &receipt.version;
-        let target = self.ctx.target.as_str();
-        let listed: Vec<Version> = self
-            .list()?
-            .into_iter()
-            .filter(|r| prerelease || !r.prerelease)
-            .map(|r| r.version)
-            .filter(|v| pin.matches(v) && view.withdrawal(v, target).is_none())
-            .collect();
+        let listed = self.listed_within(pin, prerelease, view)?;
         let waiting = |v: &Version| match view.availability(v) {
             Availability::RollingOut { eta, .. } if !now_flag => Some(eta),
             _ => None,

@@ -67,6 +67,10 @@ pub const CHECK_CACHE_FILE: &str = "update-check.json";
 /// The file in the data dir where the background auto-update logs its runs.
 pub const AUTO_LOG_FILE: &str = "auto-update.json";
 
+/// The file in the data dir where `self install` writes down a PATH set-up
+/// before it makes it (see `self_install`).
+pub const PATH_INTENT_FILE: &str = "path-set-up.json";
+
 impl Context {
     pub fn receipt_path(&self) -> PathBuf {
         self.data_dir.join(receipt::FILE_NAME)
@@ -80,6 +84,10 @@ impl Context {
     /// The background auto-update's log.
     pub fn auto_log_path(&self) -> PathBuf {
         self.data_dir.join(AUTO_LOG_FILE)
+    }
+    /// `self install`'s record of a PATH set-up under way.
+    pub fn path_intent_path(&self) -> PathBuf {
+        self.data_dir.join(PATH_INTENT_FILE)
     }
     /// The archive of `version` for this machine.
     pub fn archive(&self, version: &Version) -> ArchiveName {

@@ -179,6 +179,21 @@ fn read_holder(file: &mut File) -> String {
 mod tests {
     use super::*;
 
+    /// An `update` that waits for the lock at `path`; returns once it waits.
+    fn waiting_for(path: &Path) -> std::thread::JoinHandle<Result<UpdateLock, LockError>> {
+        let (waiting, is_waiting) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn({
+            let path = path.to_path_buf();
+            move || {
+                acquire(&path, Duration::from_secs(30), "update", &mut |_| {
+                    waiting.send(()).unwrap();
+                })
+            }
+        });
+        is_waiting.recv().unwrap();
+        waiter
+    }
+
     /// `uninstall` removes `update.lock` while it holds it: a waiter that
     /// then gets the lock on the file it had opened holds nothing that a
     /// newcomer opening the path would see, so it must take the path anew.
@@ -187,16 +202,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("update.lock");
         let uninstall = acquire(&path, Duration::ZERO, "uninstall", &mut |_| {}).unwrap();
-        let (waiting, is_waiting) = std::sync::mpsc::channel();
-        let waiter = std::thread::spawn({
-            let path = path.clone();
-            move || {
-                acquire(&path, Duration::from_secs(30), "update", &mut |_| {
-                    waiting.send(()).unwrap();
-                })
-            }
-        });
-        is_waiting.recv().unwrap();
+        let waiter = waiting_for(&path);
         std::fs::remove_file(&path).unwrap();
         drop(uninstall);
         let update = waiter.join().unwrap().unwrap();
@@ -217,16 +223,7 @@ mod tests {
         let data = dir.path().join("pane");
         let path = data.join("update.lock");
         let uninstall = acquire(&path, Duration::ZERO, "uninstall", &mut |_| {}).unwrap();
-        let (waiting, is_waiting) = std::sync::mpsc::channel();
-        let waiter = std::thread::spawn({
-            let path = path.clone();
-            move || {
-                acquire(&path, Duration::from_secs(30), "update", &mut |_| {
-                    waiting.send(()).unwrap();
-                })
-            }
-        });
-        is_waiting.recv().unwrap();
+        let waiter = waiting_for(&path);
         std::fs::remove_file(&path).unwrap();
         std::fs::remove_dir(&data).unwrap();
         drop(uninstall);

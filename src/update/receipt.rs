@@ -280,7 +280,7 @@ pub fn parse_newer(bytes: &[u8], path: &Path) -> Result<Receipt, ReceiptError> {
         found,
         reason,
     };
-    let serde_json::Value::Object(mut fields) = value else {
+    let serde_json::Value::Object(fields) = value else {
         return Err(unreadable("it is not a JSON object".into()));
     };
     if fields.get("pending").is_some_and(|p| !p.is_null()) {
@@ -294,14 +294,13 @@ pub fn parse_newer(bytes: &[u8], path: &Path) -> Result<Receipt, ReceiptError> {
     if let Some(missing) = NEWER_MUST_HOLD.iter().find(|k| !fields.contains_key(**k)) {
         return Err(unreadable(format!("it has no `{missing}`")));
     }
-    fields.insert("schema".into(), SCHEMA.into());
+    // `schema` stays the newer one, so that `self install` replaces the file
+    // only with its final receipt (`Receipt::is_newer`), never by a journal
+    // or a restore.
     let mut receipt: Receipt = serde_json::from_value(serde_json::Value::Object(fields))
         .map_err(|e| unreadable(format!("its fields do not read as this pane's: {e}")))?;
     receipt.pending = None;
     receipt.other.clear();
-    // Still marked newer, so that `self install` replaces the file only with
-    // its final receipt (`Receipt::is_newer`), never by a journal or a restore.
-    receipt.schema = u32::try_from(found).unwrap_or(u32::MAX);
     Ok(receipt)
 }
 

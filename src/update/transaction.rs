@@ -282,11 +282,14 @@ impl<'a> Transaction<'a> {
 
 /// The temp files in the data dir that only commands under the lock write
 /// (the download, the receipt, `self install`'s record of a PATH set-up
-/// under way, `self_install::PATH_INTENT`, named here since `update` does
-/// not use `self_install`): a leftover of one is a killed run's. The
+/// under way): a leftover of one is a killed run's. The
 /// update-check cache, the channel state and the auto-update log are written
 /// without the lock, so a temp file of theirs may be a live command's.
-const LOCKED_IN_DATA_DIR: &[&str] = &[prefetch::DOWNLOAD, receipt::FILE_NAME, "path-set-up.json"];
+const LOCKED_IN_DATA_DIR: &[&str] = &[
+    prefetch::DOWNLOAD,
+    receipt::FILE_NAME,
+    super::context::PATH_INTENT_FILE,
+];
 
 /// Temp files of commands that take no lock are removed once this old: they
 /// write a few hundred bytes, in milliseconds.
@@ -364,14 +367,4 @@ pub fn recover(
     receipt::save(&ctx.receipt_path(), &next)?;
     swap::prune_kept(&ctx.data_dir, &next.kept);
     Ok(next)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn recovery_knows_every_temp_file_written_under_the_lock_in_the_data_dir() {
-        assert!(LOCKED_IN_DATA_DIR.contains(&crate::self_install::PATH_INTENT));
-    }
 }

@@ -198,6 +198,24 @@ impl<'a> Updater<'a> {
         Ok(self.source.list_releases()?)
     }
 
+    /// The listed releases `pin` matches that the channel has not withdrawn
+    /// here (pre-releases only with `prerelease`).
+    pub(super) fn listed_within(
+        &self,
+        pin: &Pin,
+        prerelease: bool,
+        view: &ChannelView,
+    ) -> Result<Vec<Version>, UpdateError> {
+        let target = self.ctx.target.as_str();
+        Ok(self
+            .list()?
+            .into_iter()
+            .filter(|r| prerelease || !r.prerelease)
+            .map(|r| r.version)
+            .filter(|v| pin.matches(v) && view.withdrawal(v, target).is_none())
+            .collect())
+    }
+
     /// The highest listed version allowed by `filter`.
     pub(super) fn highest_listed(
         &self,
@@ -426,7 +444,6 @@ impl<'a> Updater<'a> {
             events.warning(warning);
         }
         let pin_text = pin.to_string();
-        let target_triple = self.ctx.target.as_str();
         let target = match &pin {
             Pin::Exact(v) => {
                 self.guard_withdrawn(v, &view, allow_withdrawn)?;
@@ -435,13 +452,7 @@ impl<'a> Updater<'a> {
             // A requirement picks as `update` does under it: nothing
             // withdrawn, nothing still rolling out toward this installation.
             Pin::Req(_) => {
-                let listed: Vec<Version> = self
-                    .list()?
-                    .into_iter()
-                    .filter(|r| prerelease || !r.prerelease)
-                    .map(|r| r.version)
-                    .filter(|v| pin.matches(v) && view.withdrawal(v, target_triple).is_none())
-                    .collect();
+                let listed = self.listed_within(&pin, prerelease, &view)?;
                 let reached = listed
                     .iter()
                     .filter(|v| view.availability(v).is_available());

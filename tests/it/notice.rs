@@ -16,6 +16,16 @@ fn off_terminal(world: &World, args: &[&str]) -> Run {
 
 const NOTICE: &str = "pane 1.1.0 is available";
 
+/// Waits up to 10 s for a request whose path `matches`; panics if none comes.
+fn wait_for_request(world: &World, matches: impl Fn(&str) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let asked = || world.server().requests().iter().any(|r| matches(&r.path));
+    while !asked() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(asked(), "the background check never asked the server");
+}
+
 fn wait_for_cache(world: &World) {
     let cache = world.data_dir.join("update-check.json");
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -103,18 +113,7 @@ fn a_stalled_server_adds_no_wait() {
         "the command waited for the network: its background check had already ended"
     );
     // And the stalled server really is what it waits on.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let asked = || {
-        world
-            .server()
-            .requests()
-            .iter()
-            .any(|r| r.path.ends_with("SHA256SUMS.minisig"))
-    };
-    while !asked() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(asked(), "the background check never asked the server");
+    wait_for_request(&world, |path| path.ends_with("SHA256SUMS.minisig"));
 }
 
 /// What is in the data dir now, for a message.
@@ -140,18 +139,7 @@ fn a_background_check_that_outlasts_an_uninstall_writes_nothing() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let asked = || {
-        world
-            .server()
-            .requests()
-            .iter()
-            .any(|r| r.path.contains("SHA256SUMS"))
-    };
-    while !asked() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(asked(), "the background check never asked the server");
+    wait_for_request(&world, |path| path.contains("SHA256SUMS"));
     world.pane(&["self", "uninstall", "--yes"]).success();
     assert!(!world.data_dir.exists(), "{:?}", listing(&world));
     assert!(check.wait().unwrap().success());
