@@ -10,10 +10,10 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 
-use flate2::read::GzDecoder;
+use flate2::bufread::GzDecoder;
 
 /// At most this many unpacked bytes (docs/release-artifacts.md, "Transport rules and limits"):
 /// the binary and everything around it.
@@ -48,7 +48,7 @@ pub fn extract_binary(
     cap: u64,
 ) -> Result<u64, ArchiveError> {
     let file = File::open(archive).map_err(ArchiveError::Corrupt)?;
-    extract_from(BufReader::new(file), top, out, cap)
+    extract_from(file, top, out, cap)
 }
 
 pub fn extract_from(
@@ -57,8 +57,47 @@ pub fn extract_from(
     out: &mut dyn Write,
     cap: u64,
 ) -> Result<u64, ArchiveError> {
+    // The whole tar stream is read through one limit of `cap + 1` bytes: the
+    // `tar` crate reads a GNU long name or a pax header into memory whole,
+    // and those count towards the cap like the entries they describe.
+    let gzip = GzDecoder::new(BufReader::new(reader));
+    let mut archive = tar::Archive::new(gzip.take(cap.saturating_add(1)));
+    let walked = walk(&mut archive, top, out, cap);
+    let mut tar_stream = archive.into_inner();
+    let walked = walked.and_then(|written| {
+        // The tar end marker comes before the end of the gzip stream: read on
+        // to its end, so that its CRC-32 and length are checked too and a
+        // damaged stream is refused rather than unpacked to other bytes.
+        std::io::copy(&mut tar_stream, &mut std::io::sink()).map_err(ArchiveError::Corrupt)?;
+        Ok(written)
+    });
+    if tar_stream.limit() == 0 {
+        return Err(ArchiveError::TooLarge { cap });
+    }
+    let written = walked?;
+    // One gzip member and nothing after it. GNU tar and `gzip -d` go on
+    // through bytes after the first member (a second member is unpacked as
+    // more of the tar stream), so an archive with more would unpack to one
+    // thing here and another there; `self verify` must not bless it.
+    let mut rest = tar_stream.into_inner().into_inner();
+    let after = rest.fill_buf().map_err(ArchiveError::Corrupt)?;
+    if !after.is_empty() {
+        return Err(ArchiveError::Corrupt(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "bytes follow the end of the gzip stream",
+        )));
+    }
+    Ok(written)
+}
+
+/// Checks every entry of the archive and copies `<top>/pane` into `out`.
+fn walk(
+    archive: &mut tar::Archive<impl Read>,
+    top: &str,
+    out: &mut dyn Write,
+    cap: u64,
+) -> Result<u64, ArchiveError> {
     let wanted = format!("{top}/pane");
-    let mut archive = tar::Archive::new(GzDecoder::new(reader));
     let mut seen = HashSet::new();
     let mut unpacked: u64 = 0;
     let mut written = None;
@@ -99,14 +138,6 @@ pub fn extract_from(
             }
             written = Some(n);
         }
-    }
-    // The tar end marker comes before the end of the gzip stream: read on to
-    // its end, so that its CRC-32 and length are checked too and a damaged
-    // stream is refused rather than unpacked to other bytes.
-    let mut rest = archive.into_inner().take(cap.saturating_sub(unpacked) + 1);
-    let trailing = std::io::copy(&mut rest, &mut std::io::sink()).map_err(ArchiveError::Corrupt)?;
-    if unpacked.saturating_add(trailing) > cap {
-        return Err(ArchiveError::TooLarge { cap });
     }
     written.ok_or(ArchiveError::NoBinary(wanted))
 }
@@ -227,9 +258,13 @@ mod tests {
         gz.finish().unwrap()
     }
 
+    /// Room for a few entries: the cap counts the whole tar stream, headers
+    /// and the end marker included.
+    const TEST_CAP: u64 = 16 * 1024;
+
     fn run(entries: &[(&str, tar::EntryType, &[u8])]) -> Result<Vec<u8>, ArchiveError> {
         let mut out = Vec::new();
-        extract_from(&tar_gz(entries)[..], "p", &mut out, 1024).map(|_| out)
+        extract_from(&tar_gz(entries)[..], "p", &mut out, TEST_CAP).map(|_| out)
     }
 
     fn variant(error: &ArchiveError) -> &'static str {
@@ -290,7 +325,7 @@ mod tests {
                 "Duplicate",
             ),
             (vec![("p/pane", T::Directory, b"")], "NoBinary"),
-            (vec![("p/pane", T::Regular, &[0u8; 2048])], "TooLarge"),
+            (vec![("p/pane", T::Regular, &[0u8; 20 * 1024])], "TooLarge"),
         ];
         for (entries, expected) in refused {
             let names: Vec<_> = entries.iter().map(|e| e.0).collect();
@@ -305,7 +340,7 @@ mod tests {
         }
         let mut out = Vec::new();
         assert!(matches!(
-            extract_from(&b"not gzip"[..], "p", &mut out, 1024),
+            extract_from(&b"not gzip"[..], "p", &mut out, TEST_CAP),
             Err(ArchiveError::Corrupt(_))
         ));
     }
@@ -325,10 +360,99 @@ mod tests {
             }
         }
         let archive = tar_gz(&[("p/pane", tar::EntryType::Regular, b"bin")]);
-        let error = extract_from(&archive[..], "p", &mut Failing, 1024).unwrap_err();
+        let error = extract_from(&archive[..], "p", &mut Failing, TEST_CAP).unwrap_err();
         assert_eq!(variant(&error), "Write", "{error}");
         let truncated = &archive[..archive.len() / 2];
-        let error = extract_from(truncated, "p", &mut Vec::new(), 1024).unwrap_err();
+        let error = extract_from(truncated, "p", &mut Vec::new(), TEST_CAP).unwrap_err();
         assert_eq!(variant(&error), "Corrupt", "{error}");
+    }
+
+    /// GNU tar and `gzip -d` read on through a second gzip member (more of
+    /// the tar stream) and warn about other trailing bytes; pane refuses
+    /// both, so that what `self verify` accepts unpacks the same everywhere.
+    #[test]
+    fn bytes_after_the_gzip_stream_are_refused() {
+        let archive = tar_gz(&[("p/pane", tar::EntryType::Regular, b"bin")]);
+        let mut out = Vec::new();
+        extract_from(&archive[..], "p", &mut out, TEST_CAP).unwrap();
+        assert_eq!(out, b"bin");
+        let second_member = tar_gz(&[("p/pane", tar::EntryType::Regular, b"other")]);
+        for after in [&second_member[..], b"\0", b"junk"] {
+            let mut joined = archive.clone();
+            joined.extend_from_slice(after);
+            let error = extract_from(&joined[..], "p", &mut Vec::new(), TEST_CAP).unwrap_err();
+            assert_eq!(variant(&error), "Corrupt", "{error}");
+            assert!(
+                format!("{:?}", error).contains("bytes follow the end of the gzip stream"),
+                "{error:?}"
+            );
+        }
+    }
+
+    /// A GNU long name or a pax header is read into memory by the `tar`
+    /// crate; its bytes count towards the cap like an entry's.
+    #[test]
+    fn long_names_and_pax_headers_count_towards_the_cap() {
+        fn finish(builder: tar::Builder<Vec<u8>>) -> Vec<u8> {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(&builder.into_inner().unwrap()).unwrap();
+            gz.finish().unwrap()
+        }
+        fn with_binary() -> tar::Builder<Vec<u8>> {
+            let mut builder = tar::Builder::new(Vec::new());
+            let mut header = tar::Header::new_gnu();
+            header.set_size(3);
+            header.set_mode(0o755);
+            builder
+                .append_data(&mut header, "p/pane", &b"bin"[..])
+                .unwrap();
+            builder
+        }
+        let long = format!("p/{}", "a".repeat(2 * TEST_CAP as usize));
+
+        let mut named = with_binary();
+        let mut header = tar::Header::new_gnu();
+        header.set_size(1);
+        header.set_mode(0o644);
+        builder_append(&mut named, &mut header, &long);
+        let mut short = with_binary();
+        let mut header = tar::Header::new_gnu();
+        header.set_size(1);
+        header.set_mode(0o644);
+        builder_append(&mut short, &mut header, "p/a");
+
+        let mut pax = with_binary();
+        let body = format!(" comment={long}\n");
+        let mut length = body.len();
+        while format!("{length}{body}").len() != length {
+            length = format!("{length}{body}").len();
+        }
+        let record = format!("{length}{body}");
+        let mut header = tar::Header::new_ustar();
+        header.set_path("p/PaxHeader").unwrap();
+        header.set_entry_type(tar::EntryType::XHeader);
+        header.set_size(record.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        pax.append(&header, record.as_bytes()).unwrap();
+        let mut header = tar::Header::new_ustar();
+        header.set_size(1);
+        header.set_mode(0o644);
+        builder_append(&mut pax, &mut header, "p/b");
+
+        let extract = |archive: Vec<u8>| extract_from(&archive[..], "p", &mut Vec::new(), TEST_CAP);
+        assert_eq!(extract(finish(short)).unwrap(), 3);
+        for (what, archive) in [("long name", finish(named)), ("pax header", finish(pax))] {
+            let error = extract(archive).unwrap_err();
+            assert_eq!(variant(&error), "TooLarge", "{what}: {error}");
+        }
+
+        fn builder_append(
+            builder: &mut tar::Builder<Vec<u8>>,
+            header: &mut tar::Header,
+            name: &str,
+        ) {
+            builder.append_data(header, name, &b"x"[..]).unwrap();
+        }
     }
 }
