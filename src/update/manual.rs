@@ -2,10 +2,12 @@
 //! steps as an update, in the same order, through the same types
 //! ([`verify::verify_sums`], then an [`ArchiveCheck`]), over files on disk.
 
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use super::verify::{self, ArchiveCheck, VerifiedArchive, VerifyError};
-use super::{archive, digest, swap::SwapError, UpdateError};
+use super::{archive, digest, source, swap::SwapError, UpdateError};
 use verify::TrustStore;
 
 /// The files `pane self verify` reads, for its messages.
@@ -48,21 +50,29 @@ pub fn verify_download(
     trust: &TrustStore,
 ) -> Result<VerifiedDownload, UpdateError> {
     // The archive first: without it, whatever else is missing does not matter.
-    std::fs::metadata(archive_path).map_err(unreadable(ManualFile::Archive, archive_path))?;
+    let mut archive_file = open_regular(archive_path, source::ARCHIVE_CAP)
+        .map_err(unreadable(ManualFile::Archive, archive_path))?;
     let name = archive_path
         .file_name()
         .and_then(|n| n.to_str())
         .ok_or_else(|| VerifyError::NotInSums(archive_path.display().to_string()))?;
-    let signature = std::fs::read(sig_path).map_err(unreadable(ManualFile::Signature, sig_path))?;
+    let signature = read_regular(sig_path, source::SIGNATURE_CAP)
+        .map_err(unreadable(ManualFile::Signature, sig_path))?;
     let signature = String::from_utf8(signature).map_err(|_| VerifyError::MalformedSignature)?;
-    let sums = std::fs::read(sums_path).map_err(unreadable(ManualFile::Sums, sums_path))?;
+    let sums = read_regular(sums_path, source::SUMS_CAP)
+        .map_err(unreadable(ManualFile::Sums, sums_path))?;
     let verified = verify::verify_sums(&sums, &signature, trust, None)?;
     let check: ArchiveCheck = verified.archive_named(name)?;
-    let actual =
-        digest::sha256_file(archive_path).map_err(unreadable(ManualFile::Archive, archive_path))?;
+    // The bytes hashed are the bytes unpacked: one open file, read twice, so
+    // that the file swapped for another between the two is not blessed.
+    let actual = digest::sha256_reader(&mut archive_file)
+        .map_err(unreadable(ManualFile::Archive, archive_path))?;
     let archive = check.finish(&actual)?;
-    let binary_size = archive::extract_binary(
-        archive_path,
+    archive_file
+        .seek(SeekFrom::Start(0))
+        .map_err(unreadable(ManualFile::Archive, archive_path))?;
+    let binary_size = archive::extract_from(
+        archive_file,
         &archive.name.top(),
         &mut std::io::sink(),
         archive::UNPACKED_CAP,
@@ -72,4 +82,44 @@ pub fn verify_download(
         archive,
         binary_size,
     })
+}
+
+/// Opens `path` for reading when it is a regular file of at most `cap`
+/// bytes, the most an update would download of it. Anything else (a
+/// directory, a FIFO that would block the open, a device that never ends,
+/// a file larger than any release holds) is refused before it is read.
+fn open_regular(path: &Path, cap: u64) -> std::io::Result<File> {
+    let refuse = |what: String| Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, what));
+    let checked = |metadata: &std::fs::Metadata| {
+        if !metadata.is_file() {
+            return refuse("it is not a regular file".into());
+        }
+        if metadata.len() > cap {
+            return refuse(format!(
+                "it holds {} bytes, more than the {cap} bytes an update accepts",
+                metadata.len()
+            ));
+        }
+        Ok(())
+    };
+    checked(&std::fs::metadata(path)?)?;
+    let file = File::open(path)?;
+    checked(&file.metadata()?)?;
+    Ok(file)
+}
+
+/// The whole of a regular file of at most `cap` bytes ([`open_regular`]);
+/// a file that grows past the cap while it is read is refused too.
+fn read_regular(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    open_regular(path, cap)?
+        .take(cap + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("it holds more than the {cap} bytes an update accepts"),
+        ));
+    }
+    Ok(bytes)
 }

@@ -189,6 +189,103 @@ fn verify_says_which_file_is_missing_and_what_to_fetch() {
     pane(&world, &["self", "verify", &archive_arg], &[]).success();
 }
 
+/// `self verify` reads a FIFO, a device or a directory no more than an
+/// update would download it, and no file larger than an update accepts:
+/// each is refused by name before it is read (a FIFO would block the open,
+/// `/dev/zero` never ends, a sparse file of 300 MiB costs nothing to make).
+#[test]
+fn verify_reads_only_regular_files_no_larger_than_a_download() {
+    let world = World::new();
+    let release = world.publish("1.0.0");
+    let downloads = world.home.join("Downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let archive = downloads.join(release.archive.file_name().unwrap());
+    let archive_arg = archive.to_string_lossy().into_owned();
+    let sums = downloads.join("SHA256SUMS");
+    let signature = downloads.join("SHA256SUMS.minisig");
+    let genuine = || {
+        for (from, to) in [
+            (release.archive.clone(), &archive),
+            (release.sums_path(), &sums),
+            (release.signature_path(), &signature),
+        ] {
+            let _ = std::fs::remove_dir(to);
+            let _ = std::fs::remove_file(to);
+            std::fs::copy(from, to).unwrap();
+        }
+    };
+    let mkfifo = |path: &Path| {
+        assert!(std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap()
+            .success());
+    };
+    let too_large = |path: &Path, size: u64| {
+        std::fs::File::create(path).unwrap().set_len(size).unwrap();
+    };
+    type Spoil<'a> = Box<dyn Fn() + 'a>;
+    let cases: Vec<(&str, &str, Spoil)> = vec![
+        (
+            "the archive",
+            "not a regular file",
+            Box::new(|| {
+                std::fs::remove_file(&archive).unwrap();
+                mkfifo(&archive);
+            }),
+        ),
+        (
+            "the archive",
+            "not a regular file",
+            Box::new(|| {
+                std::fs::remove_file(&archive).unwrap();
+                std::fs::create_dir(&archive).unwrap();
+            }),
+        ),
+        (
+            "the archive",
+            "more than the 268435456 bytes",
+            Box::new(|| too_large(&archive, 300 << 20)),
+        ),
+        (
+            "the checksum file",
+            "not a regular file",
+            Box::new(|| {
+                std::fs::remove_file(&sums).unwrap();
+                std::os::unix::fs::symlink("/dev/zero", &sums).unwrap();
+            }),
+        ),
+        (
+            "the checksum file",
+            "more than the 65536 bytes",
+            Box::new(|| too_large(&sums, 64 * 1024 + 1)),
+        ),
+        (
+            "the signature",
+            "not a regular file",
+            Box::new(|| {
+                std::fs::remove_file(&signature).unwrap();
+                mkfifo(&signature);
+            }),
+        ),
+        (
+            "the signature",
+            "more than the 4096 bytes",
+            Box::new(|| too_large(&signature, 4097)),
+        ),
+    ];
+    for (file, why, spoil) in cases {
+        genuine();
+        spoil();
+        let run = pane(&world, &["self", "verify", &archive_arg], &[])
+            .fails_with(&format!("could not read {file}"))
+            .fails_with(why);
+        assert!(!run.stderr.contains("is genuine"), "{run}");
+    }
+    genuine();
+    pane(&world, &["self", "verify", &archive_arg], &[]).success();
+}
+
 #[test]
 fn a_missing_directory_of_the_shell_s_is_not_called_a_broken_installation() {
     let world = World::new();
