@@ -103,7 +103,9 @@ pub fn parse(text: &str) -> Result<Vec<(String, String)>> {
             && line.as_bytes()[..64]
                 .iter()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
-            && (&line[64..66] == "  " || &line[64..66] == " *");
+            // `get`, not an index: a non-ASCII character straddling byte 65
+            // is a malformed line, not a panic.
+            && matches!(line.get(64..66), Some("  " | " *"));
         if !valid {
             crate::bail!(
                 "SHA256SUMS line {} is not `<sha256>  <name>`: {line:?}",
@@ -175,5 +177,11 @@ mod tests {
         assert!(parse(&format!("{} x\n", "a".repeat(64))).is_err());
         assert!(parse(&format!("{}  \n", "a".repeat(64))).is_err());
         assert!(parse("short  x\n").is_err());
+        assert!(parse(&format!("{}é x\n", "a".repeat(64))).is_err());
+        assert!(parse(&format!("{} é\n", "a".repeat(64))).is_err());
+        assert_eq!(
+            parse(&format!("{}  é\n", "a".repeat(64))).unwrap(),
+            [("a".repeat(64), "é".to_string())]
+        );
     }
 }
