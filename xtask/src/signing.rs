@@ -256,15 +256,42 @@ pub struct KeyFiles {
 /// With a password the secret key is encrypted (scrypt, as stock minisign
 /// does). Refuses to overwrite files, and to put a secret key in the
 /// repository's `keys/`.
+/// `path` with its longest existing ancestor resolved (links and `..`
+/// followed) and the missing rest appended as written.
+fn resolve_ahead(path: &Path) -> std::io::Result<PathBuf> {
+    let path = std::path::absolute(path)?;
+    let mut missing = Vec::new();
+    let mut existing = path.as_path();
+    loop {
+        match existing.canonicalize() {
+            Ok(resolved) => {
+                return Ok(missing
+                    .iter()
+                    .rev()
+                    .fold(resolved, |dir, part| dir.join(part)))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                match (existing.parent(), existing.file_name()) {
+                    (Some(parent), Some(name)) => {
+                        missing.push(name.to_owned());
+                        existing = parent;
+                    }
+                    _ => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 pub fn keygen(out_dir: &Path, id: &str, password: Option<&str>) -> Result<KeyFiles> {
     if id.is_empty() || id.contains(['/', '\0']) || id.starts_with('.') {
         crate::bail!("key id {id:?} must be a plain file name");
     }
-    std::fs::create_dir_all(out_dir)
-        .with_context(|| format!("cannot create {}", out_dir.display()))?;
-    let out_canonical = out_dir
-        .canonicalize()
-        .with_context(|| format!("cannot resolve {}", out_dir.display()))?;
+    // Where the keys would land, resolved before anything is created: a
+    // refused `--out keys/new` leaves no new folder behind in keys/.
+    let out_canonical =
+        resolve_ahead(out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
     let keys_dir = crate::workspace::root().join("keys");
     if let Ok(keys_canonical) = keys_dir.canonicalize() {
         if out_canonical.starts_with(&keys_canonical) {
@@ -275,6 +302,8 @@ pub fn keygen(out_dir: &Path, id: &str, password: Option<&str>) -> Result<KeyFil
             );
         }
     }
+    std::fs::create_dir_all(out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
     let pair = match password {
         Some(password) => minisign::KeyPair::generate_encrypted_keypair(Some(password.to_string())),
         None => minisign::KeyPair::generate_unencrypted_keypair(),

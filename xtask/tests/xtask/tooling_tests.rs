@@ -552,6 +552,24 @@ fn keygen_makes_keys_stock_minisign_uses_and_guards_keys_dir() {
         stderr(&output)
     );
     assert_eq!(listing(&keys), before);
+    // Nor into a folder of keys/ that does not exist yet: not even the
+    // folder is made.
+    let output = xtask_cli(
+        &[
+            "keygen",
+            "--out",
+            keys.join("new/deeper").to_str().unwrap(),
+            "--id",
+            "oops",
+        ],
+        &[],
+    );
+    assert!(
+        stderr(&output).contains("refusing to write a secret key"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(listing(&keys), before);
 
     // Under a regular file: a clear error.
     let output = xtask_cli(
