@@ -1,6 +1,6 @@
 //! What can go wrong fetching a file, and what the user can do about it.
 
-use super::network::certificate_hint;
+use super::network::{certificate_hint, tls_setup_hint};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -44,6 +44,14 @@ pub enum FetchError {
     ProxyAuth { url: String, proxy: String },
     #[error("the proxy URL {proxy} is not usable (http://, https://, socks5:// or socks5h://)")]
     BadProxy { proxy: String },
+    /// The `https` client could not be built: on Linux, no certificate to
+    /// trust was found where `SSL_CERT_FILE` / `SSL_CERT_DIR` point.
+    #[error("could not set up https to fetch {url}")]
+    TlsSetup {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
     #[error("could not fetch {url}")]
     Network {
         url: String,
@@ -75,6 +83,7 @@ impl FetchError {
                 Some("check your connection (and PANE_RELEASES_URL if you use a mirror), then try again".into())
             }
             FetchError::Untrusted { .. } => Some(certificate_hint()),
+            FetchError::TlsSetup { .. } => Some(tls_setup_hint()),
             FetchError::ProxyAuth { .. } => Some(
                 "put the proxy's credentials in its URL: HTTPS_PROXY=http://user:password@host:port (percent-encode special characters)".into(),
             ),

@@ -136,6 +136,19 @@ pub fn certificate_hint() -> String {
     }
 }
 
+/// What to do when no certificate to trust could be loaded, on this
+/// platform.
+pub fn tls_setup_hint() -> String {
+    if cfg!(any(target_os = "macos", windows)) {
+        "the system's certificate store could not be read; check its trust settings".into()
+    } else {
+        "no certificate to trust was found: SSL_CERT_FILE (a PEM file of CA certificates) and \
+         SSL_CERT_DIR, when set, replace the system's store; point them at certificates, or unset \
+         both to use the system's store"
+            .into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

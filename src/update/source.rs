@@ -107,9 +107,15 @@ impl Source {
         let builder = (self.config.proxy)
             .apply(builder, tls)
             .map_err(|proxy| FetchError::BadProxy { proxy })?;
-        let client = builder.build().map_err(|source| FetchError::Network {
-            url: url.to_string(),
-            source,
+        let client = builder.build().map_err(|source| {
+            let url = url.to_string();
+            // Building the https client loads the certificates to trust;
+            // the plain client has none to load.
+            if tls {
+                FetchError::TlsSetup { url, source }
+            } else {
+                FetchError::Network { url, source }
+            }
         })?;
         Ok(cell.get_or_init(|| client))
     }

@@ -158,6 +158,42 @@ fn a_certificate_from_an_untrusted_ca_is_refused_with_what_to_do() {
     fresh.snapshot().assert_same(&before);
 }
 
+/// An `SSL_CERT_FILE` that holds no certificate (empty, not PEM, missing)
+/// leaves pane with nothing to trust: the message names the setting, not
+/// the connection or the server, and nothing changes.
+#[test]
+fn a_cert_file_without_certificates_is_named_not_the_connection() {
+    let ca = ca();
+    let (world, mirror) = world_with_mirror(&ca, Naming::Address);
+    let base = mirror.env();
+    let before = world.snapshot();
+    let empty = world.root.join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    let garbage = world.root.join("garbage.pem");
+    std::fs::write(&garbage, "not a certificate\n").unwrap();
+    let missing = world.root.join("missing.pem");
+    for file in [&empty, &garbage, &missing] {
+        let env = with(&base, &[("SSL_CERT_FILE", file.to_str().unwrap())]);
+        let run = world.pane_env(&["self", "update", "--json"], &env);
+        let json = run.json();
+        let error = json["error"].as_str().unwrap_or_default();
+        let hint = json["hint"].as_str().unwrap_or_default();
+        assert!(
+            error.starts_with("could not set up https to fetch https://"),
+            "{}: {run}",
+            file.display()
+        );
+        assert!(
+            hint.contains("SSL_CERT_FILE") && hint.contains("SSL_CERT_DIR"),
+            "{}: {run}",
+            file.display()
+        );
+        assert!(!hint.contains("check your connection"), "{run}");
+        world.snapshot().assert_same(&before);
+    }
+    assert_eq!(world.installed_version(), "1.0.0");
+}
+
 #[test]
 fn a_connect_proxy_with_and_without_credentials() {
     let ca = ca();
