@@ -1,6 +1,6 @@
 //! What can go wrong fetching a file, and what the user can do about it.
 
-use super::network::{certificate_hint, tls_setup_hint};
+use super::network::{certificate_hint, redact, tls_setup_hint};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -69,6 +69,47 @@ pub enum FetchError {
 }
 
 impl FetchError {
+    /// This error with the password of every URL in it, its own and its
+    /// source's, shown as `***`: a mirror's URL may carry credentials
+    /// (`https://user:password@host/...`), which pane sends but never shows.
+    pub fn redacted(mut self) -> Self {
+        fn hide(url: &mut String) {
+            *url = redact(url);
+        }
+        match &mut self {
+            FetchError::InsecureRedirect { from, to } => {
+                hide(from);
+                hide(to);
+            }
+            // Its proxy is already shown redacted.
+            FetchError::ProxyAuth { url, .. } => hide(url),
+            FetchError::BadProxy { .. } => {}
+            FetchError::Untrusted { url, source }
+            | FetchError::TlsSetup { url, source }
+            | FetchError::Network { url, source } => {
+                hide(url);
+                if let Some(inner) = source.url_mut() {
+                    if inner.password().is_some() {
+                        let _ = inner.set_password(Some("***"));
+                    }
+                }
+            }
+            FetchError::BadUrl { url }
+            | FetchError::Insecure { url }
+            | FetchError::TooManyRedirects { url }
+            | FetchError::NotFound { url }
+            | FetchError::RateLimited { url, .. }
+            | FetchError::Status { url, .. }
+            | FetchError::TooLarge { url, .. }
+            | FetchError::Truncated { url, .. }
+            | FetchError::Timeout { url }
+            | FetchError::TooSlow { url, .. }
+            | FetchError::Write { url, .. }
+            | FetchError::BadListing { url } => hide(url),
+        }
+        self
+    }
+
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
         match self {

@@ -66,14 +66,30 @@ impl ProxyConfig {
     }
 }
 
-/// `url` with any password replaced by `***`.
-fn redact(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
+/// `url` with any password replaced by `***`; also in text that does not
+/// parse as a URL, where a password would be `scheme://user:PASSWORD@host`.
+pub fn redact(url: &str) -> String {
+    if let Ok(mut parsed) = reqwest::Url::parse(url) {
+        if parsed.password().is_some() {
             let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
+            return parsed.to_string();
         }
-        _ => url.to_string(),
+        // A URL that parsed with no password has none to hide.
+        return url.to_string();
+    }
+    let Some(start) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let authority_end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    let authority = &url[start..authority_end];
+    match authority.rfind('@') {
+        Some(at) => match authority[..at].find(':') {
+            Some(colon) => format!("{}***{}", &url[..start + colon + 1], &url[start + at..]),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
     }
 }
 
@@ -152,6 +168,20 @@ pub fn tls_setup_hint() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_are_hidden_also_in_urls_that_do_not_parse() {
+        for (url, shown) in [
+            ("https://u:pw@host/x", "https://u:***@host/x"),
+            ("https://u@host/x", "https://u@host/x"),
+            ("https://host/x@y:z", "https://host/x@y:z"),
+            ("https://u:pw@[bad/x", "https://u:***@[bad/x"),
+            ("https://u:p@w@host:1/x", "https://u:***@host:1/x"),
+            ("not a url", "not a url"),
+        ] {
+            assert_eq!(redact(url), shown, "{url}");
+        }
+    }
 
     #[test]
     fn passwords_are_not_shown() {

@@ -157,9 +157,12 @@ fn fetch(
             &mut Reporter(shared),
             "",
         )?;
-        let (_, digest) = sink.finish().map_err(|source| FetchError::Write {
-            url: url.to_string(),
-            source,
+        let (_, digest) = sink.finish().map_err(|source| {
+            FetchError::Write {
+                url: url.to_string(),
+                source,
+            }
+            .redacted()
         })?;
         Ok(digest)
     })

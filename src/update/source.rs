@@ -147,8 +147,9 @@ impl Source {
         name: &str,
     ) -> Result<(u64, String), FetchError> {
         let pace = Pace::start(self.config.idle_timeout, cap);
-        let response = self.get(url, false)?;
-        read_body(response, (cap, &pace), out, progress, name)
+        self.get(url, false)
+            .and_then(|response| read_body(response, (cap, &pace), out, progress, name))
+            .map_err(FetchError::redacted)
     }
 
     /// GETs `url` without following a redirect: where a "latest" URL leads
@@ -157,19 +158,24 @@ impl Source {
     /// the file itself gets it read whole, under `cap`.
     pub fn first_hop(&self, url: &str, cap: u64) -> Result<Hop, FetchError> {
         let pace = Pace::start(self.config.idle_timeout, cap);
-        match self.get_once(&parse_allowed(url)?, false)? {
+        let hop = || match self.get_once(&parse_allowed(url)?, false)? {
             Answer::Redirect(next) => Ok(Hop::Redirect(next)),
             Answer::Final(response) => {
                 let mut body = Vec::new();
                 let (_, from) = read_body(response, (cap, &pace), &mut body, &mut NoProgress, "")?;
                 Ok(Hop::Body(body, from))
             }
-        }
+        };
+        hop().map_err(FetchError::redacted)
     }
 
     /// Every release the API lists, newest first as the server orders them;
     /// drafts and tags that are not `v<semver>` are skipped.
     pub fn list_releases(&self) -> Result<Vec<ListedRelease>, FetchError> {
+        self.list_all_releases().map_err(FetchError::redacted)
+    }
+
+    fn list_all_releases(&self) -> Result<Vec<ListedRelease>, FetchError> {
         let mut releases = Vec::new();
         // GitHub caps listings at 1000 releases; so do we, whatever the server says.
         for page in 1..=10 {

@@ -194,6 +194,70 @@ fn a_cert_file_without_certificates_is_named_not_the_connection() {
     assert_eq!(world.installed_version(), "1.0.0");
 }
 
+/// A mirror's URL may carry credentials (`https://user:password@host/...`):
+/// pane sends them to the mirror as Basic auth, and no message, warning or
+/// JSON document shows the password, whatever fails: a 404, a dead port, a
+/// TLS set-up without certificates, a URL that does not parse.
+#[test]
+fn credentials_in_the_mirror_url_are_sent_but_never_shown() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    let releases = world.server().releases_url();
+    let with_password = |url: &str| url.replacen("://", "://alice:s3cr%40t@", 1);
+    let mirror = with_password(&releases);
+    let run = world
+        .pane_env(&["self", "check"], &[("PANE_RELEASES_URL", &mirror)])
+        .code(10);
+    assert!(run.stdout.contains("1.1.0"), "{run}");
+    let sent: Vec<_> = world
+        .server()
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains("/download/"))
+        .collect();
+    assert!(!sent.is_empty());
+    for request in sent {
+        assert_eq!(
+            request.authorization.as_deref(),
+            Some("Basic YWxpY2U6czNjckB0"),
+            "{request:?}"
+        );
+    }
+
+    let before = world.snapshot();
+    let empty = world.root.join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    let empty = empty.to_str().unwrap();
+    let failing = [
+        (with_password(&format!("{releases}/nothing")), "404"),
+        (
+            with_password("http://127.0.0.1:9/pane/releases"),
+            "could not fetch",
+        ),
+        (
+            with_password("https://127.0.0.1:9/pane/releases"),
+            "could not set up https",
+        ),
+        (
+            "http://alice:s3cr%40t@[bad/releases".to_string(),
+            "not a valid URL",
+        ),
+    ];
+    for (url, why) in &failing {
+        for args in [&["self", "update"][..], &["self", "check", "--json"][..]] {
+            let run = world.pane_env(
+                args,
+                &[("PANE_RELEASES_URL", url), ("SSL_CERT_FILE", empty)],
+            );
+            assert_eq!(run.code, Some(1), "{url}: {run}");
+            let output = format!("{}{}", run.stdout, run.stderr);
+            assert!(output.contains(why), "{url}: {run}");
+            assert!(!output.contains("s3cr"), "the password shown: {run}");
+            assert!(output.contains("alice:***@"), "{url}: {run}");
+        }
+        world.snapshot().assert_same(&before);
+    }
+}
+
 #[test]
 fn a_connect_proxy_with_and_without_credentials() {
     let ca = ca();
