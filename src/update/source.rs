@@ -323,11 +323,16 @@ fn is_loopback(url: &Url) -> bool {
 }
 
 /// The version in a `…/download/v<version>/…` URL, if there is one: where a
-/// "latest" redirect led. A hint only, used to refuse, never to trust.
+/// "latest" redirect led. A hint only, used to refuse, never to trust. The
+/// last such pair of segments counts: a mirror's own path may hold a
+/// `download/v…` of its own (`/download/vendor/pane/releases/…`).
 pub fn tag_version_in(url: &str) -> Option<Version> {
-    let path = Url::parse(url).ok()?.path().to_string();
-    let rest = &path[path.find("/download/v")? + "/download/v".len()..];
-    Version::parse(rest.split('/').next()?).ok()
+    let parsed = Url::parse(url).ok()?;
+    let segments: Vec<&str> = parsed.path_segments()?.collect();
+    segments.windows(2).rev().find_map(|pair| match pair {
+        ["download", tag] => Version::parse(tag.strip_prefix('v')?).ok(),
+        _ => None,
+    })
 }
 
 /// The first answer to a GET ([`Source::first_hop`]).
@@ -561,5 +566,12 @@ mod tests {
             None
         );
         assert_eq!(tag_version_in("http://127.0.0.1:1/download/vnext/x"), None);
+        // A mirror whose own path has a download/v… in it: the release's counts.
+        for url in [
+            "https://m.example/download/vendor/pane/releases/download/v1.2.0/SHA256SUMS",
+            "https://m.example/download/v9.9.9/pane/releases/download/v1.2.0/SHA256SUMS",
+        ] {
+            assert_eq!(tag_version_in(url), Some(Version::new(1, 2, 0)), "{url}");
+        }
     }
 }

@@ -200,6 +200,38 @@ fn older_release_served_under_a_newer_tag() {
     update(replay_1_0_0_as_1_1_0, needle);
 }
 
+/// The same replay from a mirror whose own path holds a `download/v…`
+/// (the owner `download`, the repository `vendor`): the tag that counts is
+/// the release's, the last `download/v<version>` of the path, so the replay
+/// is still caught, and a genuine release still installs.
+#[test]
+fn older_release_under_a_newer_tag_on_a_mirror_path_with_download_in_it() {
+    let world = World::installed(&["1.0.0"]);
+    replay_1_0_0_as_1_1_0(&world);
+    let mirror = Server::builder(&world.root)
+        .repository("download", "vendor")
+        .start()
+        .unwrap();
+    let releases = mirror.releases_url();
+    assert!(releases.contains("/download/vendor/"), "{releases}");
+    let env = [
+        ("PANE_RELEASES_URL", releases.as_str()),
+        ("PANE_RELEASES_API_URL", &mirror.api_url()),
+    ];
+    let before = world.snapshot();
+    world
+        .pane_env(&["self", "update"], &env)
+        .fails_with("is version 1.0.0, but 1.1.0 was requested");
+    before.assert_same(&world.snapshot());
+    assert_no_temp_files(&world.home);
+
+    // The genuine 1.1.0 in its place: the hint agrees, and it installs.
+    std::fs::remove_dir_all(world.root.join("v1.1.0")).unwrap();
+    world.publish("1.1.0");
+    world.pane_env(&["self", "update"], &env).success();
+    assert_eq!(world.installed_version(), "1.1.0");
+}
+
 #[test]
 fn duplicate_lines_in_sums() {
     update(
