@@ -391,11 +391,9 @@ fn remove_user_config(ctx: &Context) -> Option<PathBuf> {
         return None;
     }
     let text = fs::read_to_string(path).ok()?;
-    let only_ours = text
-        .lines()
-        .map(str::trim)
-        .all(|line| line.is_empty() || line.starts_with('#') || line.starts_with("updates"));
-    if !only_ours || fs::remove_file(path).is_err() {
+    if !crate::channel::policy::holds_only_the_updates_setting(&text)
+        || fs::remove_file(path).is_err()
+    {
         return None;
     }
     if let Some(dir) = path.parent() {

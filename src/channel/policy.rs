@@ -298,6 +298,24 @@ pub fn parse_updates(text: &str) -> Result<Option<UpdatePolicy>, (usize, String)
     Ok(found.map(|(_, policy)| policy))
 }
 
+/// Whether a config file's text holds nothing but what `pane self config`
+/// writes: the top-level `updates` setting, blank lines and comments. Any
+/// other key (`updates_channel` is another key), any table, and any line that
+/// does not read are someone else's, and keep the file.
+pub fn holds_only_the_updates_setting(text: &str) -> bool {
+    let mut in_table = false;
+    text.lines().all(|line| {
+        if line.trim_start().starts_with('[') {
+            return false;
+        }
+        match parse_line(line, &mut in_table) {
+            Ok(None) => true,
+            Ok(Some((key, _))) => key == "updates",
+            Err(_) => false,
+        }
+    })
+}
+
 /// Sets `updates` in the user's file, keeping every other line: the first
 /// top-level `updates` line is replaced, or a line is added before the first
 /// table. Written atomically, keeping the file's mode; when the file is a
@@ -348,6 +366,27 @@ pub fn write_user_policy(path: &Path, policy: UpdatePolicy) -> Result<(), Policy
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_updates_setting_is_pane_s_own() {
+        for ours in [
+            "",
+            "updates = \"auto\"\n",
+            "# mine\n\nupdates = 'off' # trailing\n",
+        ] {
+            assert!(holds_only_the_updates_setting(ours), "{ours:?}");
+        }
+        for theirs in [
+            "updates = \"auto\"\nupdates_channel = \"beta\"\n",
+            "updatesx = \"1\"\n",
+            "updates = \"auto\"\n[mirror]\nurl = \"https://m.example\"\n",
+            "[updates]\n",
+            "updates = \"auto\"\ncolor = true\n",
+            "not toml at all\n",
+        ] {
+            assert!(!holds_only_the_updates_setting(theirs), "{theirs:?}");
+        }
+    }
 
     #[test]
     fn the_subset_table() {

@@ -536,6 +536,34 @@ fn a_linked_config_file_is_written_through_and_left_by_uninstall() {
     );
 }
 
+/// Uninstall removes the config file only when it holds nothing but what
+/// `self config` writes. A setting a newer pane added, or a key that merely
+/// starts with `updates`, or a table, keeps the file, byte for byte; the
+/// file that holds only the setting goes, with its empty directory.
+#[test]
+fn uninstall_keeps_a_config_file_with_another_setting() {
+    let config_of = |world: &World| world.home.join(".config/pane/config.toml");
+    for theirs in [
+        "updates = \"auto\"\nupdates_channel = \"beta\"\n",
+        "updates = \"auto\"\n\n[mirror]\nurl = \"https://mirror.example\"\n",
+        "# managed by hand\nupdates = \"off\"\ncolor = \"never\"\n",
+    ] {
+        let world = World::installed(&["1.1.3"]);
+        let config = config_of(&world);
+        std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+        std::fs::write(&config, theirs).unwrap();
+        world.pane(&["self", "uninstall", "--yes"]).success();
+        assert_eq!(std::fs::read_to_string(&config).unwrap(), theirs);
+    }
+    let world = World::installed(&["1.1.3"]);
+    world.pane(&["self", "config", "updates", "auto"]).success();
+    let config = config_of(&world);
+    assert!(config.exists());
+    world.pane(&["self", "uninstall", "--yes"]).success();
+    assert!(!config.exists());
+    assert!(!config.parent().unwrap().exists());
+}
+
 #[test]
 fn a_pre_release_called_latest_is_not_installed_on_the_stable_channel() {
     // Issue 12, finding 2.
