@@ -126,11 +126,25 @@ impl PathSetupError {
 /// `line` is exactly the text inserted, without the newline that ends it. When the file did not
 /// end with a newline, pane had to add one first; `line` then starts with that `\n`, so that
 /// removing `line` plus its final newline gives back the previous bytes.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+///
+/// Two edits are the same edit when their file and line are: fields a newer
+/// pane added to the record ride along, kept as they are when the receipt is
+/// rewritten, and do not make it another edit.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ProfileEdit {
     pub file: PathBuf,
     pub line: String,
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
 }
+
+impl PartialEq for ProfileEdit {
+    fn eq(&self, other: &ProfileEdit) -> bool {
+        (&self.file, &self.line) == (&other.file, &other.line)
+    }
+}
+
+impl Eq for ProfileEdit {}
 
 /// Everything [`setup_path`] needs to know about the user, read once by the caller.
 #[derive(Debug, Clone, Default)]

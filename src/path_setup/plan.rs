@@ -302,6 +302,7 @@ impl Planner<'_> {
         plan.result.edits.push(ProfileEdit {
             file: file.to_path_buf(),
             line: inserted,
+            other: Default::default(),
         });
         true
     }

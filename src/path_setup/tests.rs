@@ -363,10 +363,12 @@ fn merge_keeps_earlier_records_first() {
     let first = ProfileEdit {
         file: "/p".into(),
         line: "\nL".into(),
+        other: Default::default(),
     };
     let second = ProfileEdit {
         file: "/p".into(),
         line: "L".into(),
+        other: Default::default(),
     };
     let setup = PathSetup {
         edits: vec![second.clone()],

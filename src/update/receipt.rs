@@ -73,6 +73,9 @@ pub struct KeptVersion {
     pub version: Version,
     /// Lowercase hex SHA-256 of `versions/<version>/pane`.
     pub sha256: String,
+    /// Fields a newer pane added to the record: kept as they are.
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -353,6 +356,7 @@ mod tests {
             kept: vec![KeptVersion {
                 version: Version::new(1, 2, 0),
                 sha256: "00".repeat(32),
+                other: Default::default(),
             }],
             profile_edits: vec![],
             created_files: vec![],

@@ -281,6 +281,7 @@ fn record(version: &Version, digest: &[u8; 32]) -> KeptVersion {
     KeptVersion {
         version: version.clone(),
         sha256: hex(digest),
+        other: Default::default(),
     }
 }
 

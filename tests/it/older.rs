@@ -140,3 +140,47 @@ fn the_pane_before_the_channel_works_on_a_receipt_the_new_one_wrote() {
     let verified = status["verified"].as_array().unwrap();
     assert!(verified.contains(&"1.2.0".into()), "{status}");
 }
+
+/// Fields a newer pane adds inside the receipt's records (a kept version's,
+/// a profile line's) survive this pane's rewrites, as its top-level fields
+/// do: a rollback, a pin and an update leave them as they were.
+#[test]
+fn fields_a_newer_pane_added_inside_the_records_survive_a_rewrite() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    world.pane(&["self", "update"]).success();
+    let profile = world.home.join(".profile");
+    let line = format!("export PATH=\"{}:$PATH\"", world.bin_dir.display());
+    std::fs::write(&profile, format!("{line}\n")).unwrap();
+    let receipt_path = world.data_dir.join("install-receipt.json");
+    let mut receipt = world.receipt();
+    for kept in receipt["kept"].as_array_mut().unwrap() {
+        kept["signed_by"] = "pane-release-1".into();
+    }
+    receipt["profile_edits"] = serde_json::json!([
+        {"file": profile, "line": line, "shell": "sh"}
+    ]);
+    std::fs::write(&receipt_path, receipt.to_string()).unwrap();
+
+    let assert_kept_fields = |after: &str| {
+        let receipt = world.receipt();
+        let kept = receipt["kept"].as_array().unwrap();
+        assert!(!kept.is_empty(), "{after}: {receipt}");
+        for entry in kept {
+            assert_eq!(entry["signed_by"], "pane-release-1", "{after}: {receipt}");
+        }
+        assert_eq!(
+            receipt["profile_edits"][0]["shell"], "sh",
+            "{after}: {receipt}"
+        );
+    };
+    world.pane(&["self", "rollback"]).success();
+    assert_eq!(world.installed_version(), "1.0.0");
+    assert_kept_fields("rollback");
+    world.pane(&["self", "pin", "1.0.0"]).success();
+    assert_kept_fields("pin");
+    world.pane(&["self", "unpin"]).success();
+    assert_kept_fields("unpin");
+    world.pane(&["self", "update"]).success();
+    assert_eq!(world.installed_version(), "1.1.0");
+    assert_eq!(world.receipt()["profile_edits"][0]["shell"], "sh");
+}
