@@ -131,6 +131,18 @@ impl FetchError {
             FetchError::BadProxy { .. } => {
                 Some("fix or unset HTTPS_PROXY / ALL_PROXY (and their lowercase forms)".into())
             }
+            FetchError::Status { status: 500..=599, .. } => Some(
+                "the server failed to answer; try again later (with a mirror in PANE_RELEASES_URL, check that it is up)"
+                    .into(),
+            ),
+            FetchError::Status { status: 401 | 403, .. } => Some(
+                "the server wants a login or refused it: a mirror that needs one takes it in PANE_RELEASES_URL (https://user:password@host/...)"
+                    .into(),
+            ),
+            FetchError::TooManyRedirects { .. } => Some(
+                "the server redirects in a loop or too far (more than 5 hops); check PANE_RELEASES_URL if you use a mirror, or try again later"
+                    .into(),
+            ),
             FetchError::Insecure { .. } | FetchError::InsecureRedirect { .. } => {
                 Some("use an https:// mirror in PANE_RELEASES_URL".into())
             }

@@ -398,6 +398,30 @@ fn not_found_and_server_error() {
         },
         "HTTP 500",
     );
+    // Each with what to do about it.
+    update(
+        |w| {
+            w.publish("1.1.0");
+            w.server().set_fault("SHA256SUMS", Fault::Status(503));
+        },
+        "hint: the server failed to answer; try again later",
+    );
+    update(
+        |w| {
+            w.publish("1.1.0");
+            w.server().set_fault("SHA256SUMS", Fault::Status(401));
+        },
+        "https://user:password@host/",
+    );
+    update(
+        |w| {
+            w.publish("1.1.0");
+            let itself = w.server().download_url("1.1.0", "SHA256SUMS");
+            w.server()
+                .set_fault("SHA256SUMS", Fault::RedirectTo(itself));
+        },
+        "hint: the server redirects in a loop",
+    );
 }
 
 #[test]
