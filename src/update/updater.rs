@@ -278,10 +278,7 @@ impl<'a> Updater<'a> {
         for warning in &view.warnings {
             events.warning(warning);
         }
-        let outcome = self.update_locked(&tx, &receipt, want, options, &view, events);
-        // An early download nothing took goes while the lock is held.
-        self.drop_prefetched();
-        outcome
+        self.update_locked(&tx, &receipt, want, options, &view, events)
     }
 
     fn drop_prefetched(&self) {
@@ -361,8 +358,24 @@ impl<'a> Updater<'a> {
         early.unwrap_or_else(|| self.resolve(None))
     }
 
-    /// `update` under the lock `tx` (the command and the auto-update).
+    /// `update` under the lock `tx` (the command and the auto-update). An
+    /// early download nothing took goes before this returns, while the lock
+    /// is still held, whoever called it.
     pub fn update_locked(
+        &self,
+        tx: &Transaction,
+        receipt: &Receipt,
+        want: &Want,
+        options: UpdateOptions,
+        view: &ChannelView,
+        events: &mut dyn Events,
+    ) -> Result<Outcome, UpdateError> {
+        let outcome = self.update_under(tx, receipt, want, options, view, events);
+        self.drop_prefetched();
+        outcome
+    }
+
+    fn update_under(
         &self,
         tx: &Transaction,
         receipt: &Receipt,
