@@ -62,6 +62,48 @@ pub fn stamp(script: &str, version: &str, sums: &[(String, String)]) -> Result<S
     Ok(format!("{}{body}{}", &script[..start], &script[end..]))
 }
 
+/// What a stamped script carries: its version and its archives' SHA-256
+/// (hex, archive name), as [`stamp`] wrote them; `None` for a script that is
+/// not stamped. Refuses a stamped block that does not read.
+pub fn read_stamp(script: &str) -> Result<Option<(String, Vec<(String, String)>)>> {
+    let (Some(start), Some(end)) = (script.find(BEGIN), script.find(END)) else {
+        crate::bail!("install.sh has no stamped-release block");
+    };
+    let block = &script[start..end.max(start)];
+    if block.contains("stamped_version() {\n    :\n}") {
+        return Ok(None);
+    }
+    let echoed = |line: &str| {
+        line.strip_prefix("    echo '")
+            .and_then(|rest| rest.strip_suffix('\''))
+            .map(str::to_string)
+    };
+    let mut version = None;
+    let mut sums = Vec::new();
+    let mut in_sums = false;
+    for line in block.lines() {
+        match line {
+            "stamped_sums() {" => in_sums = true,
+            "}" => in_sums = false,
+            _ => {
+                let Some(text) = echoed(line) else { continue };
+                if in_sums {
+                    let Some((sha256, name)) = text.split_once("  ") else {
+                        crate::bail!("install.sh's stamped sums hold {text:?}");
+                    };
+                    sums.push((sha256.to_string(), name.to_string()));
+                } else {
+                    version = Some(text);
+                }
+            }
+        }
+    }
+    match version {
+        Some(version) if !sums.is_empty() => Ok(Some((version, sums))),
+        _ => crate::bail!("install.sh's stamped block does not read"),
+    }
+}
+
 /// Writes `dir/install.sh`: `script` stamped with the release in `dir` (the
 /// version from its archive names, and each archive's SHA-256).
 pub fn write_stamped(dir: &Path, script: &Path) -> Result<PathBuf> {
@@ -109,5 +151,11 @@ mod tests {
         assert!(stamp(SCRIPT, "1.2.0'; rm -rf ~; '", &sums).is_err());
         assert!(stamp(SCRIPT, "1.2.0", &[("zz".repeat(32), "x".into())]).is_err());
         assert!(stamp(SCRIPT, "1.2.0", &[]).is_err());
+        assert_eq!(read_stamp(SCRIPT).unwrap(), None);
+        assert_eq!(
+            read_stamp(&stamped).unwrap(),
+            Some(("1.2.0".to_string(), sums.clone()))
+        );
+        assert!(read_stamp("no block\n").is_err());
     }
 }

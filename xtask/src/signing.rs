@@ -182,12 +182,65 @@ pub fn sign_release(dir: &Path, key: &SecretKey) -> Result<PathBuf> {
             crate::bail!("{}: {name} changed", stale());
         }
     }
+    check_companions(dir, &version.to_string(), &listed)?;
     let timestamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
     let comment = trusted_comment(&version.to_string(), timestamp);
     write_signature(dir, key, &comment)
+}
+
+/// The files that speak of the archives agree with them before anything is
+/// signed: a stamped `install.sh` carries this release's version and exactly
+/// the archives' SHA-256 as `SHA256SUMS` lists them (an archive rebuilt after
+/// the stamp would make the published script refuse its own release), and
+/// each SBOM is named for an archive of this release.
+fn check_companions(dir: &Path, version: &str, listed: &[(String, String)]) -> Result<()> {
+    let mut archives: Vec<(String, String)> = listed
+        .iter()
+        .filter(|(_, name)| parse_archive_name(name).is_some())
+        .cloned()
+        .collect();
+    archives.sort();
+    let script_path = dir.join(crate::install_script::NAME);
+    if listed
+        .iter()
+        .any(|(_, name)| name == crate::install_script::NAME)
+    {
+        let script = std::fs::read_to_string(&script_path)
+            .with_context(|| format!("cannot read {}", script_path.display()))?;
+        let stamp = crate::install_script::read_stamp(&script)
+            .with_context(|| format!("in {}", script_path.display()))?;
+        if let Some((stamped_version, mut stamped_sums)) = stamp {
+            stamped_sums.sort();
+            if stamped_version != version || stamped_sums != archives {
+                crate::bail!(
+                    "{} is stamped for another build (version {stamped_version}, archives {stamped_sums:?}) \
+                     than the archives here (version {version}, {archives:?}); run `cargo xtask install-sh {}` \
+                     on a fresh copy of install.sh, then `cargo xtask checksums` again",
+                    script_path.display(),
+                    dir.display()
+                );
+            }
+        }
+    }
+    for (_, name) in listed {
+        if !name.ends_with(".cdx.json") {
+            continue;
+        }
+        let described = archives.iter().any(|(_, archive)| {
+            parse_archive_name(archive)
+                .is_some_and(|(v, target)| *name == crate::dist::sbom_name(&v.to_string(), &target))
+        });
+        if !described {
+            crate::bail!(
+                "{name} in {} is not the SBOM of any archive of pane {version} there",
+                dir.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Signs `dir/SHA256SUMS` as it is, with any trusted comment. The building

@@ -361,6 +361,74 @@ fn sign_with_an_encrypted_key_needs_the_right_password() {
     }
 }
 
+/// `sign` checks what speaks of the archives before it signs: an
+/// `install.sh` stamped before an archive was rebuilt (it would refuse its
+/// own release), or an SBOM named for no archive here, is refused and
+/// nothing is signed; the script stamped anew signs.
+#[test]
+fn sign_refuses_a_script_stamped_for_another_build_and_a_stray_sbom() {
+    let key = TestKey::generate();
+    let sign = |dir: &Path| {
+        xtask_cli(
+            &[
+                "sign",
+                dir.to_str().unwrap(),
+                "--key",
+                key.secret_key_path().to_str().unwrap(),
+            ],
+            &[],
+        )
+    };
+    let script = xtask::workspace::root().join("install.sh");
+    let dir = dir_with_archive("1.0.0");
+    xtask::install_script::write_stamped(dir.path(), &script).unwrap();
+    // The archive rebuilt after the stamp: same name, other bytes.
+    let scratch = tempfile::tempdir().unwrap();
+    let rebuilt = fake_binary(scratch.path(), "1.0.0 rebuilt");
+    package_with(&rebuilt, "1.0.0", host_target(), dir.path(), &options()).unwrap();
+    checksums::write_checksums(dir.path()).unwrap();
+    let output = sign(dir.path());
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("is stamped for another build"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!dir.path().join("SHA256SUMS.minisig").exists());
+
+    // Stamped anew from the repository's script: signed.
+    std::fs::remove_file(dir.path().join("install.sh")).unwrap();
+    xtask::install_script::write_stamped(dir.path(), &script).unwrap();
+    checksums::write_checksums(dir.path()).unwrap();
+    let output = sign(dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    // An SBOM of another version beside the archive.
+    let stray = xtask::dist::sbom_name("1.0.1", host_target());
+    std::fs::write(dir.path().join(&stray), "{}\n").unwrap();
+    std::fs::remove_file(dir.path().join("SHA256SUMS.minisig")).unwrap();
+    checksums::write_checksums(dir.path()).unwrap();
+    let output = sign(dir.path());
+    assert!(
+        stderr(&output).contains(&format!("{stray} in"))
+            && stderr(&output).contains("is not the SBOM of any archive"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!dir.path().join("SHA256SUMS.minisig").exists());
+    // Its own SBOM is fine.
+    std::fs::remove_file(dir.path().join(&stray)).unwrap();
+    std::fs::write(
+        dir.path()
+            .join(xtask::dist::sbom_name("1.0.0", host_target())),
+        "{}\n",
+    )
+    .unwrap();
+    checksums::write_checksums(dir.path()).unwrap();
+    let output = sign(dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
 #[test]
 fn sign_refuses_bad_directories_and_leaves_nothing() {
     let key = TestKey::generate();
