@@ -37,6 +37,10 @@ pub struct AutoLog {
     pub last_error: Option<String>,
     #[serde(default)]
     pub last_error_at: Option<u64>,
+    /// Fields a newer pane added: kept as they are when this one rewrites
+    /// the log.
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
 }
 
 pub fn read_log(path: &Path) -> Option<AutoLog> {

@@ -35,6 +35,10 @@ pub struct CheckCache {
     /// The last notice shown, word for word (`status` shows it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_notice: Option<String>,
+    /// Fields a newer pane added: kept as they are when this one rewrites
+    /// the file, so a downgrade does not lose them.
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
 }
 
 pub fn cache_path(data_dir: &Path) -> PathBuf {
@@ -260,6 +264,7 @@ mod tests {
             attempted_at: 0,
             notified_at,
             last_notice: None,
+            other: Default::default(),
         };
         let now = 10 * DAY;
         assert!(should_show(&cache("1.1.0", 0), &current, now));

@@ -184,3 +184,34 @@ fn fields_a_newer_pane_added_inside_the_records_survive_a_rewrite() {
     assert_eq!(world.installed_version(), "1.1.0");
     assert_eq!(world.receipt()["profile_edits"][0]["shell"], "sh");
 }
+
+/// The update check's cache and the auto-update log keep the fields a
+/// newer pane added when this one rewrites them (a check, an automatic
+/// update), as the receipt does.
+#[test]
+fn fields_a_newer_pane_added_to_the_check_cache_and_the_auto_log_survive() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    let cache = world.data_dir.join("update-check.json");
+    std::fs::write(
+        &cache,
+        r#"{"checked_at":1,"latest":"1.0.0","channel_seen":"stable-7"}"#,
+    )
+    .unwrap();
+    let log = world.data_dir.join("auto-update.json");
+    std::fs::write(&log, r#"{"last_run":1,"runs_skipped":3}"#).unwrap();
+
+    world.pane(&["self", "check"]).code(10);
+    let read = |path: &std::path::Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    };
+    let rewritten = read(&cache);
+    assert_eq!(rewritten["latest"], "1.1.0", "{rewritten}");
+    assert_eq!(rewritten["channel_seen"], "stable-7", "{rewritten}");
+
+    world.pane(&["self", "config", "updates", "auto"]).success();
+    world.pane(&["self", "background-check"]).success();
+    assert_eq!(world.installed_version(), "1.1.0");
+    let rewritten = read(&log);
+    assert_ne!(rewritten["last_run"], 1, "{rewritten}");
+    assert_eq!(rewritten["runs_skipped"], 3, "{rewritten}");
+}
