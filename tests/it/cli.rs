@@ -214,69 +214,56 @@ fn verify_reads_only_regular_files_no_larger_than_a_download() {
             std::fs::copy(from, to).unwrap();
         }
     };
-    let mkfifo = |path: &Path| {
-        assert!(std::process::Command::new("mkfifo")
-            .arg(path)
-            .status()
-            .unwrap()
-            .success());
+    /// What takes the place of a genuine file.
+    enum Odd {
+        Fifo,
+        Dir,
+        DevZero,
+        Larger(u64),
+    }
+    let replace = |path: &Path, odd: &Odd| {
+        if !matches!(odd, Odd::Larger(_)) {
+            std::fs::remove_file(path).unwrap();
+        }
+        match odd {
+            Odd::Fifo => assert!(std::process::Command::new("mkfifo")
+                .arg(path)
+                .status()
+                .unwrap()
+                .success()),
+            Odd::Dir => std::fs::create_dir(path).unwrap(),
+            Odd::DevZero => std::os::unix::fs::symlink("/dev/zero", path).unwrap(),
+            Odd::Larger(size) => std::fs::File::create(path).unwrap().set_len(*size).unwrap(),
+        }
     };
-    let too_large = |path: &Path, size: u64| {
-        std::fs::File::create(path).unwrap().set_len(size).unwrap();
-    };
-    type Spoil<'a> = Box<dyn Fn() + 'a>;
-    let cases: Vec<(&str, &str, Spoil)> = vec![
+    let not_regular = "not a regular file";
+    let cases = [
+        (&archive, "the archive", Odd::Fifo, not_regular),
+        (&archive, "the archive", Odd::Dir, not_regular),
         (
+            &archive,
             "the archive",
-            "not a regular file",
-            Box::new(|| {
-                std::fs::remove_file(&archive).unwrap();
-                mkfifo(&archive);
-            }),
-        ),
-        (
-            "the archive",
-            "not a regular file",
-            Box::new(|| {
-                std::fs::remove_file(&archive).unwrap();
-                std::fs::create_dir(&archive).unwrap();
-            }),
-        ),
-        (
-            "the archive",
+            Odd::Larger(300 << 20),
             "more than the 268435456 bytes",
-            Box::new(|| too_large(&archive, 300 << 20)),
         ),
+        (&sums, "the checksum file", Odd::DevZero, not_regular),
         (
+            &sums,
             "the checksum file",
-            "not a regular file",
-            Box::new(|| {
-                std::fs::remove_file(&sums).unwrap();
-                std::os::unix::fs::symlink("/dev/zero", &sums).unwrap();
-            }),
-        ),
-        (
-            "the checksum file",
+            Odd::Larger(64 * 1024 + 1),
             "more than the 65536 bytes",
-            Box::new(|| too_large(&sums, 64 * 1024 + 1)),
         ),
+        (&signature, "the signature", Odd::Fifo, not_regular),
         (
+            &signature,
             "the signature",
-            "not a regular file",
-            Box::new(|| {
-                std::fs::remove_file(&signature).unwrap();
-                mkfifo(&signature);
-            }),
-        ),
-        (
-            "the signature",
+            Odd::Larger(4097),
             "more than the 4096 bytes",
-            Box::new(|| too_large(&signature, 4097)),
         ),
     ];
-    for (file, why, spoil) in cases {
+    for (path, file, odd, why) in &cases {
         genuine();
-        spoil();
+        replace(path, odd);
         let run = pane(&world, &["self", "verify", &archive_arg], &[])
             .fails_with(&format!("could not read {file}"))
             .fails_with(why);

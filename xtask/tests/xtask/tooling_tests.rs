@@ -606,38 +606,23 @@ fn keygen_makes_keys_stock_minisign_uses_and_guards_keys_dir() {
         stderr(&output)
     );
 
-    // Into the repository's keys/: refused, nothing written.
+    // Into the repository's keys/, or a folder of it that does not exist
+    // yet: refused, nothing written, not even the folder made.
     let keys = xtask::workspace::root().join("keys");
     let before = listing(&keys);
-    let output = xtask_cli(
-        &["keygen", "--out", keys.to_str().unwrap(), "--id", "oops"],
-        &[],
-    );
-    assert!(!output.status.success());
-    assert!(
-        stderr(&output).contains("refusing to write a secret key"),
-        "{}",
-        stderr(&output)
-    );
-    assert_eq!(listing(&keys), before);
-    // Nor into a folder of keys/ that does not exist yet: not even the
-    // folder is made.
-    let output = xtask_cli(
-        &[
-            "keygen",
-            "--out",
-            keys.join("new/deeper").to_str().unwrap(),
-            "--id",
-            "oops",
-        ],
-        &[],
-    );
-    assert!(
-        stderr(&output).contains("refusing to write a secret key"),
-        "{}",
-        stderr(&output)
-    );
-    assert_eq!(listing(&keys), before);
+    for out in [keys.clone(), keys.join("new/deeper")] {
+        let output = xtask_cli(
+            &["keygen", "--out", out.to_str().unwrap(), "--id", "oops"],
+            &[],
+        );
+        assert!(!output.status.success());
+        assert!(
+            stderr(&output).contains("refusing to write a secret key"),
+            "{}",
+            stderr(&output)
+        );
+        assert_eq!(listing(&keys), before);
+    }
 
     // Under a regular file: a clear error.
     let output = xtask_cli(
