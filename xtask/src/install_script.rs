@@ -62,10 +62,17 @@ pub fn stamp(script: &str, version: &str, sums: &[(String, String)]) -> Result<S
     Ok(format!("{}{body}{}", &script[..start], &script[end..]))
 }
 
-/// What a stamped script carries: its version and its archives' SHA-256
-/// (hex, archive name), as [`stamp`] wrote them; `None` for a script that is
-/// not stamped. Refuses a stamped block that does not read.
-pub fn read_stamp(script: &str) -> Result<Option<(String, Vec<(String, String)>)>> {
+/// What a stamped script carries, as [`stamp`] wrote it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Stamp {
+    pub version: String,
+    /// SHA-256 (hex) and archive name.
+    pub sums: Vec<(String, String)>,
+}
+
+/// The stamp of a script; `None` for a script that is not stamped. Refuses
+/// a stamped block that does not read.
+pub fn read_stamp(script: &str) -> Result<Option<Stamp>> {
     let (Some(start), Some(end)) = (script.find(BEGIN), script.find(END)) else {
         crate::bail!("install.sh has no stamped-release block");
     };
@@ -99,7 +106,7 @@ pub fn read_stamp(script: &str) -> Result<Option<(String, Vec<(String, String)>)
         }
     }
     match version {
-        Some(version) if !sums.is_empty() => Ok(Some((version, sums))),
+        Some(version) if !sums.is_empty() => Ok(Some(Stamp { version, sums })),
         _ => crate::bail!("install.sh's stamped block does not read"),
     }
 }
@@ -154,7 +161,10 @@ mod tests {
         assert_eq!(read_stamp(SCRIPT).unwrap(), None);
         assert_eq!(
             read_stamp(&stamped).unwrap(),
-            Some(("1.2.0".to_string(), sums.clone()))
+            Some(Stamp {
+                version: "1.2.0".to_string(),
+                sums: sums.clone()
+            })
         );
         assert!(read_stamp("no block\n").is_err());
     }

@@ -212,7 +212,11 @@ fn check_companions(dir: &Path, version: &str, listed: &[(String, String)]) -> R
             .with_context(|| format!("cannot read {}", script_path.display()))?;
         let stamp = crate::install_script::read_stamp(&script)
             .with_context(|| format!("in {}", script_path.display()))?;
-        if let Some((stamped_version, mut stamped_sums)) = stamp {
+        if let Some(crate::install_script::Stamp {
+            version: stamped_version,
+            sums: mut stamped_sums,
+        }) = stamp
+        {
             stamped_sums.sort();
             if stamped_version != version || stamped_sums != archives {
                 crate::bail!(
