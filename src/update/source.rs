@@ -323,16 +323,15 @@ fn is_loopback(url: &Url) -> bool {
 }
 
 /// The version in a `…/download/v<version>/…` URL, if there is one: where a
-/// "latest" redirect led. A hint only, used to refuse, never to trust. The
-/// last such pair of segments counts: a mirror's own path may hold a
-/// `download/v…` of its own (`/download/vendor/pane/releases/…`).
+/// "latest" redirect led. A hint only, used to refuse, never to trust. Only
+/// the last `download` segment of the path counts: a mirror's own path may
+/// hold a `download/v…` of its own (`/download/vendor/pane/releases/…`),
+/// and `…/latest/download/<asset>` names no version whatever comes before.
 pub fn tag_version_in(url: &str) -> Option<Version> {
     let parsed = Url::parse(url).ok()?;
     let segments: Vec<&str> = parsed.path_segments()?.collect();
-    segments.windows(2).rev().find_map(|pair| match pair {
-        ["download", tag] => Version::parse(tag.strip_prefix('v')?).ok(),
-        _ => None,
-    })
+    let last = segments.iter().rposition(|segment| *segment == "download")?;
+    Version::parse(segments.get(last + 1)?.strip_prefix('v')?).ok()
 }
 
 /// The first answer to a GET ([`Source::first_hop`]).
@@ -573,5 +572,10 @@ mod tests {
         ] {
             assert_eq!(tag_version_in(url), Some(Version::new(1, 2, 0)), "{url}");
         }
+        // Served at "latest" itself: no version, whatever the mirror's path says.
+        assert_eq!(
+            tag_version_in("https://m.example/download/v9.9.9/releases/latest/download/SHA256SUMS"),
+            None
+        );
     }
 }
