@@ -78,25 +78,31 @@ ENVIRONMENT:
 EOF
 }
 
+# Hides the password of a URL with credentials (scheme://user:PASSWORD@host) in text bound for
+# the terminal: everything from the user's colon to the last @ of the word, more rather than less.
+redact() {
+    sed 's#\(://[^:/@[:space:]]*\):[^[:space:]]*@#\1:***@#g'
+}
+
 say() {
     if [ "${_quiet:-0}" = 0 ]; then
-        printf 'pane-install: %s\n' "$*" >&2
+        printf 'pane-install: %s\n' "$*" | redact >&2
     fi
 }
 
 # Only with --verbose.
 debug() {
     if [ "${_verbose:-0}" = 1 ]; then
-        printf 'pane-install: %s\n' "$*" >&2
+        printf 'pane-install: %s\n' "$*" | redact >&2
     fi
 }
 
 warn() {
-    printf 'pane-install: warning: %s\n' "$*" >&2
+    printf 'pane-install: warning: %s\n' "$*" | redact >&2
 }
 
 die() {
-    printf 'pane-install: error: %s\n' "$*" >&2
+    printf 'pane-install: error: %s\n' "$*" | redact >&2
     exit 1
 }
 
@@ -261,6 +267,8 @@ is_loopback_url() {
     _authority=${_rest%%/*}
     _authority=${_authority%%\?*}
     _authority=${_authority%%#*}
+    # A login (user:password@) is not the host: the host follows the last @, as curl reads it.
+    _authority=${_authority##*@}
     case "$_authority" in
         '' | *[!A-Za-z0-9.:\[\]-]*) return 1 ;;
     esac
@@ -360,9 +368,9 @@ setup_network() {
 # explain_failure URL ERRFILE: a line on what to do about a proxy's 407 or an untrusted certificate.
 explain_failure() {
     if grep -Eqi '(response|error:) 407|Proxy Authentication Required' "$2" 2>/dev/null; then
-        printf 'pane-install: %s\n' "the proxy refused to connect to $1 without valid credentials (407 Proxy Authentication Required); put them in its URL: https_proxy=http://user:password@host:port (percent-encode special characters)" >&2
+        printf 'pane-install: %s\n' "the proxy refused to connect to $1 without valid credentials (407 Proxy Authentication Required); put them in its URL: https_proxy=http://user:password@host:port (percent-encode special characters)" | redact >&2
     elif grep -Eqi 'certificate' "$2" 2>/dev/null; then
-        printf 'pane-install: %s\n' "the certificate of $1 is not trusted. If your network or mirror uses its own certificate authority (a corporate proxy does), set SSL_CERT_FILE to a PEM file holding it (on macOS, add it to the System keychain instead)" >&2
+        printf 'pane-install: %s\n' "the certificate of $1 is not trusted. If your network or mirror uses its own certificate authority (a corporate proxy does), set SSL_CERT_FILE to a PEM file holding it (on macOS, add it to the System keychain instead)" | redact >&2
     fi
 }
 
@@ -473,7 +481,9 @@ download() {
         _status=$(cat "$_file.status" 2>/dev/null) || _status=1
         rm -f "$_file.status"
     fi
-    cat "$_file.err" >&2 2>/dev/null
+    if [ -f "$_file.err" ]; then
+        redact <"$_file.err" >&2
+    fi
     if [ "$_status" != 0 ]; then
         explain_failure "$_url" "$_file.err"
     fi

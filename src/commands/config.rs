@@ -1,6 +1,7 @@
 //! `pane self config`: the update policy, each source and which one wins;
 //! `pane self config updates auto|notify|off` sets the user's file.
 
+use crate::update::network::redact;
 use std::process::ExitCode;
 
 use serde_json::json;
@@ -65,7 +66,7 @@ fn show(ctx: &Context, ui: &Ui) -> CommandResult {
             "system_file": {"path": files.system, "updates": name(system)},
             "environment": files.environment,
             "user_file": {"path": files.user, "updates": name(user)},
-            "channel_url": ctx.channel.url,
+            "channel_url": redact(&ctx.channel.url),
         }));
         return Ok(ExitCode::SUCCESS);
     }
@@ -93,7 +94,7 @@ fn show(ctx: &Context, ui: &Ui) -> CommandResult {
         outln!("  user file {}: {}", path.display(), or_unset(name(user)));
     }
     outln!("  default: notify");
-    outln!("channel = {}", ctx.channel.url);
+    outln!("channel = {}", redact(&ctx.channel.url));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,6 +1,7 @@
 //! What `status` says about the release channel, the rollout, the update
 //! policy and the background auto-update: from what is stored, no network.
 
+use crate::update::network::redact;
 use serde_json::{json, Value};
 
 use super::auto::read_log;
@@ -46,7 +47,7 @@ pub fn channel_json(ctx: &Context, receipt: Option<&Receipt>, last: Option<&Chec
             "frozen": view.frozen(),
             "withdrawn_installed": withdrawn,
             "withdrawn_verified": withdrawn_verified,
-            "url": ctx.channel.url,
+            "url": redact(&ctx.channel.url),
             "warnings": view.warnings,
         },
         "rollout": {

@@ -68,6 +68,9 @@ impl ProxyConfig {
 
 /// `url` with any password replaced by `***`; also in text that does not
 /// parse as a URL, where a password would be `scheme://user:PASSWORD@host`.
+/// There the userinfo cannot be told from the rest with certainty (a
+/// password may hold an unencoded `/`), so everything from the first `:`
+/// after `://` to the last `@` goes: more hidden, never less.
 pub fn redact(url: &str) -> String {
     if let Ok(mut parsed) = reqwest::Url::parse(url) {
         if parsed.password().is_some() {
@@ -80,16 +83,11 @@ pub fn redact(url: &str) -> String {
     let Some(start) = url.find("://").map(|i| i + 3) else {
         return url.to_string();
     };
-    let authority_end = url[start..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |i| start + i);
-    let authority = &url[start..authority_end];
-    match authority.rfind('@') {
-        Some(at) => match authority[..at].find(':') {
-            Some(colon) => format!("{}***{}", &url[..start + colon + 1], &url[start + at..]),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
+    match (url[start..].find(':'), url[start..].rfind('@')) {
+        (Some(colon), Some(at)) if colon < at => {
+            format!("{}***{}", &url[..start + colon + 1], &url[start + at..])
+        }
+        _ => url.to_string(),
     }
 }
 
@@ -177,6 +175,8 @@ mod tests {
             ("https://host/x@y:z", "https://host/x@y:z"),
             ("https://u:pw@[bad/x", "https://u:***@[bad/x"),
             ("https://u:p@w@host:1/x", "https://u:***@host:1/x"),
+            ("https://u:pa/ss@host/x", "https://u:***@host/x"),
+            ("https://u:pa?s#s@[bad/x", "https://u:***@[bad/x"),
             ("not a url", "not a url"),
         ] {
             assert_eq!(redact(url), shown, "{url}");

@@ -330,7 +330,9 @@ fn is_loopback(url: &Url) -> bool {
 pub fn tag_version_in(url: &str) -> Option<Version> {
     let parsed = Url::parse(url).ok()?;
     let segments: Vec<&str> = parsed.path_segments()?.collect();
-    let last = segments.iter().rposition(|segment| *segment == "download")?;
+    let last = segments
+        .iter()
+        .rposition(|segment| *segment == "download")?;
     Version::parse(segments.get(last + 1)?.strip_prefix('v')?).ok()
 }
 

@@ -1223,6 +1223,8 @@ fn plain_http_is_refused_unless_the_host_is_loopback() {
         ("http://localhost.example.com/r", "refusing plain http"),
         ("http://localhost@example.com/r", "refusing plain http"),
         ("http://127.0.0.1@example.com/r", "refusing plain http"),
+        ("http://u:p@example.com/r", "refusing plain http"),
+        ("http://u:p@127.0.0.1.example.com/r", "refusing plain http"),
         ("http://[::2]/r", "refusing plain http"),
         ("http://10.0.0.1/r", "refusing plain http"),
         ("http://127.0.0.1:80x/r", "refusing plain http"),
@@ -1240,6 +1242,11 @@ fn plain_http_is_refused_unless_the_host_is_loopback() {
         // Loopback by name works as well as by address.
         let mut sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
         let url = server.releases_url().replace("127.0.0.1", "localhost");
+        sandbox.set("PANE_RELEASES_URL", url);
+        assert_success(shell, &sandbox.run(shell, &["--version", "1.0.0"]));
+        // A login before the loopback host is not the host.
+        let mut sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        let url = server.releases_url().replace("://", "://alice:pw@");
         sandbox.set("PANE_RELEASES_URL", url);
         assert_success(shell, &sandbox.run(shell, &["--version", "1.0.0"]));
     }

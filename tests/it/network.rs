@@ -256,6 +256,60 @@ fn credentials_in_the_mirror_url_are_sent_but_never_shown() {
         }
         world.snapshot().assert_same(&before);
     }
+    // Where pane shows the channel's URL, made from the mirror's.
+    for args in [
+        &["self", "config", "--json"][..],
+        &["self", "status", "--json"],
+    ] {
+        let run = world
+            .pane_env(args, &[("PANE_RELEASES_URL", &mirror)])
+            .success();
+        assert!(!run.stdout.contains("s3cr"), "the password shown: {run}");
+        assert!(run.stdout.contains("alice:***@"), "{run}");
+    }
+
+    // install.sh sends them too (curl takes them from the URL), and shows
+    // the password nowhere, also where it fails.
+    let fresh = empty_world();
+    let releases = fresh.server().releases_url();
+    let run = install_sh(
+        &fresh,
+        &fresh.key,
+        &[("PANE_RELEASES_URL", &with_password(&releases))],
+    )
+    .success();
+    assert!(!run.stderr.contains("s3cr"), "the password shown: {run}");
+    assert_eq!(fresh.installed_version(), "1.1.0");
+    let archive = fresh
+        .server()
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with(".tar.gz"))
+        .expect("the archive was fetched");
+    assert_eq!(
+        archive.authorization.as_deref(),
+        Some("Basic YWxpY2U6czNjckB0")
+    );
+    // --verbose names every URL it downloads; a 404 names the one missing.
+    let missing = with_password(&format!("{releases}/nothing"));
+    for (url, code) in [(with_password(&releases), 0), (missing, 1)] {
+        let other = World::new();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh");
+        let output = other
+            .command(Path::new("sh"))
+            .arg(&script)
+            .arg("--verbose")
+            .env("PANE_INSTALL_PUBKEY", fresh.key.public_key_line())
+            .env("PANE_TARGET", host_target())
+            .env("PANE_NO_MODIFY_PATH", "1")
+            .env("PANE_RELEASES_URL", &url)
+            .output()
+            .unwrap();
+        let run = xtask::fixtures::Run::from(output);
+        assert_eq!(run.code, Some(code), "{run}");
+        assert!(!run.stderr.contains("s3cr"), "the password shown: {run}");
+        assert!(run.stderr.contains("alice:***@"), "{run}");
+    }
 }
 
 #[test]
