@@ -304,6 +304,12 @@ pub fn parse_newer(bytes: &[u8], path: &Path) -> Result<Receipt, ReceiptError> {
         .map_err(|e| unreadable(format!("its fields do not read as this pane's: {e}")))?;
     receipt.pending = None;
     receipt.other.clear();
+    for kept in &mut receipt.kept {
+        kept.other.clear();
+    }
+    for edit in &mut receipt.profile_edits {
+        edit.other.clear();
+    }
     Ok(receipt)
 }
 
@@ -415,6 +421,7 @@ mod tests {
         let mut value = serde_json::to_value(sample()).unwrap();
         value["schema"] = 2.into();
         value["layout"] = "two".into();
+        value["kept"][0]["layout"] = "two".into();
         let bytes = serde_json::to_vec(&value).unwrap();
         assert!(matches!(
             parse(&bytes, path),

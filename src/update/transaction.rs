@@ -183,7 +183,10 @@ impl<'a> Transaction<'a> {
                 Some(kept)
             }
         };
-        Ok(Kept { incoming, outgoing })
+        Ok(Kept {
+            incoming: incoming.map(|kept| carry_over(before, kept)),
+            outgoing: outgoing.map(|kept| carry_over(before, kept)),
+        })
     }
 
     fn keep_incoming(
@@ -278,6 +281,17 @@ impl<'a> Transaction<'a> {
         }
         Ok(after)
     }
+}
+
+/// A record made anew for a version kept before with the same bytes keeps
+/// what the old record held beyond this pane's fields (a newer pane's).
+fn carry_over(before: Option<&Receipt>, mut kept: KeptVersion) -> KeptVersion {
+    if let Some(old) = before.and_then(|b| b.kept_version(&kept.version)) {
+        if old.sha256 == kept.sha256 && kept.other.is_empty() {
+            kept.other = old.other.clone();
+        }
+    }
+    kept
 }
 
 /// The temp files in the data dir that only commands under the lock write
