@@ -66,18 +66,55 @@ pub fn read_limited(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
             path.display()
         )));
     }
+    read_open(open_regular_file(path, false)?, path, limit).map(Some)
+}
+
+/// [`read_limited`] for a file that may be a link (a dotfiles manager's
+/// `config.toml`): the link is followed, and what it leads to must be a
+/// regular file of at most `limit` bytes. `None` if there is nothing there.
+pub fn read_regular(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    match open_regular_file(path, true) {
+        Ok(file) => read_open(file, path, limit).map(Some),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+fn read_open(file: fs::File, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     use std::io::Read as _;
     let mut bytes = Vec::new();
-    fs::File::open(path)?
-        .take(limit + 1)
-        .read_to_end(&mut bytes)?;
+    file.take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Err(io::Error::other(format!(
             "{} is larger than {limit} bytes",
             path.display()
         )));
     }
-    Ok(Some(bytes))
+    Ok(bytes)
+}
+
+/// Opens `path` for reading, only if it is a regular file: a FIFO put in its
+/// place cannot block the open (`O_NONBLOCK`, which regular files ignore),
+/// and the type is checked on the open file, so nothing swapped in between
+/// a check and the open is read. `follow`: whether a link is followed
+/// (without it, `O_NOFOLLOW` refuses one).
+pub fn open_regular_file(path: &Path, follow: bool) -> io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
+        options.custom_flags(libc::O_NONBLOCK | nofollow);
+    }
+    let file = options.open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file", path.display()),
+        ));
+    }
+    Ok(file)
 }
 
 /// Creates `path` for writing, failing if anything (a file, or a symlink an
@@ -669,6 +706,33 @@ mod tests {
         fs::write(&path, b"12345").unwrap();
         assert!(read_limited(&path, 4).is_err());
         assert_eq!(read_limited(&path, 5).unwrap().unwrap(), b"12345");
+        assert_eq!(read_regular(&path, 5).unwrap().unwrap(), b"12345");
+        assert!(read_regular(&path, 4).is_err());
+        assert_eq!(read_regular(&dir.path().join("none"), 4).unwrap(), None);
+    }
+
+    /// Neither read blocks on a FIFO or reads a device: each is refused.
+    #[test]
+    fn a_fifo_or_a_device_is_refused_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let zero = dir.path().join("zero");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        for path in [&fifo, &zero] {
+            assert!(read_regular(path, 4).is_err(), "{}", path.display());
+            assert!(read_limited(path, 4).is_err(), "{}", path.display());
+            assert!(open_regular_file(path, true).is_err());
+        }
+        let link = dir.path().join("link");
+        fs::write(dir.path().join("f"), b"x").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("f"), &link).unwrap();
+        assert!(open_regular_file(&link, true).is_ok());
+        assert!(open_regular_file(&link, false).is_err());
     }
 
     #[test]

@@ -15,6 +15,9 @@ use crate::update::receipt::{self, KeptVersion, Receipt};
 use crate::update::transaction::{Change, Keep};
 use crate::update::{digest, swap, Context, Events, Transaction, UpdateError};
 
+/// The largest PATH set-up record read (it lists a few lines and files).
+const PATH_INTENT_CAP: u64 = 1024 * 1024;
+
 pub struct InstallRequest {
     pub install_dir: PathBuf,
     pub installed_by: String,
@@ -276,7 +279,7 @@ fn settle_path_intent(
     events: &mut dyn Events,
 ) -> Result<(), UpdateError> {
     let intent = ctx.path_intent_path();
-    let Ok(bytes) = fs::read(&intent) else {
+    let Ok(Some(bytes)) = platform::read_limited(&intent, PATH_INTENT_CAP) else {
         return Ok(());
     };
     // An unreadable record says nothing pane can undo exactly: it goes.
@@ -390,7 +393,7 @@ fn remove_user_config(ctx: &Context) -> Option<PathBuf> {
     if fs::symlink_metadata(path).ok()?.file_type().is_symlink() {
         return None;
     }
-    let text = fs::read_to_string(path).ok()?;
+    let text = crate::channel::policy::read_config(path).ok()??;
     if !crate::channel::policy::holds_only_the_updates_setting(&text)
         || fs::remove_file(path).is_err()
     {

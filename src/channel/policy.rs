@@ -205,6 +205,18 @@ pub fn resolve(
     ))
 }
 
+/// A config file's text, following a link: a regular file of at most
+/// [`MAX_CONFIG_BYTES`] in UTF-8 (a FIFO or a device there is refused, not
+/// read); `None` when there is none.
+pub fn read_config(path: &Path) -> std::io::Result<Option<String>> {
+    match crate::platform::read_regular(path, MAX_CONFIG_BYTES)? {
+        Some(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text")
+        }),
+        None => Ok(None),
+    }
+}
+
 /// The `updates` setting of one file; `None` if the file or the key is absent.
 pub fn read_policy(path: &Path) -> Result<Option<UpdatePolicy>, PolicyError> {
     let read_error = |source| PolicyError::Read {
@@ -212,17 +224,8 @@ pub fn read_policy(path: &Path) -> Result<Option<UpdatePolicy>, PolicyError> {
         source,
     };
     // A symlinked config file is normal (dotfile managers): follow it here.
-    let text = match std::fs::File::open(path) {
-        Ok(file) => {
-            use std::io::Read;
-            let mut text = String::new();
-            file.take(MAX_CONFIG_BYTES)
-                .read_to_string(&mut text)
-                .map_err(read_error)?;
-            text
-        }
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(read_error(error)),
+    let Some(text) = read_config(path).map_err(read_error)? else {
+        return Ok(None);
     };
     parse_updates(&text).map_err(|(line, why)| PolicyError::Syntax {
         path: path.to_path_buf(),
@@ -322,16 +325,12 @@ pub fn holds_only_the_updates_setting(text: &str) -> bool {
 /// symbolic link (a dotfiles manager's, which the reader follows), the file
 /// it points to is replaced, in its own directory, and the link stays.
 pub fn write_user_policy(path: &Path, policy: UpdatePolicy) -> Result<(), PolicyError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(source) => {
-            return Err(PolicyError::Read {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
-    };
+    let text = read_config(path)
+        .map_err(|source| PolicyError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .unwrap_or_default();
     let setting = format!("updates = \"{policy}\"");
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     let mut in_table = false;

@@ -46,7 +46,7 @@ pub fn cache_path(data_dir: &Path) -> PathBuf {
 }
 
 pub fn read_cache(data_dir: &Path) -> Option<CheckCache> {
-    let bytes = std::fs::read(cache_path(data_dir)).ok()?;
+    let bytes = crate::platform::read_limited(&cache_path(data_dir), 64 * 1024).ok()??;
     serde_json::from_slice(&bytes).ok()
 }
 

@@ -188,17 +188,22 @@ impl Receipt {
     }
 }
 
+/// The largest receipt read: far more than any installation records.
+const MAX_RECEIPT_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The receipt's bytes, read only from a regular file of at most
+/// [`MAX_RECEIPT_BYTES`]; `None` when there is none.
+fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, ReceiptError> {
+    platform::read_regular(path, MAX_RECEIPT_BYTES).map_err(|source| ReceiptError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 /// Reads the receipt; `Ok(None)` when there is none.
 pub fn load(path: &Path) -> Result<Option<Receipt>, ReceiptError> {
-    let bytes = match fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(ReceiptError::Read {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
+    let Some(bytes) = read_bytes(path)? else {
+        return Ok(None);
     };
     parse(&bytes, path).map(Some)
 }
@@ -243,9 +248,9 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Receipt, ReceiptError> {
 /// Reads a receipt of a newer schema ([`ReceiptError::FutureSchema`]) for
 /// `self install` to take the installation over; see [`parse_newer`].
 pub fn load_newer(path: &Path) -> Result<Receipt, ReceiptError> {
-    let bytes = fs::read(path).map_err(|source| ReceiptError::Read {
+    let bytes = read_bytes(path)?.ok_or_else(|| ReceiptError::Read {
         path: path.to_path_buf(),
-        source,
+        source: std::io::ErrorKind::NotFound.into(),
     })?;
     parse_newer(&bytes, path)
 }

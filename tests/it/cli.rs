@@ -4,6 +4,7 @@
 //! the environment pane cannot read, and hints that fit what is missing. The
 //! real binary, in a throwaway HOME.
 
+use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
 use serde_json::Value;
@@ -417,4 +418,56 @@ fn an_unpublished_version_is_named_with_where_to_look() {
             .fails_with("no release 9.9.9 is published; see `pane self list`");
         assert!(!run.stderr.contains("caused by"), "{run}");
     }
+}
+
+/// A FIFO or a device where pane keeps a file (the receipt, the check's
+/// cache, the user's `config.toml`) is refused or passed over, never waited
+/// on or read without end; each run is bounded by `timeout` so that a
+/// regression fails instead of hanging.
+#[test]
+fn a_fifo_or_a_device_in_place_of_pane_s_files_is_never_waited_on() {
+    let bounded = |world: &World, args: &[&str]| {
+        let mut command = world.command(Path::new("timeout"));
+        command.arg("20").arg(world.install_path()).args(args);
+        crate::common::Run::from(command.output().unwrap())
+    };
+    let mkfifo = |path: &Path| {
+        let _ = std::fs::remove_file(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        assert!(std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap()
+            .success());
+    };
+
+    // The receipt: a clear error, exit 1.
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    mkfifo(&world.receipt_path());
+    bounded(&world, &["self", "status"])
+        .fails_with("could not read the install receipt")
+        .fails_with("not a regular file");
+
+    // The check's cache: counted as empty, and the check goes on.
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    mkfifo(&world.data_dir.join("update-check.json"));
+    let run = bounded(&world, &["self", "check"]).code(10);
+    assert!(run.stdout.contains("1.1.0"), "{run}");
+
+    // config.toml: named, whether it is a FIFO or a link to /dev/zero; and
+    // uninstall leaves it.
+    let config = world.home.join(".config/pane/config.toml");
+    mkfifo(&config);
+    bounded(&world, &["self", "config", "updates", "auto"])
+        .fails_with("config.toml")
+        .fails_with("not a regular file");
+    std::fs::remove_file(&config).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &config).unwrap();
+    bounded(&world, &["self", "config"])
+        .fails_with("config.toml")
+        .fails_with("not a regular file");
+    std::fs::remove_file(&config).unwrap();
+    mkfifo(&config);
+    bounded(&world, &["self", "uninstall", "--yes"]).success();
+    assert!(config.symlink_metadata().unwrap().file_type().is_fifo());
 }
