@@ -3,11 +3,13 @@
 //! ([`verify::verify_sums`], then an [`ArchiveCheck`]), over files on disk.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::Path;
 
+use super::digest::StreamingSha256;
 use super::verify::{self, ArchiveCheck, VerifiedArchive, VerifyError};
-use super::{archive, digest, source, swap::SwapError, UpdateError};
+use super::{archive, source, swap::SwapError, UpdateError};
+use crate::platform;
 use verify::TrustStore;
 
 /// The files `pane self verify` reads, for its messages.
@@ -50,7 +52,7 @@ pub fn verify_download(
     trust: &TrustStore,
 ) -> Result<VerifiedDownload, UpdateError> {
     // The archive first: without it, whatever else is missing does not matter.
-    let mut archive_file = open_regular(archive_path, source::ARCHIVE_CAP)
+    let archive_file = open_regular(archive_path, source::ARCHIVE_CAP)
         .map_err(unreadable(ManualFile::Archive, archive_path))?;
     let name = archive_path
         .file_name()
@@ -63,48 +65,78 @@ pub fn verify_download(
         .map_err(unreadable(ManualFile::Sums, sums_path))?;
     let verified = verify::verify_sums(&sums, &signature, trust, None)?;
     let check: ArchiveCheck = verified.archive_named(name)?;
-    // The bytes hashed are the bytes unpacked: one open file, read twice, so
-    // that the file swapped for another between the two is not blessed.
-    let actual = digest::sha256_reader(&mut archive_file)
-        .map_err(unreadable(ManualFile::Archive, archive_path))?;
-    let archive = check.finish(&actual)?;
-    archive_file
-        .seek(SeekFrom::Start(0))
-        .map_err(unreadable(ManualFile::Archive, archive_path))?;
-    let binary_size = archive::extract_from(
-        archive_file,
-        &archive.name.top(),
+    // One pass: the bytes unpacked are the bytes hashed, whatever writes to
+    // the file meanwhile. What the unpacking did not read (it stopped at a
+    // refusal) is hashed after it, so that a file that is not the signed
+    // one is called that, before anything about its structure.
+    let mut reader = Hashing {
+        inner: archive_file.take(source::ARCHIVE_CAP + 1),
+        hasher: StreamingSha256::default(),
+        read: 0,
+    };
+    let extracted = archive::extract_from(
+        &mut reader,
+        &check.name.top(),
         &mut std::io::sink(),
         archive::UNPACKED_CAP,
-    )
-    .map_err(SwapError::from)?;
+    );
+    std::io::copy(&mut reader, &mut std::io::sink())
+        .map_err(unreadable(ManualFile::Archive, archive_path))?;
+    if reader.read > source::ARCHIVE_CAP {
+        return Err(unreadable(ManualFile::Archive, archive_path)(too_large(
+            source::ARCHIVE_CAP,
+        )));
+    }
+    let archive = check.finish(&reader.hasher.finish())?;
+    let binary_size = extracted.map_err(SwapError::from)?;
     Ok(VerifiedDownload {
         archive,
         binary_size,
     })
 }
 
+/// Hashes and counts what is read through it.
+struct Hashing<R> {
+    inner: R,
+    hasher: StreamingSha256,
+    read: u64,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+fn too_large(cap: u64) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("it holds more than the {cap} bytes an update accepts"),
+    )
+}
+
 /// Opens `path` for reading when it is a regular file of at most `cap`
 /// bytes, the most an update would download of it. Anything else (a
-/// directory, a FIFO that would block the open, a device that never ends,
-/// a file larger than any release holds) is refused before it is read.
+/// directory, a FIFO, a device that never ends, a file larger than any
+/// release holds) is refused before it is read.
 fn open_regular(path: &Path, cap: u64) -> std::io::Result<File> {
-    let refuse = |what: String| Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, what));
-    let checked = |metadata: &std::fs::Metadata| {
-        if !metadata.is_file() {
-            return refuse("it is not a regular file".into());
+    let file = platform::open_regular_file(path, true).map_err(|error| {
+        if error.kind() == std::io::ErrorKind::InvalidInput {
+            std::io::Error::new(error.kind(), "it is not a regular file")
+        } else {
+            error
         }
-        if metadata.len() > cap {
-            return refuse(format!(
-                "it holds {} bytes, more than the {cap} bytes an update accepts",
-                metadata.len()
-            ));
-        }
-        Ok(())
-    };
-    checked(&std::fs::metadata(path)?)?;
-    let file = File::open(path)?;
-    checked(&file.metadata()?)?;
+    })?;
+    let size = file.metadata()?.len();
+    if size > cap {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("it holds {size} bytes, more than the {cap} bytes an update accepts"),
+        ));
+    }
     Ok(file)
 }
 
@@ -116,10 +148,7 @@ fn read_regular(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
         .take(cap + 1)
         .read_to_end(&mut bytes)?;
     if bytes.len() as u64 > cap {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("it holds more than the {cap} bytes an update accepts"),
-        ));
+        return Err(too_large(cap));
     }
     Ok(bytes)
 }

@@ -270,6 +270,27 @@ fn verify_reads_only_regular_files_no_larger_than_a_download() {
             .fails_with(why);
         assert!(!run.stderr.contains("is genuine"), "{run}");
     }
+    // Bytes that are not the signed ones are called that before anything
+    // about the archive's structure: a flipped byte in the compressed
+    // stream, a cut, a byte after the gzip stream.
+    type Change = fn(&mut Vec<u8>);
+    let changes: [Change; 3] = [
+        |bytes| {
+            let middle = bytes.len() / 2;
+            bytes[middle] ^= 0xff;
+        },
+        |bytes| bytes.truncate(bytes.len() / 2),
+        |bytes| bytes.push(0),
+    ];
+    for change in changes {
+        genuine();
+        let mut bytes = std::fs::read(&archive).unwrap();
+        change(&mut bytes);
+        std::fs::write(&archive, bytes).unwrap();
+        let run =
+            pane(&world, &["self", "verify", &archive_arg], &[]).fails_with("checksum mismatch");
+        assert!(!run.stderr.contains("not a readable"), "{run}");
+    }
     genuine();
     pane(&world, &["self", "verify", &archive_arg], &[]).success();
 }
