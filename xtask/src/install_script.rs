@@ -70,11 +70,14 @@ pub struct Stamp {
     pub sums: Vec<(String, String)>,
 }
 
-/// The stamp of a script; `None` for a script that is not stamped. Refuses
-/// a stamped block that does not read.
+/// The stamp of a script; `None` for a script that is not stamped (or has
+/// no stamped-release block at all). Refuses a stamped block that does not
+/// read.
 pub fn read_stamp(script: &str) -> Result<Option<Stamp>> {
+    // A file of that name without the block is not the repository's script
+    // (a test release's stand-in): it carries no stamp to check.
     let (Some(start), Some(end)) = (script.find(BEGIN), script.find(END)) else {
-        crate::bail!("install.sh has no stamped-release block");
+        return Ok(None);
     };
     let block = &script[start..end.max(start)];
     if block.contains("stamped_version() {\n    :\n}") {
@@ -166,6 +169,6 @@ mod tests {
                 sums: sums.clone()
             })
         );
-        assert!(read_stamp("no block\n").is_err());
+        assert_eq!(read_stamp("no block\n").unwrap(), None);
     }
 }
