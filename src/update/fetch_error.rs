@@ -16,6 +16,8 @@ pub enum FetchError {
     NotFound { url: String },
     #[error("the GitHub API refused the request ({status}) for {url}; it may be rate-limited")]
     RateLimited { url: String, status: u16 },
+    #[error("the release listing API at {url} refused the token or wants one (401)")]
+    ApiUnauthorized { url: String },
     #[error("{url} answered HTTP {status}")]
     Status { url: String, status: u16 },
     #[error("{url} sent more than {cap} bytes; refusing the rest")]
@@ -99,6 +101,7 @@ impl FetchError {
             | FetchError::TooManyRedirects { url }
             | FetchError::NotFound { url }
             | FetchError::RateLimited { url, .. }
+            | FetchError::ApiUnauthorized { url }
             | FetchError::Status { url, .. }
             | FetchError::TooLarge { url, .. }
             | FetchError::Truncated { url, .. }
@@ -137,6 +140,10 @@ impl FetchError {
             ),
             FetchError::Status { status: 401 | 403, .. } => Some(
                 "the server wants a login or refused it: a mirror that needs one takes it in PANE_RELEASES_URL (https://user:password@host/...)"
+                    .into(),
+            ),
+            FetchError::ApiUnauthorized { .. } => Some(
+                "check PANE_GITHUB_TOKEN (or GITHUB_TOKEN): it is sent to the listing API only, and an expired or revoked token is refused; with a mirror, check PANE_RELEASES_API_URL"
                     .into(),
             ),
             FetchError::TooManyRedirects { .. } => Some(

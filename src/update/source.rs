@@ -258,6 +258,7 @@ impl Source {
         match status {
             s if s.is_success() => Ok(Answer::Final(response)),
             StatusCode::NOT_FOUND => Err(FetchError::NotFound { url }),
+            StatusCode::UNAUTHORIZED if is_api => Err(FetchError::ApiUnauthorized { url }),
             StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS if is_api => {
                 Err(FetchError::RateLimited {
                     url,

@@ -564,6 +564,13 @@ fn api_403_says_how_to_pass_a_token() {
     let world = World::installed(&["1.0.0"]);
     world.server().set_fault("/releases", Fault::Status(403));
     world.pane(&["self", "list"]).fails_with("GITHUB_TOKEN");
+    // A 401 from the API is about the token, not a mirror's login.
+    world.server().set_fault("/releases", Fault::Status(401));
+    let run = world
+        .pane(&["self", "list"])
+        .fails_with("refused the token or wants one (401)")
+        .fails_with("hint: check PANE_GITHUB_TOKEN");
+    assert!(!run.stderr.contains("user:password"), "{run}");
 }
 
 #[test]
