@@ -314,23 +314,30 @@ pub struct KeyFiles {
 /// does). Refuses to overwrite files, and to put a secret key in the
 /// repository's `keys/`.
 /// `path` with its longest existing ancestor resolved (links and `..`
-/// followed) and the missing rest appended as written.
+/// followed) and the missing rest appended, its `.` and `..` folded: the
+/// missing parts cannot be links, so folding them by their names is exact.
 fn resolve_ahead(path: &Path) -> std::io::Result<PathBuf> {
     let path = std::path::absolute(path)?;
     let mut missing = Vec::new();
     let mut existing = path.as_path();
     loop {
         match existing.canonicalize() {
-            Ok(resolved) => {
-                return Ok(missing
-                    .iter()
-                    .rev()
-                    .fold(resolved, |dir, part| dir.join(part)))
+            Ok(mut resolved) => {
+                for part in missing.iter().rev() {
+                    match part {
+                        std::path::Component::ParentDir => {
+                            resolved.pop();
+                        }
+                        std::path::Component::CurDir => {}
+                        other => resolved.push(other),
+                    }
+                }
+                return Ok(resolved);
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                match (existing.parent(), existing.file_name()) {
-                    (Some(parent), Some(name)) => {
-                        missing.push(name.to_owned());
+                match (existing.parent(), existing.components().next_back()) {
+                    (Some(parent), Some(last)) => {
+                        missing.push(last);
                         existing = parent;
                     }
                     _ => return Err(e),
@@ -433,6 +440,30 @@ pub fn legacy_signature_text(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_destination_is_resolved_before_it_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().canonicalize().unwrap();
+        std::fs::create_dir(real.join("keys")).unwrap();
+        for (ahead, resolved) in [
+            ("new/deeper", "new/deeper"),
+            ("missing/../keys/x", "keys/x"),
+            ("missing/../../x", "../x"),
+            ("./a/./b", "a/b"),
+        ] {
+            let expected = if let Some(rest) = resolved.strip_prefix("../") {
+                real.parent().unwrap().join(rest)
+            } else {
+                real.join(resolved)
+            };
+            assert_eq!(
+                resolve_ahead(&real.join(ahead)).unwrap(),
+                expected,
+                "{ahead}"
+            );
+        }
+    }
 
     #[test]
     fn trusted_comment_is_tab_separated() {
