@@ -313,39 +313,34 @@ pub struct KeyFiles {
 /// With a password the secret key is encrypted (scrypt, as stock minisign
 /// does). Refuses to overwrite files, and to put a secret key in the
 /// repository's `keys/`.
-/// `path` with its longest existing ancestor resolved (links and `..`
-/// followed) and the missing rest appended, its `.` and `..` folded: the
-/// missing parts cannot be links, so folding them by their names is exact.
+/// Where `path` leads, resolved before it exists: its components in order,
+/// each name that exists resolved (a link followed), `..` taken from what
+/// is resolved so far, and the names that do not exist kept as written
+/// (they cannot be links). A link met after a missing folder and a `..`
+/// is followed like any other, so `new/../link-to-keys` is seen for what it
+/// is.
 fn resolve_ahead(path: &Path) -> std::io::Result<PathBuf> {
+    use std::path::Component;
     let path = std::path::absolute(path)?;
-    let mut missing = Vec::new();
-    let mut existing = path.as_path();
-    loop {
-        match existing.canonicalize() {
-            Ok(mut resolved) => {
-                for part in missing.iter().rev() {
-                    match part {
-                        std::path::Component::ParentDir => {
-                            resolved.pop();
-                        }
-                        std::path::Component::CurDir => {}
-                        other => resolved.push(other),
-                    }
-                }
-                return Ok(resolved);
+    let mut resolved = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::Prefix(_) | Component::RootDir => resolved.push(component),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                resolved.pop();
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                match (existing.parent(), existing.components().next_back()) {
-                    (Some(parent), Some(last)) => {
-                        missing.push(last);
-                        existing = parent;
-                    }
-                    _ => return Err(e),
-                }
+            Component::Normal(name) => {
+                let next = resolved.join(name);
+                resolved = match next.canonicalize() {
+                    Ok(real) => real,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => next,
+                    Err(e) => return Err(e),
+                };
             }
-            Err(e) => return Err(e),
         }
     }
+    Ok(resolved)
 }
 
 pub fn keygen(out_dir: &Path, id: &str, password: Option<&str>) -> Result<KeyFiles> {
@@ -446,6 +441,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let real = dir.path().canonicalize().unwrap();
         std::fs::create_dir(real.join("keys")).unwrap();
+        // A link to keys/ reached through a missing folder and `..`.
+        std::os::unix::fs::symlink(real.join("keys"), real.join("link")).unwrap();
+        assert_eq!(
+            resolve_ahead(&real.join("new/../link/x")).unwrap(),
+            real.join("keys/x")
+        );
         for (ahead, resolved) in [
             ("new/deeper", "new/deeper"),
             ("missing/../keys/x", "keys/x"),
