@@ -114,6 +114,19 @@ pub fn open_regular_file(path: &Path, follow: bool) -> io::Result<fs::File> {
             format!("{} is not a regular file", path.display()),
         ));
     }
+    // Reads of a regular file ignore O_NONBLOCK on the systems pane runs on,
+    // but a network or FUSE filesystem need not: clear it now that the
+    // open cannot block.
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        let fd = file.as_raw_fd();
+        // SAFETY: fcntl on a descriptor this function owns, with plain flags.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+        if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
     Ok(file)
 }
 
@@ -731,8 +744,12 @@ mod tests {
         let link = dir.path().join("link");
         fs::write(dir.path().join("f"), b"x").unwrap();
         std::os::unix::fs::symlink(dir.path().join("f"), &link).unwrap();
-        assert!(open_regular_file(&link, true).is_ok());
+        let opened = open_regular_file(&link, true).unwrap();
         assert!(open_regular_file(&link, false).is_err());
+        // The file handed back blocks as any other does.
+        use std::os::fd::AsRawFd;
+        let flags = unsafe { libc::fcntl(opened.as_raw_fd(), libc::F_GETFL) };
+        assert_eq!(flags & libc::O_NONBLOCK, 0);
     }
 
     #[test]

@@ -443,14 +443,27 @@ fn an_unpublished_version_is_named_with_where_to_look() {
 
 /// A FIFO or a device where pane keeps a file (the receipt, the check's
 /// cache, the user's `config.toml`) is refused or passed over, never waited
-/// on or read without end; each run is bounded by `timeout` so that a
+/// on or read without end; each run is killed after 20 seconds so that a
 /// regression fails instead of hanging.
 #[test]
 fn a_fifo_or_a_device_in_place_of_pane_s_files_is_never_waited_on() {
     let bounded = |world: &World, args: &[&str]| {
-        let mut command = world.command(Path::new("timeout"));
-        command.arg("20").arg(world.install_path()).args(args);
-        crate::common::Run::from(command.output().unwrap())
+        let mut child = world
+            .command(&world.install_path())
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("pane {args:?} still running after 20 s: it waited on a FIFO");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        crate::common::Run::from(child.wait_with_output().unwrap())
     };
     let mkfifo = |path: &Path| {
         let _ = std::fs::remove_file(path);
