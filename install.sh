@@ -80,8 +80,15 @@ EOF
 
 # Hides the password of a URL with credentials (scheme://user:PASSWORD@host) in text bound for
 # the terminal: everything from the user's colon to the last @ of the word, more rather than less.
+# Without sed (check_tools names it missing, through die), the text goes out as it is.
 redact() {
-    sed 's#\(://[^:/@[:space:]]*\):[^[:space:]]*@#\1:***@#g'
+    if command -v sed >/dev/null 2>&1; then
+        sed 's#\(://[^:/@[:space:]]*\):[^[:space:]]*@#\1:***@#g'
+    else
+        while IFS= read -r _line || [ -n "$_line" ]; do
+            printf '%s\n' "$_line"
+        done
+    fi
 }
 
 say() {
@@ -267,7 +274,8 @@ is_loopback_url() {
     _authority=${_rest%%/*}
     _authority=${_authority%%\?*}
     _authority=${_authority%%#*}
-    # A login (user:password@) is not the host: the host follows the last @, as curl reads it.
+    # A login (user:password@) is not the host: take what follows the last @ (curl splits at the
+    # first and then refuses a host that holds another @, so nothing more is let through).
     _authority=${_authority##*@}
     case "$_authority" in
         '' | *[!A-Za-z0-9.:\[\]-]*) return 1 ;;
@@ -368,9 +376,9 @@ setup_network() {
 # explain_failure URL ERRFILE: a line on what to do about a proxy's 407 or an untrusted certificate.
 explain_failure() {
     if grep -Eqi '(response|error:) 407|Proxy Authentication Required' "$2" 2>/dev/null; then
-        printf 'pane-install: %s\n' "the proxy refused to connect to $1 without valid credentials (407 Proxy Authentication Required); put them in its URL: https_proxy=http://user:password@host:port (percent-encode special characters)" | redact >&2
+        printf 'pane-install: %s\n' "the proxy refused to connect to $(printf '%s\n' "$1" | redact) without valid credentials (407 Proxy Authentication Required); put them in its URL: https_proxy=http://user:password@host:port (percent-encode special characters)" >&2
     elif grep -Eqi 'certificate' "$2" 2>/dev/null; then
-        printf 'pane-install: %s\n' "the certificate of $1 is not trusted. If your network or mirror uses its own certificate authority (a corporate proxy does), set SSL_CERT_FILE to a PEM file holding it (on macOS, add it to the System keychain instead)" | redact >&2
+        printf 'pane-install: %s\n' "the certificate of $(printf '%s\n' "$1" | redact) is not trusted. If your network or mirror uses its own certificate authority (a corporate proxy does), set SSL_CERT_FILE to a PEM file holding it (on macOS, add it to the System keychain instead)" >&2
     fi
 }
 

@@ -2360,10 +2360,10 @@ fn quiet_and_verbose() {
 }
 
 #[test]
-fn missing_tar_or_gzip_is_a_clear_error_before_any_download() {
+fn missing_tar_gzip_or_sed_is_a_clear_error_before_any_download() {
     let fake = Fake::new(&["1.0.0"]);
     let server = start_server(fake.root());
-    for hidden in ["tar", "gzip"] {
+    for hidden in ["tar", "gzip", "sed"] {
         let bin = tools_dir(&[hidden]);
         for shell in SHELLS {
             let mut sandbox = Sandbox::new(&server, &fake.key_line());
