@@ -76,10 +76,12 @@ pub struct Stamp {
 pub fn read_stamp(script: &str) -> Result<Option<Stamp>> {
     // A file of that name without the block is not the repository's script
     // (a test release's stand-in): it carries no stamp to check.
-    let (Some(start), Some(end)) = (script.find(BEGIN), script.find(END)) else {
-        return Ok(None);
+    let (start, end) = match (script.find(BEGIN), script.find(END)) {
+        (None, None) => return Ok(None),
+        (Some(start), Some(end)) if start < end => (start, end),
+        _ => crate::bail!("install.sh's stamped-release block is cut or out of order"),
     };
-    let block = &script[start..end.max(start)];
+    let block = &script[start..end];
     if block.contains("stamped_version() {\n    :\n}") {
         return Ok(None);
     }
@@ -170,5 +172,8 @@ mod tests {
             })
         );
         assert_eq!(read_stamp("no block\n").unwrap(), None);
+        let cut = &stamped[..stamped.find("# END").unwrap()];
+        assert!(read_stamp(cut).is_err(), "a block without its end");
+        assert!(read_stamp(&stamped[stamped.find("}\n# END").unwrap()..]).is_err());
     }
 }
