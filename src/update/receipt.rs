@@ -427,13 +427,18 @@ mod tests {
         value["schema"] = 2.into();
         value["layout"] = "two".into();
         value["kept"][0]["layout"] = "two".into();
+        value["profile_edits"] = serde_json::json!([{"file": "/p", "line": "L", "layout": "two"}]);
         let bytes = serde_json::to_vec(&value).unwrap();
         assert!(matches!(
             parse(&bytes, path),
             Err(ReceiptError::FutureSchema { found: 2, .. })
         ));
-        let taken = parse_newer(&bytes, path).unwrap();
+        let mut taken = parse_newer(&bytes, path).unwrap();
         assert!(taken.is_newer());
+        // Equal by file and line; what else the record held is dropped.
+        let edit = taken.profile_edits.remove(0);
+        assert_eq!((edit.file.to_str(), edit.line.as_str()), (Some("/p"), "L"));
+        assert!(edit.other.is_empty(), "{:?}", edit.other);
         let sample_as_newer = Receipt {
             schema: 2,
             ..sample()

@@ -258,7 +258,8 @@ fn credentials_in_the_mirror_url_are_sent_but_never_shown() {
     }
     // Where pane shows the channel's URL, made from the mirror's.
     for args in [
-        &["self", "config", "--json"][..],
+        &["self", "config"][..],
+        &["self", "config", "--json"],
         &["self", "status", "--json"],
     ] {
         let run = world
