@@ -156,13 +156,27 @@ fn uninstall_json_lists_what_the_words_do_and_the_notes() {
         .exists());
 }
 
-#[test]
-fn verify_says_which_file_is_missing_and_what_to_fetch() {
-    let world = World::new();
-    let release = world.publish("1.0.0");
+/// A release of `version` published in `world`, its `~/Downloads`, and the
+/// path its archive would have there (not copied yet).
+fn downloads_of(
+    world: &World,
+    version: &str,
+) -> (
+    xtask::fixtures::ReleaseDir,
+    std::path::PathBuf,
+    std::path::PathBuf,
+) {
+    let release = world.publish(version);
     let downloads = world.home.join("Downloads");
     std::fs::create_dir_all(&downloads).unwrap();
     let archive = downloads.join(release.archive.file_name().unwrap());
+    (release, downloads, archive)
+}
+
+#[test]
+fn verify_says_which_file_is_missing_and_what_to_fetch() {
+    let world = World::new();
+    let (release, downloads, archive) = downloads_of(&world, "1.0.0");
     let archive_arg = archive.to_string_lossy().into_owned();
 
     // No archive: the archive is what is missing, not SHA256SUMS.minisig.
@@ -197,10 +211,7 @@ fn verify_says_which_file_is_missing_and_what_to_fetch() {
 #[test]
 fn verify_reads_only_regular_files_no_larger_than_a_download() {
     let world = World::new();
-    let release = world.publish("1.0.0");
-    let downloads = world.home.join("Downloads");
-    std::fs::create_dir_all(&downloads).unwrap();
-    let archive = downloads.join(release.archive.file_name().unwrap());
+    let (release, downloads, archive) = downloads_of(&world, "1.0.0");
     let archive_arg = archive.to_string_lossy().into_owned();
     let sums = downloads.join("SHA256SUMS");
     let signature = downloads.join("SHA256SUMS.minisig");
