@@ -408,18 +408,19 @@ mod tests {
                 .unwrap();
             builder
         }
+        /// One more entry of one byte under `name` (a GNU long name when
+        /// the name does not fit the header).
+        fn append(builder: &mut tar::Builder<Vec<u8>>, name: &str) {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(1);
+            header.set_mode(0o644);
+            builder.append_data(&mut header, name, &b"x"[..]).unwrap();
+        }
         let long = format!("p/{}", "a".repeat(2 * TEST_CAP as usize));
-
         let mut named = with_binary();
-        let mut header = tar::Header::new_gnu();
-        header.set_size(1);
-        header.set_mode(0o644);
-        builder_append(&mut named, &mut header, &long);
+        append(&mut named, &long);
         let mut short = with_binary();
-        let mut header = tar::Header::new_gnu();
-        header.set_size(1);
-        header.set_mode(0o644);
-        builder_append(&mut short, &mut header, "p/a");
+        append(&mut short, "p/a");
 
         let mut pax = with_binary();
         let body = format!(" comment={long}\n");
@@ -435,24 +436,13 @@ mod tests {
         header.set_mode(0o644);
         header.set_cksum();
         pax.append(&header, record.as_bytes()).unwrap();
-        let mut header = tar::Header::new_ustar();
-        header.set_size(1);
-        header.set_mode(0o644);
-        builder_append(&mut pax, &mut header, "p/b");
+        append(&mut pax, "p/b");
 
         let extract = |archive: Vec<u8>| extract_from(&archive[..], "p", &mut Vec::new(), TEST_CAP);
         assert_eq!(extract(finish(short)).unwrap(), 3);
         for (what, archive) in [("long name", finish(named)), ("pax header", finish(pax))] {
             let error = extract(archive).unwrap_err();
             assert_eq!(variant(&error), "TooLarge", "{what}: {error}");
-        }
-
-        fn builder_append(
-            builder: &mut tar::Builder<Vec<u8>>,
-            header: &mut tar::Header,
-            name: &str,
-        ) {
-            builder.append_data(header, name, &b"x"[..]).unwrap();
         }
     }
 }

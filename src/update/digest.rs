@@ -29,19 +29,12 @@ impl StreamingSha256 {
 
 /// SHA-256 of a file, streamed.
 pub fn sha256_file(path: &Path) -> std::io::Result<[u8; 32]> {
-    sha256_reader(&mut std::fs::File::open(path)?)
-}
-
-/// SHA-256 of everything a reader gives, streamed.
-pub fn sha256_reader(reader: &mut impl std::io::Read) -> std::io::Result<[u8; 32]> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
     let mut hasher = StreamingSha256::default();
     let mut buffer = vec![0u8; 256 * 1024];
     loop {
-        let n = match reader.read(&mut buffer) {
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
+        let n = file.read(&mut buffer)?;
         if n == 0 {
             break;
         }

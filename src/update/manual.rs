@@ -72,7 +72,6 @@ pub fn verify_download(
     let mut reader = Hashing {
         inner: archive_file.take(source::ARCHIVE_CAP + 1),
         hasher: StreamingSha256::default(),
-        read: 0,
     };
     let extracted = archive::extract_from(
         &mut reader,
@@ -82,7 +81,8 @@ pub fn verify_download(
     );
     std::io::copy(&mut reader, &mut std::io::sink())
         .map_err(unreadable(ManualFile::Archive, archive_path))?;
-    if reader.read > source::ARCHIVE_CAP {
+    // The limit used up: the file grew past the cap after it was opened.
+    if reader.inner.limit() == 0 {
         return Err(unreadable(ManualFile::Archive, archive_path)(too_large(
             source::ARCHIVE_CAP,
         )));
@@ -95,18 +95,16 @@ pub fn verify_download(
     })
 }
 
-/// Hashes and counts what is read through it.
+/// Hashes what is read through it.
 struct Hashing<R> {
     inner: R,
     hasher: StreamingSha256,
-    read: u64,
 }
 
 impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
-        self.read += n as u64;
         Ok(n)
     }
 }

@@ -156,6 +156,12 @@ fn uninstall_json_lists_what_the_words_do_and_the_notes() {
         .exists());
 }
 
+/// A FIFO at `path`.
+fn mkfifo(path: &Path) {
+    let made = std::process::Command::new("mkfifo").arg(path).status();
+    assert!(made.unwrap().success(), "mkfifo {}", path.display());
+}
+
 /// A release of `version` published in `world`, its `~/Downloads`, and the
 /// path its archive would have there (not copied yet).
 fn downloads_of(
@@ -238,11 +244,7 @@ fn verify_reads_only_regular_files_no_larger_than_a_download() {
             std::fs::remove_file(path).unwrap();
         }
         match odd {
-            Odd::Fifo => assert!(std::process::Command::new("mkfifo")
-                .arg(path)
-                .status()
-                .unwrap()
-                .success()),
+            Odd::Fifo => mkfifo(path),
             Odd::Dir => std::fs::create_dir(path).unwrap(),
             Odd::DevZero => std::os::unix::fs::symlink("/dev/zero", path).unwrap(),
             Odd::Larger(size) => std::fs::File::create(path).unwrap().set_len(*size).unwrap(),
@@ -479,11 +481,7 @@ fn a_fifo_or_a_device_in_place_of_pane_s_files_is_never_waited_on() {
     let mkfifo = |path: &Path| {
         let _ = std::fs::remove_file(path);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        assert!(std::process::Command::new("mkfifo")
-            .arg(path)
-            .status()
-            .unwrap()
-            .success());
+        mkfifo(path);
     };
 
     // The receipt: a clear error, exit 1.

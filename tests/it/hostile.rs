@@ -202,8 +202,8 @@ fn older_release_served_under_a_newer_tag() {
 
 /// The same replay from a mirror whose own path holds a `download/v…`
 /// (the owner `download`, the repository `vendor`): the tag that counts is
-/// the release's, the last `download/v<version>` of the path, so the replay
-/// is still caught, and a genuine release still installs.
+/// the segment after the path's last `download`, so the replay is still
+/// caught, and a genuine release still installs.
 #[test]
 fn older_release_under_a_newer_tag_on_a_mirror_path_with_download_in_it() {
     let world = World::installed(&["1.0.0"]);

@@ -42,10 +42,16 @@ fn with<'a>(
 /// Runs install.sh (from this checkout) in `world`, which has nothing
 /// installed, trusting `key` (the one that signed the releases served).
 fn install_sh(world: &World, key: &TestKey, env: &[(&str, &str)]) -> Run {
+    install_sh_with(world, key, env, &[])
+}
+
+/// [`install_sh`] with options.
+fn install_sh_with(world: &World, key: &TestKey, env: &[(&str, &str)], args: &[&str]) -> Run {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh");
     let mut command = world.command(Path::new("sh"));
     command
         .arg(&script)
+        .args(args)
         .env("PANE_INSTALL_PUBKEY", key.public_key_line())
         .env("PANE_TARGET", host_target())
         .env("PANE_NO_MODIFY_PATH", "1")
@@ -294,19 +300,12 @@ fn credentials_in_the_mirror_url_are_sent_but_never_shown() {
     // --verbose names every URL it downloads; a 404 names the one missing.
     let missing = with_password(&format!("{releases}/nothing"));
     for (url, code) in [(with_password(&releases), 0), (missing, 1)] {
-        let other = World::new();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh");
-        let output = other
-            .command(Path::new("sh"))
-            .arg(&script)
-            .arg("--verbose")
-            .env("PANE_INSTALL_PUBKEY", fresh.key.public_key_line())
-            .env("PANE_TARGET", host_target())
-            .env("PANE_NO_MODIFY_PATH", "1")
-            .env("PANE_RELEASES_URL", &url)
-            .output()
-            .unwrap();
-        let run = xtask::fixtures::Run::from(output);
+        let run = install_sh_with(
+            &World::new(),
+            &fresh.key,
+            &[("PANE_RELEASES_URL", &url)],
+            &["--verbose"],
+        );
         assert_eq!(run.code, Some(code), "{run}");
         assert!(!run.stderr.contains("s3cr"), "the password shown: {run}");
         assert!(run.stderr.contains("alice:***@"), "{run}");

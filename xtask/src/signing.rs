@@ -309,10 +309,6 @@ pub struct KeyFiles {
     pub key_id: String,
 }
 
-/// Makes a new key pair as `out_dir/<id>.pub` and `out_dir/<id>.key` (0600).
-/// With a password the secret key is encrypted (scrypt, as stock minisign
-/// does). Refuses to overwrite files, and to put a secret key in the
-/// repository's `keys/`.
 /// Where `path` leads, resolved before it exists: its components in order,
 /// each name that exists resolved (a link followed), `..` taken from what
 /// is resolved so far, and the names that do not exist kept as written
@@ -343,6 +339,10 @@ fn resolve_ahead(path: &Path) -> std::io::Result<PathBuf> {
     Ok(resolved)
 }
 
+/// Makes a new key pair as `out_dir/<id>.pub` and `out_dir/<id>.key` (0600).
+/// With a password the secret key is encrypted (scrypt, as stock minisign
+/// does). Refuses to overwrite files, and to put a secret key in the
+/// repository's `keys/`.
 pub fn keygen(out_dir: &Path, id: &str, password: Option<&str>) -> Result<KeyFiles> {
     if id.is_empty() || id.contains(['/', '\0']) || id.starts_with('.') {
         crate::bail!("key id {id:?} must be a plain file name");
@@ -448,19 +448,14 @@ mod tests {
             real.join("keys/x")
         );
         for (ahead, resolved) in [
-            ("new/deeper", "new/deeper"),
-            ("missing/../keys/x", "keys/x"),
-            ("missing/../../x", "../x"),
-            ("./a/./b", "a/b"),
+            ("new/deeper", real.join("new/deeper")),
+            ("missing/../keys/x", real.join("keys/x")),
+            ("missing/../../x", real.parent().unwrap().join("x")),
+            ("./a/./b", real.join("a/b")),
         ] {
-            let expected = if let Some(rest) = resolved.strip_prefix("../") {
-                real.parent().unwrap().join(rest)
-            } else {
-                real.join(resolved)
-            };
             assert_eq!(
                 resolve_ahead(&real.join(ahead)).unwrap(),
-                expected,
+                resolved,
                 "{ahead}"
             );
         }
