@@ -94,7 +94,13 @@ fn install_update_pin_rollback_uninstall() {
     // and again: rollback toggles back
     world.pane(&["self", "rollback"]).success();
     assert_eq!(world.installed_version(), "1.2.0");
-    world.pane(&["self", "list"]).fails_with("could not fetch");
+    // Offline means the server's address answers nothing; pane is still
+    // pointed there, never at the built-in GitHub URLs.
+    let run = world.pane(&["self", "list"]).fails_with("could not fetch");
+    assert!(
+        run.stderr.contains("http://127.0.0.1:") && !run.stderr.contains("github"),
+        "{run}"
+    );
 
     // list/status/check with a server again
     world.server = Some(Server::start(&world.root).unwrap());

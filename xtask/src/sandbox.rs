@@ -17,9 +17,11 @@ use crate::server::Server;
 pub const SYSTEM_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
 /// The environment a sandboxed pane runs with: `HOME` and its XDG dirs, the
-/// test key (honoured by debug builds), the release server's two URLs, and no
-/// update notice. Start from `env_clear()`; add `PATH` and timeouts.
-/// (`cargo xtask bench` gives its many homes the same.)
+/// test key (honoured by debug builds), the release server's two URLs, an
+/// administrator's config file that is not there (debug builds read it
+/// instead of the machine's `/etc/pane/config.toml`), and no update notice.
+/// Start from `env_clear()`; add `PATH` and timeouts. (`cargo xtask bench`
+/// gives its many homes the same.)
 pub fn pane_env(
     home: &Path,
     key: &TestKey,
@@ -32,13 +34,24 @@ pub fn pane_env(
         ("XDG_STATE_HOME", home.join(".local/state").into()),
         ("XDG_CACHE_HOME", home.join(".cache").into()),
         ("PANE_TEST_PUBKEY", key.public_key_line().into()),
+        (
+            "PANE_TEST_SYSTEM_CONFIG",
+            home.join(".no-system-config.toml").into(),
+        ),
         ("PANE_NO_UPDATE_CHECK", "1".into()),
     ];
     if let Some(server) = server {
-        env.push(("PANE_RELEASES_URL", server.releases_url().into()));
-        env.push(("PANE_RELEASES_API_URL", server.api_url().into()));
+        env.extend(server_urls(server));
     }
     env
+}
+
+/// `PANE_RELEASES_URL` and `PANE_RELEASES_API_URL` for `server`.
+fn server_urls(server: &Server) -> [(&'static str, OsString); 2] {
+    [
+        ("PANE_RELEASES_URL", server.releases_url().into()),
+        ("PANE_RELEASES_API_URL", server.api_url().into()),
+    ]
 }
 
 /// `<tmp>/home` (pane installs into `~/.local/bin`, keeps its data in
@@ -54,6 +67,10 @@ pub struct Sandbox {
     pub key: TestKey,
     /// `None` once stopped.
     pub server: Option<Server>,
+    /// The URLs of the server [`Sandbox::stop_server`] stopped, which
+    /// commands keep being given: without them pane would fall back to its
+    /// built-in GitHub URLs and reach for the internet.
+    stopped_urls: Vec<(&'static str, OsString)>,
     /// Set on every command after the defaults (so they override them).
     pub extra_env: Vec<(String, String)>,
 }
@@ -80,6 +97,7 @@ impl Sandbox {
             root,
             key: TestKey::try_generate()?,
             server: Some(server),
+            stopped_urls: Vec::new(),
             tmp,
             extra_env: Vec::new(),
         })
@@ -90,9 +108,12 @@ impl Sandbox {
         self.server.as_ref().expect("the release server is running")
     }
 
-    /// Stops the release server: nothing answers at its address any more.
+    /// Stops the release server: nothing answers at its address any more,
+    /// and commands are still pointed there.
     pub fn stop_server(&mut self) {
-        self.server = None;
+        if let Some(server) = self.server.take() {
+            self.stopped_urls = server_urls(&server).into();
+        }
     }
 
     /// Keeps the directory after the sandbox is gone (to look at a failure).
@@ -122,6 +143,10 @@ impl Sandbox {
         let mut env: Vec<(String, OsString)> =
             pane_env(&self.home, &self.key, self.server.as_ref())
                 .into_iter()
+                .chain(match self.server {
+                    Some(_) => Vec::new(),
+                    None => self.stopped_urls.clone(),
+                })
                 .map(|(name, value)| (name.to_string(), value))
                 .collect();
         for (name, value) in [
@@ -245,12 +270,17 @@ mod tests {
         assert!(env
             .iter()
             .any(|(name, value)| name == "HOME" && Path::new(value) == sandbox.home));
-        assert!(env.iter().any(|(name, _)| name == "PANE_RELEASES_URL"));
+        let urls = |env: Vec<(String, OsString)>| -> Vec<(String, OsString)> {
+            env.into_iter()
+                .filter(|(name, _)| name.starts_with("PANE_RELEASES_"))
+                .collect()
+        };
+        let running = urls(env);
+        assert_eq!(running.len(), 2, "{running:?}");
+        // A stopped server's address is still what pane is given: nothing
+        // falls back to the built-in GitHub URLs.
         sandbox.stop_server();
-        assert!(!sandbox
-            .env()
-            .iter()
-            .any(|(name, _)| name == "PANE_RELEASES_URL"));
+        assert_eq!(urls(sandbox.env()), running);
     }
 
     #[test]
