@@ -134,6 +134,19 @@ pub struct Rollout {
     pub hours: f64,
 }
 
+/// When `rollout` reaches every installation.
+pub fn rollout_end(rollout: &Rollout) -> Timestamp {
+    // Whole seconds are enough here; `hours` is at most MAX_ROLLOUT_HOURS.
+    rollout
+        .start
+        .plus_seconds((rollout.hours * 3600.0).ceil() as i64)
+}
+
+/// The latest a rollout in a document issued at `issued` may end.
+pub fn rollout_limit(issued: Timestamp) -> Timestamp {
+    issued.plus_seconds((MAX_ROLLOUT_HOURS * 3600.0) as i64)
+}
+
 impl ChannelDocument {
     /// Parses and checks a document (at most [`MAX_DOCUMENT_BYTES`]).
     pub fn parse(bytes: &[u8]) -> Result<ChannelDocument, ChannelError> {
@@ -143,8 +156,13 @@ impl ChannelDocument {
                 limit: MAX_DOCUMENT_BYTES,
             });
         }
+        // JSON is UTF-8, and the document is kept as text. serde_json skips
+        // the strings of fields it does not know without reading them, so a
+        // byte that is not UTF-8 there would pass `from_slice`.
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| ChannelError::InvalidJson(format!("it is not UTF-8 ({e})")))?;
         let document: ChannelDocument =
-            serde_json::from_slice(bytes).map_err(|e| ChannelError::InvalidJson(e.to_string()))?;
+            serde_json::from_str(text).map_err(|e| ChannelError::InvalidJson(e.to_string()))?;
         document.check()?;
         Ok(document)
     }
@@ -178,6 +196,16 @@ impl ChannelDocument {
                 return invalid(format!(
                     "the rollout of {} lasts {} hours",
                     rollout.version, rollout.hours
+                ));
+            }
+            // A start far ahead would hold the release back for good as
+            // surely as endless hours: the whole rollout ends within a year
+            // of the document's issue.
+            if rollout_end(rollout) > rollout_limit(self.issued) {
+                return invalid(format!(
+                    "the rollout of {} ends after {}, more than a year after the document was issued",
+                    rollout.version,
+                    rollout_limit(self.issued)
                 ));
             }
         }

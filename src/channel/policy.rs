@@ -140,6 +140,17 @@ pub enum PolicyError {
     },
 }
 
+impl PolicyError {
+    /// The file that could not be read or written.
+    pub fn path(&self) -> &Path {
+        match self {
+            PolicyError::Read { path, .. }
+            | PolicyError::Syntax { path, .. }
+            | PolicyError::Write { path, .. } => path,
+        }
+    }
+}
+
 /// The system-wide file of this platform.
 pub fn system_config_path() -> PathBuf {
     if cfg!(target_os = "macos") {

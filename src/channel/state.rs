@@ -346,14 +346,19 @@ pub fn accept(state: &mut StoredState, fetched: Fetched, keys: &ChannelKeys) -> 
             events.push(ChannelEvent::FetchFailed(why));
             held
         }
-        Fetched::Document { bytes, signature } => match verify_document(&bytes, &signature, keys) {
+        Fetched::Document { bytes, signature } => match verify_document(&bytes, &signature, keys)
+            .and_then(|new| match String::from_utf8(bytes) {
+                Ok(text) => Ok((new, text)),
+                // `verify_document` refuses it first; this keeps a panic out.
+                Err(e) => Err(ChannelError::InvalidJson(format!("it is not UTF-8 ({e})"))),
+            }) {
             Err(error) => {
                 events.push(ChannelEvent::Rejected(error));
                 held
             }
-            Ok(new) => {
+            Ok((new, text)) => {
                 let (current, event, replaced) =
-                    keep_newer(state, keys, held, new, bytes, signature);
+                    keep_newer(state, keys, held, new, text, signature);
                 events.push(event);
                 changed |= replaced;
                 current
@@ -374,7 +379,7 @@ fn keep_newer(
     keys: &ChannelKeys,
     held: Option<VerifiedChannel>,
     new: VerifiedChannel,
-    bytes: Vec<u8>,
+    text: String,
     signature: String,
 ) -> (Option<VerifiedChannel>, ChannelEvent, bool) {
     let offered = new.document.serial;
@@ -394,7 +399,7 @@ fn keep_newer(
             .and_then(StoredDocument::claimed_serial),
     };
     if previous == Some(offered) {
-        let same = state.document.as_ref().map(|s| s.text.as_bytes()) == Some(&bytes[..]);
+        let same = state.document.as_ref().map(|s| &s.text) == Some(&text);
         if same {
             // Where the stored copy does not verify here, this one does.
             let current = held.or(Some(new));
@@ -402,8 +407,6 @@ fn keep_newer(
         }
         return (held, ChannelEvent::Conflict { serial: offered }, false);
     }
-    // A verified document parsed as JSON, and so is UTF-8.
-    let text = String::from_utf8(bytes).expect("a verified document is UTF-8 JSON");
     state.document = Some(StoredDocument {
         text,
         signature,

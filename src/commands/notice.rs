@@ -145,9 +145,18 @@ fn notice_text(
         return pinned_withdrawn_text(ctx).map(|text| (text, true));
     }
     if let Some(w) = view.withdrawal(current, &ctx.target) {
-        let way_out = w.replacement.as_ref().map_or(String::new(), |r| {
-            format!(" `pane self update` installs its replacement, {r}.")
+        // A newer release that is not withdrawn (a fix forward) is what
+        // `update` installs then, rather than going down to the replacement.
+        let newer = Version::parse(&cache.latest).ok().filter(|latest| {
+            latest > current
+                && latest.pre.is_empty()
+                && view.withdrawal(latest, &ctx.target).is_none()
         });
+        let way_out = match (newer, &w.replacement) {
+            (Some(newer), _) => format!(" `pane self update` installs {newer}, a newer release."),
+            (None, Some(r)) => format!(" `pane self update` installs its replacement, {r}."),
+            (None, None) => String::new(),
+        };
         return Some((
             format!("pane {current} has been withdrawn: {}.{way_out}", w.reason),
             true,
@@ -192,7 +201,8 @@ pub fn maybe_show(env: &Env, build: &Build) {
         return;
     };
     // Where the policy counts (whether to check), a PANE_UPDATES that is none
-    // of the three is said to be passed over, not read as `notify` in silence.
+    // of the three is said to be passed over, not read as `notify` in silence;
+    // a file that does not read turns the checks off, and says so.
     let policy = match ctx.channel.policy.resolve() {
         Ok(resolved) => {
             if let Some(warning) = &resolved.ignored {
@@ -200,7 +210,10 @@ pub fn maybe_show(env: &Env, build: &Build) {
             }
             resolved.policy
         }
-        Err(_) => UpdatePolicy::default(),
+        Err(error) => {
+            eprintln!("warning: update policy: {error}; no update checks until it reads");
+            UpdatePolicy::Off
+        }
     };
     let now = now_unix(&ctx);
     let mut cache = read_cache(&ctx.data_dir).unwrap_or_default();

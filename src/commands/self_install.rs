@@ -126,7 +126,7 @@ fn follow_channel(ctx: &Context, ui: &Ui) -> Result<Option<serde_json::Value>, U
         return Ok(None);
     };
     ui.warn(&format!(
-        "pane {} has been withdrawn: {}; installing its replacement",
+        "pane {} has been withdrawn: {}; moving off it",
         ctx.current_version, withdrawal.reason
     ));
     let options = UpdateOptions {

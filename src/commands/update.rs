@@ -11,9 +11,16 @@ use crate::update::{self, Context, Outcome, UpdateError, UpdateOptions, Updater,
 
 /// An administrator's `updates = "off"` stops `update`, `pin` and `rollback`.
 pub fn refuse_if_administrator_off(ctx: &Context) -> Result<(), UpdateError> {
+    let system = &ctx.channel.policy.system;
     match ctx.channel.policy.resolve() {
-        Ok(policy) if policy.administrator_off() => Err(UpdateError::AdministratorOff(
-            ctx.channel.policy.system.clone(),
+        Ok(policy) if policy.administrator_off() => {
+            Err(UpdateError::AdministratorOff(system.clone()))
+        }
+        // Fails closed: the file may say `off`. (A user's file that does
+        // not read decides nothing for a command the user typed.)
+        Err(error) if error.path() == system => Err(UpdateError::AdministratorUnreadable(
+            error.to_string(),
+            system.clone(),
         )),
         _ => Ok(()),
     }

@@ -172,7 +172,15 @@ impl Updater<'_> {
             "the server calls the pre-release {latest} its latest release; without --prerelease pane skips it{}",
             stable.as_ref().map_or(String::new(), |v| format!(" and considers {v}, the highest stable release"))
         ));
-        Ok(stable.map(|v| (v, None)))
+        // The listing is a hint: the stable release it names is verified
+        // (its signed files fetched) before anything is said or recorded of it.
+        match stable {
+            Some(version) => {
+                let resolved = self.resolve(Some(&version))?;
+                Ok(Some((version, Some(resolved))))
+            }
+            None => Ok(None),
+        }
     }
 
     fn choose_latest(

@@ -53,11 +53,12 @@ impl PolicyFiles {
         policy::resolve(&self.system, self.environment.as_deref(), &user)
     }
 
-    /// The policy in force; the default (`notify`) when a file cannot be read.
-    /// Nothing is said here about a `PANE_UPDATES` passed over
+    /// The policy in force; `off` when a file that decides it cannot be
+    /// read: a typo in an administrator's `off` must not turn into checks
+    /// and updates. Nothing is said here about a `PANE_UPDATES` passed over
     /// ([`ResolvedPolicy::ignored`]): callers that can warn use `resolve`.
     pub fn in_force(&self) -> UpdatePolicy {
-        self.resolve().map(|p| p.policy).unwrap_or_default()
+        self.resolve().map_or(UpdatePolicy::Off, |p| p.policy)
     }
 }
 

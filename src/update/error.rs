@@ -50,6 +50,10 @@ pub enum UpdateError {
     Policy(String),
     #[error("updates are turned off by the administrator in {0}")]
     AdministratorOff(PathBuf),
+    /// The administrator's file is there but does not read: it may say
+    /// `off`, so nothing is updated until it does.
+    #[error("the administrator's update policy cannot be read: {0}")]
+    AdministratorUnreadable(String, PathBuf),
     #[error("no release matches {0}")]
     NoMatch(String),
     /// A version asked for by name whose signed files the server does not have.
@@ -110,6 +114,10 @@ impl UpdateError {
             UpdateError::Policy(_) => Some("`pane self config` shows each setting and where it comes from".into()),
             UpdateError::AdministratorOff(path) => Some(format!(
                 "ask your administrator: {} sets updates = \"off\"",
+                path.display()
+            )),
+            UpdateError::AdministratorUnreadable(_, path) => Some(format!(
+                "pane updates itself only once {} reads (it may turn updates off): ask your administrator",
                 path.display()
             )),
             UpdateError::OlderThanInstalled { running, .. } => Some(format!(

@@ -621,6 +621,19 @@ fn withdrawal_and_critical_notices_show_on_every_run() {
         );
         assert!(run.stderr.contains("its replacement, 1.1.3"), "{run}");
     }
+    // With a newer release that is not withdrawn, update fixes forward, and
+    // the notice names where it goes.
+    world.publish("1.3.0");
+    at_now(&world, &["self", "check"]).code(10);
+    let run = notice(&world).success();
+    assert!(
+        run.stderr
+            .contains("`pane self update` installs 1.3.0, a newer release.")
+            && !run.stderr.contains("replacement"),
+        "{run}"
+    );
+    let run = at_now(&world, &["self", "update", "--dry-run"]).success();
+    assert!(run.stderr.contains("1.2.0 → 1.3.0"), "{run}");
     let status = at_now(&world, &["self", "status", "--json"])
         .success()
         .json();
@@ -884,4 +897,143 @@ fn rollback_to_a_withdrawn_version_is_refused_unless_allowed() {
     at_now(&world, &["self", "rollback", "--allow-withdrawn"]).success();
     assert_eq!(world.installed_version(), "1.1.3");
     assert_eq!(world.receipt()["pin"], "1.1.3");
+}
+
+/// serde_json skips the string of a field it does not know without reading
+/// it, so a signed document with a byte that is not UTF-8 there used to pass
+/// the parser and then abort every command that fetched it: the way out of a
+/// stolen channel key (an update to the release that revokes it) with it.
+#[test]
+fn a_signed_channel_document_that_is_not_utf8_is_refused_not_a_crash() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    let mut text = br#"{"schema":1,"serial":7,"issued":"2026-12-01T09:00:00Z","note":""#.to_vec();
+    text.extend_from_slice(b"\xff\"}");
+    let dir = world.root.join("channel");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("channel.json"), &text).unwrap();
+    let comment = xtask::channel::trusted_comment(7, 1_796_119_200);
+    std::fs::write(
+        dir.join("channel.json.minisig"),
+        world.key.sign_with_comment(&text, &comment),
+    )
+    .unwrap();
+    let run = at_now(&world, &["self", "check"]).code(10);
+    assert!(run.stderr.contains("not UTF-8"), "{run}");
+    let run = at_now(&world, &["self", "update"]).success();
+    assert!(run.stderr.contains("not UTF-8"), "{run}");
+    assert_eq!(world.installed_version(), "1.1.0");
+    let state =
+        std::fs::read_to_string(world.data_dir.join("channel-state.json")).unwrap_or_default();
+    assert!(
+        !state.contains("\"serial\": 7") && !state.contains("note"),
+        "{state}"
+    );
+}
+
+/// `hours` is capped at a year so that a rollout cannot hold a release back
+/// for good; a start far ahead would do the same, so the whole rollout must
+/// end within a year of the document's issue.
+#[test]
+fn a_rollout_that_ends_more_than_a_year_after_its_document_is_refused() {
+    let world = World::installed(&["1.1.3", "1.2.0"]);
+    with_number(&world, 0.0);
+    for (start, hours, held) in [
+        ("9999-01-01T00:00:00Z", 1, false),
+        ("2027-12-01T10:00:01Z", 0, false),
+        // Within the year: a rollout that has not begun holds 1.2.0 back.
+        ("2027-11-30T10:00:00Z", 24, true),
+    ] {
+        let doc = json!({"schema": 1, "serial": 1, "issued": "2026-12-01T10:00:00Z",
+            "rollout": {"version": "1.2.0", "start": start, "hours": hours}});
+        serve_signed(&world, &doc, &world.key, None);
+        let run = at_now(&world, &["self", "update", "--dry-run"]).success();
+        assert_eq!(
+            run.stderr.contains("is rolling out"),
+            held,
+            "{start}: {run}"
+        );
+        if !held {
+            assert!(
+                run.stderr.contains("more than a year after"),
+                "{start}: {run}"
+            );
+        }
+        std::fs::remove_file(world.data_dir.join("channel-state.json")).unwrap();
+        with_number(&world, 0.0);
+    }
+}
+
+/// An administrator's file that does not read may say `off`: update, pin and
+/// rollback are refused, naming it, and the background check does nothing. A
+/// user's own file that does not read does not stop a command they typed.
+#[test]
+fn an_administrator_file_that_does_not_read_fails_closed() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    world.pane(&["self", "update"]).success();
+    let system = world.tmp.path().join("etc-pane.toml");
+    let admin = [("PANE_TEST_SYSTEM_CONFIG", system.to_str().unwrap())];
+    for broken in [
+        "updates = \"Off\"\n",
+        "updates = off\n",
+        "updates = \"off\"\nupdates = \"off\"\n",
+    ] {
+        std::fs::write(&system, broken).unwrap();
+        let before = world.snapshot();
+        for args in [
+            &["self", "update"][..],
+            &["self", "pin", "1.0.0"],
+            &["self", "rollback"],
+        ] {
+            let run = world.pane_env(args, &admin);
+            assert_eq!(run.code, Some(1), "{broken:?} {args:?}: {run}");
+            assert!(
+                run.stderr.contains("update policy cannot be read")
+                    && run.stderr.contains(system.to_str().unwrap()),
+                "{run}"
+            );
+        }
+        world
+            .pane_env(&["self", "background-check"], &admin)
+            .success();
+        before.assert_same(&world.snapshot());
+        assert!(!world.data_dir.join("update-check.json").exists());
+    }
+    assert_eq!(world.installed_version(), "1.1.0");
+    // The user's own file with the same typo: their command goes ahead.
+    let user = world.home.join(".config/pane/config.toml");
+    std::fs::create_dir_all(user.parent().unwrap()).unwrap();
+    std::fs::write(&user, "updates = \"Off\"\n").unwrap();
+    world.pane(&["self", "rollback"]).success();
+    assert_eq!(world.installed_version(), "1.0.0");
+}
+
+/// With a pre-release called latest, the listing's highest stable release
+/// is a hint: it is verified before `check` reports it or records it in the
+/// update-check cache (which only holds versions read from a signature).
+#[test]
+fn a_stable_release_the_listing_names_is_verified_before_check_names_it() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    world.publish("1.2.0-rc.1");
+    let server = world.server();
+    let rc = server.download_url("1.2.0-rc.1", "SHA256SUMS.minisig");
+    server.set_fault("*/latest/download/*", Fault::RedirectTo(rc));
+    // Listed, nothing published.
+    std::fs::create_dir_all(world.root.join("v9.9.9")).unwrap();
+    let cache = world.data_dir.join("update-check.json");
+    let run = world.pane(&["self", "check", "--json"]);
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(
+        run.stderr.contains("9.9.9") && run.stderr.contains("404"),
+        "{run}"
+    );
+    assert!(!std::fs::read_to_string(&cache)
+        .unwrap_or_default()
+        .contains("9.9.9"));
+    // Published and signed, it is what check names, and records.
+    std::fs::remove_dir(world.root.join("v9.9.9")).unwrap();
+    let run = world.pane(&["self", "check", "--json"]).code(10);
+    assert_eq!(run.json()["available"], "1.1.0", "{run}");
+    assert!(std::fs::read_to_string(&cache)
+        .unwrap()
+        .contains("\"1.1.0\""));
 }

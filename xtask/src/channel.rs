@@ -28,11 +28,12 @@
 //! replacement other than the one an earlier withdrawal of the version names
 //! for targets the new one does not cover; withdrawing a version that another
 //! withdrawal names as its replacement; a rollout longer than
-//! [`MAX_ROLLOUT_HOURS`], or a rollout or critical mark for a version that is
+//! [`MAX_ROLLOUT_HOURS`] or ending more than that after now, a document
+//! pane's own parser refuses, or a rollout or critical mark for a version that is
 //! not released or is withdrawn.
 
 use pane::channel::decide;
-use pane::channel::document::MAX_ROLLOUT_HOURS;
+use pane::channel::document::{rollout_end, rollout_limit, MAX_ROLLOUT_HOURS};
 use pane::channel::time::Timestamp;
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
@@ -172,6 +173,10 @@ pub fn publish(
     document["expires"] = json!(rfc3339(now + u64::from(valid_days) * 86_400));
     let mut text = serde_json::to_string_pretty(&document).expect("JSON values serialize");
     text.push('\n');
+    // Sign only what pane accepts: a document its own parser refuses would
+    // reach no installation, and the withdrawal in it with it.
+    pane::channel::document::ChannelDocument::parse(text.as_bytes())
+        .map_err(|e| crate::Error::msg(format!("the new document would be refused: {e}")))?;
     let signature = signing::signature_text(
         key,
         Cursor::new(text.as_bytes()),
@@ -259,6 +264,17 @@ pub fn apply(document: &mut Value, action: &Action, mirror: &Path, now: u64) -> 
                 })?,
                 None => rfc3339(now),
             };
+            let rollout = pane::channel::document::Rollout {
+                version: version.clone(),
+                start: Timestamp::parse(&start).expect("written by rfc3339"),
+                hours: *hours,
+            };
+            let limit = rollout_limit(Timestamp::from_unix(now as i64));
+            if rollout_end(&rollout) > limit {
+                crate::bail!(
+                    "a rollout from {start} over {hours} hours ends after {limit}: a rollout ends within a year"
+                );
+            }
             object.insert(
                 "rollout".into(),
                 json!({ "version": version.to_string(), "start": start, "hours": hours }),

@@ -342,4 +342,12 @@ fn a_rollout_longer_than_a_year_is_refused() {
     mirror.ok(&["rollout", "1.2.0", "--hours", "8760"]);
     let rollout = mirror.verified().unwrap().document.rollout.unwrap();
     assert_eq!(rollout.hours, 8760.0);
+    // Nor one that starts so far ahead that it ends more than a year from
+    // now: pane would refuse the document, withdrawals and all.
+    for (start, hours) in [("9999-01-01T00:00:00Z", "1"), ("2099-01-01T00:00:00Z", "0")] {
+        mirror.refused(
+            &["rollout", "1.2.0", "--hours", hours, "--start", start],
+            "a rollout ends within a year",
+        );
+    }
 }
