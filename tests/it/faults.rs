@@ -497,10 +497,19 @@ fn receipt_pointing_at_a_missing_binary() {
     // The user removed things behind pane's back, and still has the pane
     // they once downloaded.
     let downloaded = build_pane("1.0.0");
-    for (case, removed) in [
-        ("the binary", &["pane"][..]),
-        ("the binary and the kept versions", &["pane", "versions"]),
-        ("the install dir", &["bin"]),
+    // What the error says first (docs/robustness.md), before its hint.
+    for (case, removed, error) in [
+        ("the binary", &["pane"][..], ""),
+        (
+            "the binary and the kept versions",
+            &["pane", "versions"],
+            "error: could not keep a copy of ",
+        ),
+        (
+            "the install dir",
+            &["bin"],
+            "error: could not create a file in ",
+        ),
     ] {
         let world = World::installed(&["1.0.0", "1.1.0"]);
         for what in removed {
@@ -524,7 +533,8 @@ fn receipt_pointing_at_a_missing_binary() {
             let before = world.snapshot();
             let run = world.run(&downloaded, &["self", "update"], &[]);
             eprintln!("removed {case}: {run}");
-            run.fails_with("is missing")
+            run.fails_with(error)
+                .fails_with("is missing")
                 .fails_with("run `pane self install`");
             before.assert_same(&world.snapshot());
             // The way out the hint gives.

@@ -289,7 +289,7 @@ fn render_verify(verify: &Verify, out: &mut Markdown, goals: &mut Goals) {
         )
     };
     out.line(row(
-        "pane (`pane::update::verify::sha256_file`)",
+        "pane (`pane::update::digest::sha256_file`)",
         &verify.pane,
     ));
     out.line(row("`sha256sum`", &verify.sha256sum));
