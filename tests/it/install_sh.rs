@@ -619,25 +619,30 @@ fn install_sh_then_pane_self_uninstall_leaves_the_home_as_it_was() {
 
 #[test]
 fn works_when_home_is_unset() {
-    // HOME comes from the password database then, which is the real home of whoever runs the
-    // tests: the install goes to --install-dir, the receipt to XDG_DATA_HOME, and no profile is
-    // touched, so nothing outside the sandbox is written.
+    // HOME comes from the password database then. A `getent` of the sandbox's
+    // own answers for it (the real one would name the real home of whoever
+    // runs the tests), and `dscl` is hidden: the install must land in the
+    // home it names, so a script that ignored the lookup would fail here.
     let fixture = shared();
     let server = start_server(&fixture.root);
     for shell in SHELLS {
         let mut sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
-        sandbox.unset("HOME");
-        let dir = sandbox.path("bin");
-        let output = sandbox.run(
-            shell,
-            &[
-                "--install-dir",
-                dir.to_str().unwrap(),
-                "--no-modify-path",
-                "--yes",
-            ],
-        );
+        let home = sandbox.home();
+        let tools = tools_dir(&["getent", "dscl"]);
+        let getent = tools.path().join("getent");
+        fs::write(
+            &getent,
+            format!(
+                "#!/bin/sh\n[ \"$1\" = passwd ] || exit 2\necho \"$2:x:1000:1000::{}:/bin/sh\"\n",
+                home.display()
+            ),
+        )
+        .unwrap();
+        fs::set_permissions(&getent, fs::Permissions::from_mode(0o755)).unwrap();
+        sandbox.set("PATH", tools.path()).unset("HOME");
+        let output = sandbox.run(shell, &["--no-modify-path", "--yes"]);
         assert_success(shell, &output);
+        let dir = home.join(".local/bin");
         assert_eq!(sandbox.installed_version(&dir.join("pane")), "pane 1.1.0");
         let receipt: serde_json::Value = serde_json::from_str(&receipt_text(&sandbox)).unwrap();
         assert_eq!(receipt["installed_by"], "install.sh", "{receipt}");

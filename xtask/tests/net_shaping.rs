@@ -68,8 +68,10 @@ fn a_request_costs_its_round_trips_and_concurrent_ones_overlap() {
     });
     assert_eq!(lengths, [100, 100]);
     assert!(two >= Duration::from_millis(200), "two took {two:?}");
+    // Overlapped, not one after the other (which would take twice one);
+    // the margin is for a loaded machine.
     assert!(
-        two < one * 3 / 2 + Duration::from_millis(50),
+        two < one * 7 / 4,
         "two concurrent requests took {two:?}, one took {one:?}"
     );
     let stats = relay.stats();
@@ -91,7 +93,8 @@ fn the_bandwidth_is_shared_by_every_connection_and_front() {
     let (length, one) = timed(|| fetch(front));
     assert_eq!(length, SIZE);
     assert!(one >= Duration::from_millis(950), "2 MiB took {one:?}");
-    assert!(one < Duration::from_millis(2500), "2 MiB took {one:?}");
+    // Not throttled below the rate either (with room for a loaded machine).
+    assert!(one < Duration::from_millis(4000), "2 MiB took {one:?}");
 
     // A second front before the same server shares the same bucket: two
     // downloads at once take about twice as long as one.

@@ -44,16 +44,39 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-fn have(tool: &str) -> bool {
+/// Whether `tool` is installed. When it is not, the test says it checked
+/// nothing, or fails when `CI` is set (.ci/run installs every such tool).
+fn need(tool: &str) -> bool {
     let found = Command::new("sh")
         .args(["-c", &format!("command -v {tool}")])
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
     if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "`{tool}` is not installed, and with CI set this test must run (.ci/run installs it)"
+        );
         eprintln!("\n!!!!! SKIPPED: `{tool}` is not installed; this test checked nothing !!!!!\n");
     }
     found
+}
+
+/// [`need`] for a GNU tool: on Linux; elsewhere (macOS has no GNU
+/// coreutils) only where it happens to be installed.
+fn need_gnu(tool: &str) -> bool {
+    if cfg!(target_os = "linux") {
+        need(tool)
+    } else {
+        need_if_present(tool)
+    }
+}
+
+fn need_if_present(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// Files in `dir`, sorted, to prove a failure left nothing behind.

@@ -6,24 +6,6 @@
 
 use super::*;
 
-/// Whether `tool` is installed. When it is not, the test says it checked
-/// nothing, or fails when `CI` is set (.ci/run installs every such tool).
-fn need(tool: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "`{tool}` is not installed, and with CI set this test must run (.ci/run installs it)"
-        );
-        eprintln!("\n!!!!! SKIPPED: `{tool}` is not installed; this test checked nothing !!!!!\n");
-    }
-    found
-}
-
 fn run(command: &mut Command) -> Output {
     let output = command.output().unwrap();
     assert!(
