@@ -89,7 +89,7 @@ impl Updater<'_> {
         view: &ChannelView,
     ) -> Result<Choice, UpdateError> {
         let current = &receipt.version;
-        match receipt.pin.as_deref().map(Pin::parse).transpose()? {
+        match receipt.pin.as_deref().map(Pin::parse_stored).transpose()? {
             Some(Pin::Exact(v)) if &v == current => Ok(Choice::stay(Why::HeldByPin(v.to_string()))),
             // A pin that no longer matches (`self install` of another
             // version keeps the receipt's pin): going there is asking for

@@ -64,6 +64,9 @@ pub enum UpdateError {
     },
     #[error("{0:?} is neither a version (1.2.0) nor a version requirement (~1.2)")]
     BadRequirement(String),
+    /// The receipt's `pin` field, edited into something that does not parse.
+    #[error("the pin stored in the install receipt, {0:?}, is neither a version nor a version requirement")]
+    BadStoredPin(String),
     /// Arguments clap accepts that pane cannot use (`pane self config foo`).
     #[error("{message}")]
     Usage { message: String, hint: String },
@@ -128,6 +131,9 @@ impl UpdateError {
                 "no release {version} is published; see `pane self list` for the releases there are"
             )),
             UpdateError::BadRequirement(_) => None,
+            UpdateError::BadStoredPin(_) => Some(
+                "`pane self unpin` removes it, `pane self pin VERSION` replaces it".into(),
+            ),
             UpdateError::Usage { hint, .. } => Some(hint.clone()),
             UpdateError::NoHome => Some("pass --install-dir DIR, or set HOME".into()),
             UpdateError::UnexpandedTilde { dir, .. } => {
@@ -154,6 +160,7 @@ impl UpdateError {
         matches!(
             self,
             UpdateError::BadRequirement(_)
+                | UpdateError::BadStoredPin(_)
                 | UpdateError::UnexpandedTilde { .. }
                 | UpdateError::Usage { .. }
         )

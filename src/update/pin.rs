@@ -35,6 +35,12 @@ impl Pin {
             .map_err(|_| UpdateError::BadRequirement(text.to_string()))
     }
 
+    /// The pin stored in the receipt: a text that does not parse is named
+    /// as the receipt's, with the way out.
+    pub fn parse_stored(text: &str) -> Result<Pin, UpdateError> {
+        Pin::parse(text).map_err(|_| UpdateError::BadStoredPin(text.to_string()))
+    }
+
     pub fn matches(&self, version: &Version) -> bool {
         match self {
             Pin::Exact(v) => v == version,

@@ -387,7 +387,7 @@ impl<'a> Updater<'a> {
         let current = receipt.version.clone();
         let (resolved, withdrawal) = match want {
             Want::Exact(v) => {
-                if let Some(pin) = receipt.pin.as_deref().map(Pin::parse).transpose()? {
+                if let Some(pin) = receipt.pin.as_deref().map(Pin::parse_stored).transpose()? {
                     if !pin.matches(v) {
                         return Err(UpdateError::OutsidePin {
                             requested: v.to_string(),

@@ -983,3 +983,29 @@ fn a_failed_take_over_of_a_newer_receipt_leaves_its_bytes() {
         bytes
     );
 }
+
+/// A receipt whose `pin` was edited into something that does not parse:
+/// `update` and `check` are usage errors (exit 2) that name the receipt's pin
+/// and the way out, and change nothing; `pin` replaces it and `unpin` removes it.
+#[test]
+fn a_stored_pin_that_does_not_parse_names_the_way_out() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    let mut receipt = world.receipt();
+    receipt["pin"] = "not a req!!".into();
+    std::fs::write(world.receipt_path(), receipt.to_string()).unwrap();
+    let before = world.snapshot();
+    for args in [&["self", "update"][..], &["self", "check"]] {
+        let run = world.pane(args);
+        assert_eq!(run.code, Some(2), "{args:?}: {run}");
+        assert!(
+            run.stderr
+                .contains("the pin stored in the install receipt, \"not a req!!\"")
+                && run.stderr.contains("hint: `pane self unpin` removes it"),
+            "{args:?}: {run}"
+        );
+    }
+    before.assert_same(&world.snapshot());
+    world.pane(&["self", "unpin"]).success();
+    world.pane(&["self", "update"]).success();
+    assert_eq!(world.installed_version(), "1.1.0");
+}
