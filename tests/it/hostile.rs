@@ -1009,3 +1009,30 @@ fn a_stored_pin_that_does_not_parse_names_the_way_out() {
     world.pane(&["self", "update"]).success();
     assert_eq!(world.installed_version(), "1.1.0");
 }
+
+/// The signature and the sums are fetched at once. When the signature fails
+/// (here a 404: no such release), the error comes at once, not after a
+/// stalled fetch of the sums has run into the idle timeout with the lock held.
+#[test]
+fn a_failed_signature_does_not_wait_for_stalled_sums() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    world.server().set_fault("/v1.1.0/SHA256SUMS", Fault::Stall);
+    world
+        .server()
+        .set_fault("/v1.1.0/SHA256SUMS.minisig", Fault::Status(404));
+    let before = world.snapshot();
+    let started = std::time::Instant::now();
+    let run = world.pane_env(
+        &["self", "update", "1.1.0"],
+        &[("PANE_HTTP_TIMEOUT", "120")],
+    );
+    // A deadline against the hang, far below the idle timeout it would be.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "{:?}: {run}",
+        started.elapsed()
+    );
+    run.fails_with("SHA256SUMS.minisig was not found (404)")
+        .fails_with("no release 1.1.0 is published");
+    before.assert_same(&world.snapshot());
+}
