@@ -345,11 +345,29 @@ pub fn uninstall(ctx: &Context, events: &mut dyn Events) -> Result<Uninstalled, 
     settle_path_intent(ctx, Some(&receipt), events)?;
     let undone = path_setup::undo_path(&receipt.profile_edits, &receipt.created_files)?;
     let mut removed = undone.removed;
+    let mut notes = undone.notes;
     // The install path itself: a symlink there is removed, never what it
-    // points to (a dotfiles manager's file is the user's).
+    // points to (a dotfiles manager's file is the user's); a file only when it
+    // is a binary pane installed (another installer, `cargo install --root`
+    // say, may have put its own there since).
     let install_path = receipt.install_path();
-    if fs::symlink_metadata(&install_path).is_ok() && fs::remove_file(&install_path).is_ok() {
-        removed.push(install_path);
+    let ours = match fs::symlink_metadata(&install_path) {
+        Err(_) => false,
+        Ok(metadata) if !metadata.file_type().is_file() || receipt.kept.is_empty() => true,
+        Ok(_) => digest::sha256_file(&install_path).is_ok_and(|sha| {
+            let sha = digest::hex(&sha);
+            receipt.kept.iter().any(|kept| kept.sha256 == sha)
+        }),
+    };
+    if ours {
+        if fs::remove_file(&install_path).is_ok() {
+            removed.push(install_path);
+        }
+    } else if install_path.exists() {
+        notes.push(format!(
+            "left {}: it is not a binary pane installed there; remove it if it is not needed",
+            install_path.display()
+        ));
     }
     platform::clean_temp_files(&receipt.install_dir);
     let versions = ctx.data_dir.join("versions");
@@ -380,7 +398,7 @@ pub fn uninstall(ctx: &Context, events: &mut dyn Events) -> Result<Uninstalled, 
     Ok(Uninstalled {
         removed,
         edited: undone.edited,
-        notes: undone.notes,
+        notes,
     })
 }
 

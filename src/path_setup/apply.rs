@@ -161,6 +161,15 @@ fn append(file: &Path, text: &str, create: bool) -> Result<Undo, PathSetupError>
 pub(super) fn rewrite_in_place(path: &Path, contents: &[u8]) -> Result<(), PathSetupError> {
     let (real, mode) =
         platform::rewrite_target(path).map_err(PathSetupError::io("resolve", path))?;
+    // A file with other names (a hard link into a dotfiles folder) is written where it is:
+    // a rename would leave the other names with the old bytes.
+    let linked = {
+        use std::os::unix::fs::MetadataExt;
+        fs::metadata(&real).is_ok_and(|m| m.nlink() > 1)
+    };
+    if linked {
+        return overwrite(&real, contents).map_err(PathSetupError::io("write", &real));
+    }
     match platform::write_atomic(&real, contents, mode) {
         Ok(()) => Ok(()),
         // A directory we may not write to (but a file we may): write the file itself.

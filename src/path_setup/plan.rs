@@ -102,7 +102,9 @@ fn nameable_dir(dir: &Path) -> Result<&str, PathSetupError> {
             dir.display()
         ))
     })?;
-    if text.contains(['\n', '\r']) || !dir.is_absolute() {
+    // `:` separates PATH's entries: a dir holding one would become two, one of them
+    // relative (looked up from whatever the current directory is).
+    if text.contains(['\n', '\r', ':']) || !dir.is_absolute() {
         return Err(PathSetupError::Unnameable(format!(
             "cannot add {dir:?} to PATH in a shell profile; use --no-modify-path and add it yourself"
         )));
@@ -261,7 +263,14 @@ impl Planner<'_> {
             profiles.push((targets.zshenv.clone(), true));
         }
         let mut added = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
         for (file, create_if_missing) in profiles {
+            // The same file under a second name already has its line.
+            if let Some(id) = self.survey.identity.get(&file) {
+                if !seen.insert(*id) {
+                    continue;
+                }
+            }
             if self.profile(plan, &file, create_if_missing, line) {
                 let name = tilde(&self.ctx.home, &file);
                 added.push((file, name));

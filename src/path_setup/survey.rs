@@ -24,6 +24,10 @@ pub struct Survey {
     pub zsh_on_path: bool,
     /// Profiles that exist but could not be read, with the error: skipped, with a note.
     pub unreadable: BTreeMap<PathBuf, String>,
+    /// The file each existing profile is (device and inode), so that one file under two
+    /// names (`~/.bash_profile -> .profile`, a hard link into a dotfiles folder) gets
+    /// pane's line once.
+    pub identity: BTreeMap<PathBuf, (u64, u64)>,
 }
 
 pub(super) struct Targets {
@@ -105,6 +109,13 @@ pub fn survey(ctx: &PathContext) -> Result<Survey, PathSetupError> {
         .chain(ZSH_FILES.iter().map(|name| targets.zsh_dir.join(name)))
         .collect();
     let mut unreadable = BTreeMap::new();
+    let mut identity = BTreeMap::new();
+    for path in &profiles {
+        if let Ok(metadata) = fs::metadata(path) {
+            use std::os::unix::fs::MetadataExt;
+            identity.insert(path.clone(), (metadata.dev(), metadata.ino()));
+        }
+    }
     for path in paths {
         let contents = match fs::read(&path) {
             Ok(contents) => Some(contents),
@@ -145,6 +156,7 @@ pub fn survey(ctx: &PathContext) -> Result<Survey, PathSetupError> {
         on_path,
         zsh_on_path,
         unreadable,
+        identity,
     })
 }
 

@@ -131,10 +131,14 @@ pub(super) fn remove_line(contents: &[u8], line: &str) -> Option<Vec<u8>> {
         // A line that pane inserted after adding a newline may start anywhere; a plain line
         // must start a line.
         let starts_line = needle[0] == b'\n' || start == 0 || contents[start - 1] == b'\n';
+        // An editor may have saved the file with CRLF line ends since (`has_line` takes
+        // that line as pane's too, so this must).
         let remove_to = if end == contents.len() {
             end
         } else if contents[end] == b'\n' {
             end + 1
+        } else if contents[end..].starts_with(b"\r\n") {
+            end + 2
         } else {
             continue;
         };

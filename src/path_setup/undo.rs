@@ -33,10 +33,13 @@ pub fn undo_path(
     // that restores the previous bytes exactly.
     let mut ordered: Vec<&ProfileEdit> = edits.iter().collect();
     ordered.sort_by_key(|edit| std::cmp::Reverse(edit.line.len()));
-    let mut changed: BTreeMap<&Path, Vec<u8>> = BTreeMap::new();
+    // By the file, not the name: one file under two names (`~/.bash_profile -> .profile`, a
+    // hard link) is read once and loses every line recorded under either name.
+    let mut changed: BTreeMap<FileKey, Changed> = BTreeMap::new();
     for edit in ordered {
-        let contents = match changed.get(edit.file.as_path()) {
-            Some(contents) => contents.clone(),
+        let key = FileKey::of(&edit.file);
+        let contents = match changed.get(&key) {
+            Some(entry) => entry.contents.clone(),
             None => match fs::read(&edit.file) {
                 Ok(contents) => contents,
                 Err(error) if error.kind() == io::ErrorKind::NotFound => {
@@ -51,7 +54,15 @@ pub fn undo_path(
         };
         match remove_line(&contents, &edit.line) {
             Some(new_contents) => {
-                changed.insert(edit.file.as_path(), new_contents);
+                let entry = changed.entry(key).or_insert_with(|| Changed {
+                    file: edit.file.clone(),
+                    contents: Vec::new(),
+                    lines: Vec::new(),
+                });
+                entry.contents = new_contents;
+                entry
+                    .lines
+                    .push(edit.line.trim_start_matches('\n').to_string());
             }
             None => notes.push(format!(
                 "{} no longer holds the line `{}`; left as it is",
@@ -60,13 +71,32 @@ pub fn undo_path(
             )),
         }
     }
-    for (file, contents) in &changed {
-        if contents.is_empty() && created_files.iter().any(|c| c == file) {
+    let created: Vec<FileKey> = created_files.iter().map(|c| FileKey::of(c)).collect();
+    // Lines that stay where they are (a profile that can no longer be written): the files
+    // they name are kept too, or each login would stop at a missing file.
+    let mut stuck: Vec<String> = Vec::new();
+    for (key, entry) in &changed {
+        let file = entry.file.as_path();
+        // A profile pane created, still a file of its own (not a link the user made to
+        // their dotfiles since), and holding nothing but pane's line.
+        let own_file = fs::symlink_metadata(file).is_ok_and(|m| m.is_file());
+        if entry.contents.is_empty() && created.contains(key) && own_file {
             remove_file_if_present(file)?;
             undone.removed.push(file.to_path_buf());
-        } else {
-            rewrite_in_place(file, contents)?;
-            undone.edited.push(file.to_path_buf());
+            continue;
+        }
+        match rewrite_in_place(file, &entry.contents) {
+            Ok(()) => undone.edited.push(file.to_path_buf()),
+            // Never a reason to keep pane installed: named, to take out by hand.
+            Err(error) => {
+                for line in &entry.lines {
+                    notes.push(format!(
+                        "could not take `{line}` out of {} ({error}); remove it yourself",
+                        file.display()
+                    ));
+                }
+                stuck.extend(entry.lines.iter().cloned());
+            }
         }
     }
     for path in created_files.iter().rev() {
@@ -82,6 +112,18 @@ pub fn undo_path(
                 if fs::remove_dir(path).is_ok() {
                     undone.removed.push(path.clone());
                 }
+            }
+            Ok(_)
+                if path.file_name().is_some_and(|name| {
+                    stuck
+                        .iter()
+                        .any(|line| line.contains(&*name.to_string_lossy()))
+                }) =>
+            {
+                undone.notes.push(format!(
+                    "kept {}: a profile pane could not rewrite still reads it",
+                    path.display()
+                ));
             }
             Ok(_) => {
                 // The env and fish files; a file that no longer says it is pane's is kept.
@@ -101,4 +143,28 @@ pub fn undo_path(
         }
     }
     Ok(undone)
+}
+
+/// A file as undo groups its edits: by device and inode where it exists, else by name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum FileKey {
+    Inode(u64, u64),
+    Name(PathBuf),
+}
+
+impl FileKey {
+    fn of(path: &Path) -> FileKey {
+        use std::os::unix::fs::MetadataExt;
+        match fs::metadata(path) {
+            Ok(metadata) => FileKey::Inode(metadata.dev(), metadata.ino()),
+            Err(_) => FileKey::Name(path.to_path_buf()),
+        }
+    }
+}
+
+/// One profile's new contents, under the first name an edit gave it, and the lines taken out.
+struct Changed {
+    file: PathBuf,
+    contents: Vec<u8>,
+    lines: Vec<String>,
 }

@@ -587,3 +587,42 @@ fn an_install_that_fails_after_the_path_set_up_takes_it_back() {
     assert!(world.install_path().is_dir());
     assert_no_temp_files(&world.home);
 }
+
+/// A profile that holds pane's line and can no longer be rewritten (a dotfiles manager moved
+/// it into a read-only store) must not make every uninstall fail: the line is named, to
+/// remove by hand, as for an unfinished install's lines.
+#[test]
+fn a_profile_that_became_read_only_does_not_block_uninstall() {
+    use std::os::unix::fs::PermissionsExt;
+    let world = World::new();
+    let store = world.home.join("store");
+    std::fs::create_dir(&store).unwrap();
+    std::fs::write(store.join("bashrc"), "# the user's\n").unwrap();
+    std::os::unix::fs::symlink(store.join("bashrc"), world.home.join(".bashrc")).unwrap();
+    world
+        .run(&build_pane("1.0.0"), &["self", "install"], &[])
+        .success();
+    std::fs::set_permissions(store.join("bashrc"), std::fs::Permissions::from_mode(0o444)).unwrap();
+    let _undo = match make_read_only(&store) {
+        Ok(undo) => undo,
+        Err(why) => {
+            skip("read-only profile", &why);
+            return;
+        }
+    };
+    let run = world.pane(&["self", "uninstall", "--yes"]);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert!(!world.install_path().exists());
+    assert!(!world.receipt_path().exists());
+    // The line is named, to take out by hand, and the file it reads stays, or
+    // every login would stop at a missing file.
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        said.contains("pane.env\"` out of") && said.contains("remove it yourself"),
+        "{run}"
+    );
+    assert!(std::fs::read_to_string(store.join("bashrc"))
+        .unwrap()
+        .contains("pane.env"));
+    assert!(world.bin_dir.join("pane.env").is_file(), "{run}");
+}

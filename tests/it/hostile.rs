@@ -1036,3 +1036,22 @@ fn a_failed_signature_does_not_wait_for_stalled_sums() {
         .fails_with("no release 1.1.0 is published");
     before.assert_same(&world.snapshot());
 }
+
+/// Another installer (`cargo install --root ~/.local`) put its own pane at the install path
+/// after pane's: uninstall removes it only when it is the binary pane kept, as a move does.
+#[test]
+fn uninstall_leaves_a_binary_at_the_install_path_that_is_not_pane_s() {
+    let world = World::installed(&["1.0.0"]);
+    let theirs = "#!/bin/sh\necho 'pane (another installer)'\n";
+    std::fs::write(world.install_path(), theirs).unwrap();
+    world
+        .run(&build_pane("1.0.0"), &["self", "uninstall", "--yes"], &[])
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(world.install_path())
+            .ok()
+            .as_deref(),
+        Some(theirs),
+        "uninstall removed another installer's binary"
+    );
+}

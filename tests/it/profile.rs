@@ -686,3 +686,141 @@ fn a_profile_that_cannot_take_the_line_is_skipped_with_the_line_to_add() {
     );
     assert!(home.home().join(".zshenv").is_dir());
 }
+
+/// `~/.bash_profile -> .profile` (or a hard link): one file under two names. pane must add
+/// its line to it once, and uninstall must give back its bytes.
+#[test]
+fn a_profile_linked_to_another_profile_gets_one_line_and_loses_it_again() {
+    let binary = xtask::fixtures::build_pane("1.0.0");
+    let home = Home::with_xdg_dirs();
+    home.write("home/.profile", "# shared by sh and bash\n");
+    symlink(".profile", home.home().join(".bash_profile")).unwrap();
+    home.write("home/dotfiles/bashrc", "alias ll='ls -l'\n");
+    fs::hard_link(
+        home.root().join("home/dotfiles/bashrc"),
+        home.home().join(".bashrc"),
+    )
+    .unwrap();
+    let empty_path = home.root().join("path-bin");
+    fs::create_dir_all(&empty_path).unwrap();
+    let path_env = empty_path.to_str().unwrap();
+    let before = tree(home.root());
+
+    assert_ok(&run_pane(
+        &binary,
+        &home,
+        path_env,
+        &["self", "install", "--yes"],
+    ));
+    let line = ". \"$HOME/.local/bin/pane.env\"";
+    assert_eq!(
+        home.read("home/.profile").matches(line).count(),
+        1,
+        "{:?}",
+        home.read("home/.profile")
+    );
+
+    let installed = home.home().join(".local/bin/pane");
+    assert_ok(&run_pane(
+        &installed,
+        &home,
+        path_env,
+        &["self", "uninstall", "--yes"],
+    ));
+    assert!(
+        !home.read("home/.profile").contains(line),
+        "{:?}",
+        home.read("home/.profile")
+    );
+    assert!(
+        !home.read("home/dotfiles/bashrc").contains(line),
+        "{:?}",
+        home.read("home/dotfiles/bashrc")
+    );
+    let mut after = tree(home.root());
+    after.retain(|path, _| !path.starts_with("home/.local"));
+    assert_same_tree(&before, &after, "uninstall did not restore the home");
+}
+
+/// pane made `~/.profile`; the user then moved it into a dotfiles repository and linked it
+/// back (`stow --adopt`). Uninstall must take pane's line out of the file the link leads to
+/// and leave the user's link.
+#[test]
+fn uninstall_keeps_a_link_that_replaced_a_profile_pane_made() {
+    let binary = xtask::fixtures::build_pane("1.0.0");
+    let home = Home::with_xdg_dirs();
+    let empty_path = home.root().join("path-bin");
+    fs::create_dir_all(&empty_path).unwrap();
+    let path_env = empty_path.to_str().unwrap();
+    assert_ok(&run_pane(
+        &binary,
+        &home,
+        path_env,
+        &["self", "install", "--yes"],
+    ));
+    fs::create_dir(home.home().join("dotfiles")).unwrap();
+    fs::rename(
+        home.home().join(".profile"),
+        home.home().join("dotfiles/profile"),
+    )
+    .unwrap();
+    symlink("dotfiles/profile", home.home().join(".profile")).unwrap();
+
+    let installed = home.home().join(".local/bin/pane");
+    assert_ok(&run_pane(
+        &installed,
+        &home,
+        path_env,
+        &["self", "uninstall", "--yes"],
+    ));
+    let link = fs::symlink_metadata(home.home().join(".profile"));
+    assert!(
+        link.is_ok_and(|m| m.file_type().is_symlink()),
+        "uninstall removed the user's link ~/.profile"
+    );
+    assert!(
+        !home.read("home/dotfiles/profile").contains("pane.env"),
+        "pane's line is left in the link's target: {:?}",
+        home.read("home/dotfiles/profile")
+    );
+}
+
+/// A `:` in the install dir splits the PATH entry in two, one of them relative (`bin`, looked
+/// up from whatever the current directory is): no profile may get such a line.
+#[test]
+fn an_install_dir_with_a_colon_gets_no_path_line() {
+    let binary = xtask::fixtures::build_pane("1.0.0");
+    let home = Home::with_xdg_dirs();
+    let dir = home.root().join("tools:bin");
+    let _ = run_pane(
+        &binary,
+        &home,
+        "/usr/bin:/bin",
+        &[
+            "self",
+            "install",
+            "--yes",
+            "--install-dir",
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        !home.home().join(".profile").exists(),
+        "{:?}",
+        fs::read_to_string(home.home().join(".profile"))
+    );
+}
+
+/// has_line takes `line\r` for pane's line (a re-install adds nothing); undo must take it too.
+#[test]
+fn a_line_an_editor_saved_with_crlf_is_still_taken_back() {
+    let home = Home::new();
+    home.write("home/.bashrc", "# mine\n");
+    let context = home.context(&home.home().join(".local/bin"));
+    let setup = setup_path(&context).unwrap();
+    let bashrc = home.home().join(".bashrc");
+    let crlf = fs::read_to_string(&bashrc).unwrap().replace('\n', "\r\n");
+    fs::write(&bashrc, &crlf).unwrap();
+    undo_path(&setup.edits, &setup.created_files).unwrap();
+    assert_eq!(fs::read_to_string(&bashrc).unwrap(), "# mine\r\n");
+}
