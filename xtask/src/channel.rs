@@ -253,6 +253,18 @@ pub fn apply(document: &mut Value, action: &Action, mirror: &Path, now: u64) -> 
             start,
         } => {
             let version = released_and_current(object, mirror, version)?;
+            // Releases approved out of order must not move the rollout back
+            // to an older one (and with it what "latest" rolls out).
+            if let Some(current) = object
+                .get("rollout")
+                .and_then(|r| r["version"].as_str())
+                .and_then(|v| Version::parse(v).ok())
+                .filter(|current| current > &version)
+            {
+                crate::bail!(
+                    "the document rolls out {current}, newer than {version}: a rollout never goes back to an older release"
+                );
+            }
             if !(0.0..=MAX_ROLLOUT_HOURS).contains(hours) {
                 crate::bail!(
                     "--hours {hours} is not a number of hours from 0 to {MAX_ROLLOUT_HOURS} (a year)"
@@ -311,6 +323,11 @@ fn withdraw(
     }
     if replacement == version {
         crate::bail!("{version} cannot be its own replacement");
+    }
+    if !replacement.pre.is_empty() {
+        crate::bail!(
+            "the replacement {replacement} is a pre-release: stable installations would be sent to it; pick a stable release"
+        );
     }
     let minimum = decide::minimum_version(&version);
     if replacement < minimum {
@@ -435,7 +452,10 @@ fn released_and_current(
     Ok(version)
 }
 
-/// A release is in the mirror when `v<V>/SHA256SUMS` and its signature are.
+/// A release is in the mirror when `v<V>/SHA256SUMS` and its signature
+/// are, the signature's trusted comment naming pane `V`'s `SHA256SUMS`.
+/// (Which key signed it is pane's to check on each machine; this catches a
+/// folder of the wrong release, or files that are no signature at all.)
 fn require_released(mirror: &Path, version: &Version) -> Result<()> {
     let dir = mirror.join(format!("v{version}"));
     if !(dir.join(SUMS_NAME).is_file() && dir.join(SIGNATURE_NAME).is_file()) {
@@ -445,7 +465,29 @@ fn require_released(mirror: &Path, version: &Version) -> Result<()> {
             dir.display()
         );
     }
-    Ok(())
+    let path = dir.join(SIGNATURE_NAME);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let comment = text
+        .lines()
+        .find_map(|line| line.strip_prefix("trusted comment: "))
+        .map(pane::update::verify::parse_trusted_comment);
+    match comment {
+        Some(Ok(c)) if c.product == "pane" && &c.version == version && c.file == SUMS_NAME => {
+            Ok(())
+        }
+        Some(Ok(c)) => crate::bail!(
+            "{} signs {} {}'s {}, not pane {version}'s {SUMS_NAME}",
+            path.display(),
+            c.product,
+            c.version,
+            c.file
+        ),
+        _ => crate::bail!(
+            "{} is not a minisign signature with pane's trusted comment",
+            path.display()
+        ),
+    }
 }
 
 fn parse_version(text: &str) -> Result<Version> {

@@ -202,7 +202,13 @@ pub fn dist(options: &DistOptions) -> Result<Dist> {
     let archive = package_with(&binary, &version, &target, &options.out_dir, &package)?;
 
     let sbom = options.out_dir.join(sbom_name(&version, &target));
-    crate::sbom::write_sbom(&binary, &root.join("Cargo.lock"), options.mtime, &sbom)?;
+    crate::sbom::write_sbom(
+        &binary,
+        &version,
+        &root.join("Cargo.lock"),
+        options.mtime,
+        &sbom,
+    )?;
     Ok(Dist {
         archive,
         sbom,

@@ -12,7 +12,7 @@
 //! It then compares the two archives, SBOMs and binaries byte for byte, and
 //! looks for absolute build paths left in the binaries: both checkouts, both
 //! cargo homes, the builder's own cargo home and toolchain, `/root/`,
-//! `/home/`. The test suite runs it in the quick `fastrelease` profile; CI's
+//! `/home/`. The test suite runs it in the `dev` profile; CI's
 //! reproducibility job and `cargo xtask reproduce` run it in `release`.
 
 use std::path::{Path, PathBuf};

@@ -34,8 +34,20 @@ use crate::fsutil::write_atomically;
 
 /// Writes the SBOM of `binary` to `out`, with `.crate` hashes from
 /// `lockfile` and `mtime` as its timestamp.
-pub fn write_sbom(binary: &Path, lockfile: &Path, mtime: u64, out: &Path) -> Result<()> {
-    let list = DependencyList::read(binary)?;
+pub fn write_sbom(
+    binary: &Path,
+    version: &str,
+    lockfile: &Path,
+    mtime: u64,
+    out: &Path,
+) -> Result<()> {
+    let mut list = DependencyList::read(binary)?;
+    // The release's version, which the binary is stamped with: the same as
+    // Cargo.toml's for a release (the workflow refuses a tag that differs),
+    // and what `sign` checks the SBOM against.
+    for root in list.packages.iter_mut().filter(|p| p.root) {
+        root.version = version.to_string();
+    }
     let lock_text = std::fs::read_to_string(lockfile)
         .with_context(|| format!("cannot read {}", lockfile.display()))?;
     let binary_sha256 = crate::checksums::sha256_file(binary)?;

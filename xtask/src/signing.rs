@@ -243,6 +243,22 @@ fn check_companions(dir: &Path, version: &str, listed: &[(String, String)]) -> R
                 dir.display()
             );
         }
+        let path = dir.join(name);
+        let described_version = std::fs::read(&path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+            .and_then(|sbom| {
+                sbom["metadata"]["component"]["version"]
+                    .as_str()
+                    .map(str::to_string)
+            });
+        if described_version.as_deref() != Some(version) {
+            crate::bail!(
+                "{} describes pane {}, not pane {version}",
+                path.display(),
+                described_version.as_deref().unwrap_or("(no version)")
+            );
+        }
     }
     Ok(())
 }

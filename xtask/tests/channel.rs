@@ -351,3 +351,71 @@ fn a_rollout_longer_than_a_year_is_refused() {
         );
     }
 }
+
+/// A replacement must be a stable release that is really there: a
+/// pre-release would send stable installations to it, and a folder whose
+/// signature names another release, or is no signature, is not that release.
+#[test]
+fn a_replacement_must_be_a_stable_release_signed_as_itself() {
+    let mirror = Mirror::new(&["1.1.3", "1.2.0", "1.3.0-rc.1", "1.1.4"]);
+    mirror.refused(
+        &[
+            "withdraw",
+            "1.2.0",
+            "--replacement",
+            "1.3.0-rc.1",
+            "--reason",
+            "r",
+        ],
+        "is a pre-release",
+    );
+    // 1.1.4's folder holding 1.1.3's signed files.
+    let (from, to) = (mirror.path().join("v1.1.3"), mirror.path().join("v1.1.4"));
+    for name in ["SHA256SUMS", "SHA256SUMS.minisig"] {
+        std::fs::copy(from.join(name), to.join(name)).unwrap();
+    }
+    mirror.refused(
+        &[
+            "withdraw",
+            "1.2.0",
+            "--replacement",
+            "1.1.4",
+            "--reason",
+            "r",
+        ],
+        "not pane 1.1.4's SHA256SUMS",
+    );
+    std::fs::write(to.join("SHA256SUMS.minisig"), "garbage\n").unwrap();
+    mirror.refused(
+        &[
+            "withdraw",
+            "1.2.0",
+            "--replacement",
+            "1.1.4",
+            "--reason",
+            "r",
+        ],
+        "is not a minisign signature",
+    );
+    mirror.ok(&[
+        "withdraw",
+        "1.2.0",
+        "--replacement",
+        "1.1.3",
+        "--reason",
+        "r",
+    ]);
+}
+
+/// Releases approved out of order: the rollout never goes back to an older
+/// release than the one the document rolls out.
+#[test]
+fn a_rollout_never_goes_back_to_an_older_release() {
+    let mirror = Mirror::new(&["1.2.0", "1.2.1"]);
+    mirror.ok(&["rollout", "1.2.1", "--hours", "48"]);
+    mirror.refused(
+        &["rollout", "1.2.0", "--hours", "48"],
+        "never goes back to an older release",
+    );
+    mirror.ok(&["rollout", "1.2.1", "--hours", "24"]);
+}

@@ -416,14 +416,26 @@ fn sign_refuses_a_script_stamped_for_another_build_and_a_stray_sbom() {
         stderr(&output)
     );
     assert!(!dir.path().join("SHA256SUMS.minisig").exists());
-    // Its own SBOM is fine.
+    // Its own name, but describing another version (or none): refused.
     std::fs::remove_file(dir.path().join(&stray)).unwrap();
-    std::fs::write(
-        dir.path()
-            .join(xtask::dist::sbom_name("1.0.0", host_target())),
-        "{}\n",
-    )
-    .unwrap();
+    let own = dir
+        .path()
+        .join(xtask::dist::sbom_name("1.0.0", host_target()));
+    for (text, says) in [
+        (
+            r#"{"metadata":{"component":{"version":"0.1.0"}}}"#,
+            "describes pane 0.1.0, not pane 1.0.0",
+        ),
+        ("{}", "describes pane (no version), not pane 1.0.0"),
+    ] {
+        std::fs::write(&own, text).unwrap();
+        checksums::write_checksums(dir.path()).unwrap();
+        let output = sign(dir.path());
+        assert!(stderr(&output).contains(says), "{}", stderr(&output));
+        assert!(!dir.path().join("SHA256SUMS.minisig").exists());
+    }
+    // Its own SBOM of its own version is fine.
+    std::fs::write(&own, r#"{"metadata":{"component":{"version":"1.0.0"}}}"#).unwrap();
     checksums::write_checksums(dir.path()).unwrap();
     let output = sign(dir.path());
     assert!(output.status.success(), "{}", stderr(&output));
