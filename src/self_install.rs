@@ -44,7 +44,7 @@ pub fn install(
 ) -> Result<Installed, UpdateError> {
     let tx = Transaction::lock(ctx, "install", events)?;
     let old = tx.receipt_if_any(events)?;
-    settle_path_intent(ctx, old.as_ref(), events)?;
+    settle_path_intent(ctx, &with_pending(old.as_ref()), events)?;
     if let Some(old) = old.as_ref().filter(|o| ctx.current_version < o.version) {
         if !request.allow_downgrade {
             return Err(UpdateError::OlderThanInstalled {
@@ -101,10 +101,26 @@ pub fn install(
     // to keep (after a failure, the one on disk: it may journal the change); what it does not
     // record is taken back.
     let settled = match &committed {
-        Ok(after) => settle_path_intent(ctx, Some(after), events),
+        Ok(after) => settle_path_intent(ctx, &[after], events),
         Err(_) => {
             let on_disk = receipt::load(&ctx.receipt_path()).ok().flatten();
-            settle_path_intent(ctx, on_disk.as_ref(), events)
+            let keep: Vec<&Receipt> = match &on_disk {
+                // The change is journalled and may still be finished: what it records stays.
+                Some(r) if r.pending.is_some() => r
+                    .pending
+                    .as_ref()
+                    .map(|p| p.after.as_ref())
+                    .into_iter()
+                    .collect(),
+                // The new receipt made it to disk.
+                Some(r) if old.as_ref() != Some(r) => vec![r],
+                // The old receipt stands: every line this run added goes, also one the old
+                // receipt records that the user had taken out by hand since; of the files,
+                // those the old install made stay (`settle_path_intent`).
+                _ => Vec::new(),
+            };
+            let stands = if keep.is_empty() { old.as_ref() } else { None };
+            settle_path_intent_over(ctx, &keep, stands, events)
         }
     };
     committed?;
@@ -270,12 +286,33 @@ struct PathRecords {
     created_files: Vec<PathBuf>,
 }
 
-/// Under the lock, with the receipt as it now is (`None`: no install recorded): a PATH
-/// set-up that an install began and its receipt does not record (the install failed, or was
-/// killed) is taken back, exactly its lines and files; then its record goes.
+/// `receipt` and the receipt a change it journals would make: the records that stay.
+fn with_pending(receipt: Option<&Receipt>) -> Vec<&Receipt> {
+    receipt
+        .into_iter()
+        .flat_map(|r| std::iter::once(r).chain(r.pending.as_ref().map(|p| p.after.as_ref())))
+        .collect()
+}
+
+/// Under the lock: a PATH set-up that an install began and that none of the receipts in
+/// `keep` records (the install failed, or was killed) is taken back, exactly its lines and
+/// files; then its record goes.
 fn settle_path_intent(
     ctx: &Context,
-    receipt: Option<&Receipt>,
+    keep: &[&Receipt],
+    events: &mut dyn Events,
+) -> Result<(), UpdateError> {
+    settle_path_intent_over(ctx, keep, None, events)
+}
+
+/// [`settle_path_intent`] after an install failed with the receipt it started from
+/// (`stands`) still in place: every line the install added goes, and of the files it
+/// recorded, those `stands` records stay (the env and completion files an install rewrites
+/// whole were there before it) but for a profile the failed install made anew.
+fn settle_path_intent_over(
+    ctx: &Context,
+    keep: &[&Receipt],
+    stands: Option<&Receipt>,
     events: &mut dyn Events,
 ) -> Result<(), UpdateError> {
     let intent = ctx.path_intent_path();
@@ -284,20 +321,25 @@ fn settle_path_intent(
     };
     // An unreadable record says nothing pane can undo exactly: it goes.
     if let Ok(planned) = serde_json::from_slice::<PathRecords>(&bytes) {
-        let records = receipt
-            .into_iter()
-            .flat_map(|r| std::iter::once(r).chain(r.pending.as_ref().map(|p| p.after.as_ref())));
         let (mut edits, mut created) = (planned.profile_edits, planned.created_files);
-        for r in records {
+        for r in keep {
             edits.retain(|e| !r.profile_edits.contains(e));
             created.retain(|c| !r.created_files.contains(c));
+        }
+        if let Some(old) = stands {
+            // A profile is in the record as created only when this install created it.
+            let edited: Vec<PathBuf> = edits.iter().map(|e| e.file.clone()).collect();
+            created.retain(|c| !old.created_files.contains(c) || edited.contains(c));
         }
         if !edits.is_empty() || !created.is_empty() {
             // Best effort: a profile that can no longer be rewritten must not block every
             // later install and uninstall (the repair included); the user gets the lines.
             match path_setup::undo_path(&edits, &created) {
-                Ok(_) => {
-                    events.recovered("took back the PATH set-up of an install that did not finish")
+                Ok(undone) => {
+                    events.recovered("took back the PATH set-up of an install that did not finish");
+                    for note in &undone.notes {
+                        events.recovered(note);
+                    }
                 }
                 Err(error) => {
                     let by_hand: Vec<String> = edits
@@ -337,12 +379,12 @@ pub fn uninstall(ctx: &Context, events: &mut dyn Events) -> Result<Uninstalled, 
             // No installation to remove, but a first install killed before its receipt
             // may have left its PATH lines: those go all the same.
             if matches!(error, UpdateError::NotInstalled(_)) {
-                settle_path_intent(ctx, None, events)?;
+                settle_path_intent(ctx, &[], events)?;
             }
             return Err(error);
         }
     };
-    settle_path_intent(ctx, Some(&receipt), events)?;
+    settle_path_intent(ctx, &with_pending(Some(&receipt)), events)?;
     let undone = path_setup::undo_path(&receipt.profile_edits, &receipt.created_files)?;
     let mut removed = undone.removed;
     let mut notes = undone.notes;

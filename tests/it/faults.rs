@@ -588,6 +588,28 @@ fn an_install_that_fails_after_the_path_set_up_takes_it_back() {
     assert_no_temp_files(&world.home);
 }
 
+/// A re-install whose profile lines the old receipt already records (the user took one out
+/// by hand, deleted a profile pane made) and that then fails: every profile as it was.
+#[test]
+fn a_failed_re_install_leaves_the_profiles_as_they_were() {
+    let world = World::new();
+    std::fs::write(world.home.join(".bashrc"), "# the user's\n").unwrap();
+    world
+        .run(&build_pane("1.0.0"), &["self", "install"], &[])
+        .success();
+    // The user takes pane's line out of .bashrc and deletes the .profile pane made.
+    std::fs::write(world.home.join(".bashrc"), "# the user's\n").unwrap();
+    std::fs::remove_file(world.home.join(".profile")).unwrap();
+    // The swap will fail after the PATH set-up (as in the test above).
+    std::fs::remove_file(world.install_path()).unwrap();
+    std::fs::create_dir_all(world.install_path()).unwrap();
+    let before = world.snapshot();
+    world
+        .run(&build_pane("1.1.0"), &["self", "install"], &[])
+        .fails_with("could not replace");
+    before.assert_same(&world.snapshot());
+}
+
 /// A profile that holds pane's line and can no longer be rewritten (a dotfiles manager moved
 /// it into a read-only store) must not make every uninstall fail: the line is named, to
 /// remove by hand, as for an unfinished install's lines.
