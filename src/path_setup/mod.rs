@@ -92,6 +92,16 @@ impl PathSetupError {
                     path.display()
                 ))
             }
+            // A shell's file pane may not write (a read-only dotfiles store, say): another
+            // install dir would meet the same file, so the way out is to leave it out.
+            PathSetupError::Io { source, path, .. }
+                if matches!(source.raw_os_error(), Some(30 | 13 | 1)) =>
+            {
+                Some(format!(
+                    "{} cannot be written here: leave it out with --no-completions (completion scripts) or --no-modify-path (all of the PATH set-up), and add the install dir to PATH yourself",
+                    path.display()
+                ))
+            }
             PathSetupError::Io { source, path, .. } => crate::platform::io_hint(source, path),
             PathSetupError::Unnameable(_) => None,
             PathSetupError::NotOurs(path) => Some(format!(

@@ -648,3 +648,35 @@ fn a_profile_that_became_read_only_does_not_block_uninstall() {
         .contains("pane.env"));
     assert!(world.bin_dir.join("pane.env").is_file(), "{run}");
 }
+
+/// A shell's directory pane may not write (fish's, a link into a read-only store): the hint
+/// names the way out that works, leaving the PATH set-up out, not another install dir, which
+/// would meet the same directory.
+#[test]
+fn a_shell_dir_pane_may_not_write_names_the_way_out() {
+    let world = World::new();
+    let fish = world.home.join(".config/fish");
+    std::fs::create_dir_all(&fish).unwrap();
+    let _undo = match make_read_only(&fish) {
+        Ok(undo) => undo,
+        Err(why) => {
+            skip("read-only fish dir", &why);
+            return;
+        }
+    };
+    let before = world.snapshot();
+    let run = world
+        .run(&build_pane("1.0.0"), &["self", "install"], &[])
+        .fails_with("cannot be written here")
+        .fails_with("--no-modify-path (all of the PATH set-up)");
+    assert!(!run.stderr.contains("--install-dir"), "{run}");
+    before.assert_same(&world.snapshot());
+    world
+        .run(
+            &build_pane("1.0.0"),
+            &["self", "install", "--no-modify-path"],
+            &[],
+        )
+        .success();
+    assert_eq!(world.installed_version(), "1.0.0");
+}
