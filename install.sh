@@ -831,9 +831,19 @@ check_install_dir() {
     if [ ! -d "$_probe" ]; then
         die "cannot install into $_dir: $_probe is not a directory. Choose another directory with --install-dir DIR"
     fi
-    if [ ! -w "$_probe" ] || [ ! -x "$_probe" ]; then
+    # `test -w` alone is not the truth everywhere: BusyBox's, run as root, says yes on a
+    # read-only filesystem. So a file is made there too (and removed at once).
+    if [ ! -w "$_probe" ] || [ ! -x "$_probe" ] || ! can_create_in "$_probe"; then
         die "cannot install into $_dir: $_probe is not writable by $(id -un 2>/dev/null || echo you) and this script never uses sudo. Choose a directory you own with --install-dir DIR"
     fi
+}
+
+# Whether a new file can be made in directory $1: one that does not exist yet (noclobber), at
+# once removed again.
+can_create_in() {
+    _new="$1/.pane-install-probe.$$"
+    (set -C && : >"$_new") 2>/dev/null || return 1
+    rm -f "$_new"
 }
 
 unpack() {

@@ -1188,34 +1188,81 @@ fn an_impossible_install_dir_is_a_clear_error() {
         // Found before anything was downloaded.
         assert!(server.requests().is_empty());
     }
-    // A directory this user may not write to; only meaningful when not root (root may write
-    // anywhere), so then a directory without the search bit stands in.
-    if is_root() {
-        eprintln!(
-            "note: running as root, who may write anywhere: the unwritable-directory case \
-             cannot be made here; the not-a-directory case above stands for it"
+    // A directory this user may not write to: 0555 for a user, a read-only bind mount for
+    // root (who may write anywhere else).
+    for shell in SHELLS {
+        let sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
+        let locked = sandbox.path("locked");
+        fs::create_dir(&locked).unwrap();
+        fs::set_permissions(&locked, fs::Permissions::from_mode(0o555)).unwrap();
+        let _mount = if is_root() {
+            match ReadOnlyBind::new(&locked) {
+                Ok(mount) => Some(mount),
+                Err(why) => {
+                    assert!(
+                        std::env::var_os("CI").is_none(),
+                        "as root, a read-only bind mount must stand for an unwritable dir under CI: {why}"
+                    );
+                    eprintln!("skipped: the unwritable-directory case as root: {why}");
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
+        let dir = locked.join("bin");
+        let output = sandbox.run(shell, &["--install-dir", dir.to_str().unwrap()]);
+        assert_refused(
+            shell,
+            &sandbox,
+            &output,
+            &["is not writable", "never uses sudo", "--install-dir"],
         );
-    } else {
-        for shell in SHELLS {
-            let sandbox = Sandbox::new(&server, &fixture.key.public_key_line());
-            let locked = sandbox.path("locked");
-            fs::create_dir(&locked).unwrap();
-            fs::set_permissions(&locked, fs::Permissions::from_mode(0o555)).unwrap();
-            let dir = locked.join("bin");
-            let output = sandbox.run(shell, &["--install-dir", dir.to_str().unwrap()]);
-            assert_refused(
-                shell,
-                &sandbox,
-                &output,
-                &["is not writable", "never uses sudo", "--install-dir"],
-            );
-        }
     }
 }
 
 fn is_root() -> bool {
     let output = Command::new("id").arg("-u").output().unwrap();
     String::from_utf8_lossy(&output.stdout).trim() == "0"
+}
+
+/// `dir` bind-mounted read-only over itself for as long as this lives.
+struct ReadOnlyBind(PathBuf);
+
+impl ReadOnlyBind {
+    fn new(dir: &Path) -> Result<ReadOnlyBind, String> {
+        let mount = |args: &[&str]| {
+            let output = Command::new("mount")
+                .args(args)
+                .arg(dir)
+                .arg(dir)
+                .output()
+                .map_err(|e| e.to_string())?;
+            if output.status.success() {
+                Ok(())
+            } else {
+                Err(String::from_utf8_lossy(&output.stderr).trim().to_string())
+            }
+        };
+        mount(&["--bind"])?;
+        let bind = ReadOnlyBind(dir.to_path_buf());
+        // `mount -o remount,bind,ro DIR` takes one path.
+        let output = Command::new("mount")
+            .args(["-o", "remount,bind,ro"])
+            .arg(dir)
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !output.status.success() {
+            return Err(String::from_utf8_lossy(&output.stderr).trim().to_string());
+        }
+        Ok(bind)
+    }
+}
+
+impl Drop for ReadOnlyBind {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).output();
+    }
 }
 
 #[test]
