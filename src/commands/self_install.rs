@@ -120,7 +120,7 @@ pub fn install(ctx: &Context, ui: &Ui, env: &Env, args: InstallArgs) -> CommandR
 /// Returns the update's JSON document when there was one (printed by the caller under
 /// `--json`, which prints one document).
 fn follow_channel(ctx: &Context, ui: &Ui) -> Result<Option<serde_json::Value>, UpdateError> {
-    let source = Source::new(ctx.source.clone());
+    let source = std::sync::Arc::new(Source::new(ctx.source.clone()));
     let view = channel_view::refresh(ctx, &source);
     let Some(withdrawal) = view.withdrawal(&ctx.current_version, &ctx.target) else {
         return Ok(None);

@@ -4,6 +4,8 @@
 //! ([`crate::channel::state`]). Every rejection is a warning: the command
 //! carries on with the document accepted before, or with none.
 
+use std::sync::Arc;
+
 use semver::Version;
 
 use super::source::{FetchError, Source};
@@ -61,7 +63,7 @@ impl ChannelView {
 
 /// Fetches the document and accepts it if it is newer than the stored one;
 /// the state file is then rewritten with what changed.
-pub fn refresh(ctx: &Context, source: &Source) -> ChannelView {
+pub fn refresh(ctx: &Context, source: &Arc<Source>) -> ChannelView {
     let fetched = fetch(ctx, source);
     view(ctx, Some(fetched))
 }
@@ -75,23 +77,25 @@ pub fn stored(ctx: &Context) -> ChannelView {
 
 /// The document and its signature, fetched at once (their round trips
 /// overlap); a missing document makes the signature's answer moot.
-fn fetch(ctx: &Context, source: &Source) -> Fetched {
+fn fetch(ctx: &Context, source: &Arc<Source>) -> Fetched {
     let url = &ctx.channel.url;
     let signature_url = crate::channel::signature_url(url);
-    let (document, signature) = std::thread::scope(|scope| {
-        let signature =
-            scope.spawn(|| source.fetch_small(&signature_url, MAX_SIGNATURE_BYTES as u64));
-        let document = source.fetch_small(url, MAX_DOCUMENT_BYTES as u64);
-        let signature = signature
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (document, signature)
-    });
-    let bytes = match document {
+    // The signature on a thread of its own, not a scoped one: when the document fails (a
+    // 404 is the usual answer before a first document), that is the answer at once, not after
+    // a stalled fetch of the signature has run into the idle timeout. The thread is then left
+    // to end on its own; it only reads into memory.
+    let signature = {
+        let source = Arc::clone(source);
+        std::thread::spawn(move || source.fetch_small(&signature_url, MAX_SIGNATURE_BYTES as u64))
+    };
+    let bytes = match source.fetch_small(url, MAX_DOCUMENT_BYTES as u64) {
         Ok((bytes, _)) => bytes,
         Err(FetchError::NotFound { .. }) => return Fetched::Missing,
         Err(error) => return Fetched::Failed(error.to_string()),
     };
+    let signature = signature
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     match signature {
         Ok((signature, _)) => match String::from_utf8(signature) {
             Ok(signature) => Fetched::Document { bytes, signature },

@@ -318,7 +318,7 @@ impl<'a> Updater<'a> {
         options: UpdateOptions,
     ) -> ChannelView {
         let running = receipt.version.clone();
-        let (ctx, source) = (self.ctx, &*self.source);
+        let (ctx, source) = (self.ctx, &self.source);
         std::thread::scope(|scope| {
             let view = scope.spawn(move || channel_view::refresh(ctx, source));
             let install = !options.dry_run;

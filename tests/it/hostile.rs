@@ -1055,3 +1055,32 @@ fn uninstall_leaves_a_binary_at_the_install_path_that_is_not_pane_s() {
         "uninstall removed another installer's binary"
     );
 }
+
+/// The channel document and its signature are fetched at once. With no document (a 404,
+/// as before the first one), the command goes on at once, not after a stalled fetch of the
+/// signature has run into the idle timeout.
+#[test]
+fn a_missing_channel_document_does_not_wait_for_its_stalled_signature() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    // Files there, for the server's faults to answer in their place.
+    let channel = world.root.join("channel");
+    std::fs::create_dir_all(&channel).unwrap();
+    std::fs::write(channel.join("channel.json"), "{}").unwrap();
+    std::fs::write(channel.join("channel.json.minisig"), "x").unwrap();
+    world
+        .server()
+        .set_fault("channel.json.minisig", Fault::Stall);
+    world
+        .server()
+        .set_fault("/channel/channel.json", Fault::Status(404));
+    let started = std::time::Instant::now();
+    let run = world.pane_env(&["self", "update"], &[("PANE_HTTP_TIMEOUT", "120")]);
+    // A deadline against the hang, far below the idle timeout it would be.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "{:?}: {run}",
+        started.elapsed()
+    );
+    run.success();
+    assert_eq!(world.installed_version(), "1.1.0");
+}
