@@ -218,7 +218,14 @@ pub fn check(ctx: &Context, ui: &Ui, prerelease: bool) -> CommandResult {
     for warning in &choice.warnings {
         ui.warn(warning);
     }
-    if let Some(latest) = &choice.latest {
+    // The cache holds versions read from a signature (the notice announces
+    // them, `update` guesses them); one at or below the installed version
+    // announces nothing.
+    if let Some(latest) = choice
+        .latest
+        .as_ref()
+        .filter(|latest| choice.latest_verified || *latest <= &current)
+    {
         notice::write_cache(ctx, latest);
     }
     let available = choice.to.clone();

@@ -147,10 +147,13 @@ fn notice_text(
     if let Some(w) = view.withdrawal(current, &ctx.target) {
         // A newer release that is not withdrawn (a fix forward) is what
         // `update` installs then, rather than going down to the replacement.
+        // (As `update` decides: not while that release is still rolling out
+        // toward this installation.)
         let newer = Version::parse(&cache.latest).ok().filter(|latest| {
             latest > current
                 && latest.pre.is_empty()
                 && view.withdrawal(latest, &ctx.target).is_none()
+                && !matches!(view.availability(latest), Availability::RollingOut { .. })
         });
         let way_out = match (newer, &w.replacement) {
             (Some(newer), _) => format!(" `pane self update` installs {newer}, a newer release."),

@@ -125,6 +125,15 @@ fn follow_channel(ctx: &Context, ui: &Ui) -> Result<Option<serde_json::Value>, U
     let Some(withdrawal) = view.withdrawal(&ctx.current_version, &ctx.target) else {
         return Ok(None);
     };
+    // Moving off it is an update: not where the administrator turned updates off (the
+    // install itself is done, and the warning says what to ask for).
+    if let Err(refused) = super::update::refuse_if_administrator_off(ctx) {
+        ui.warn(&format!(
+            "pane {} has been withdrawn: {}; staying on it, because {refused}",
+            ctx.current_version, withdrawal.reason
+        ));
+        return Ok(None);
+    }
     ui.warn(&format!(
         "pane {} has been withdrawn: {}; moving off it",
         ctx.current_version, withdrawal.reason

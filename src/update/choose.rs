@@ -61,6 +61,8 @@ pub struct Choice {
     pub why: Why,
     /// The server's latest (after skipping a pre-release).
     pub latest: Option<Version>,
+    /// `latest` was read from its signature, not only from the listing.
+    pub latest_verified: bool,
     pub warnings: Vec<String>,
 }
 
@@ -71,6 +73,7 @@ impl Choice {
             resolved: None,
             why,
             latest: None,
+            latest_verified: false,
             warnings: Vec::new(),
         }
     }
@@ -172,15 +175,10 @@ impl Updater<'_> {
             "the server calls the pre-release {latest} its latest release; without --prerelease pane skips it{}",
             stable.as_ref().map_or(String::new(), |v| format!(" and considers {v}, the highest stable release"))
         ));
-        // The listing is a hint: the stable release it names is verified
-        // (its signed files fetched) before anything is said or recorded of it.
-        match stable {
-            Some(version) => {
-                let resolved = self.resolve(Some(&version))?;
-                Ok(Some((version, Some(resolved))))
-            }
-            None => Ok(None),
-        }
+        // The listing is a hint, not verified here: `update` fetches what it
+        // chooses with its archive at once, and `available` verifies it before
+        // `check` names it (`Choice::latest_verified`).
+        Ok(stable.map(|v| (v, None)))
     }
 
     fn choose_latest(
@@ -220,12 +218,14 @@ impl Updater<'_> {
                 from_plan(plan, running, &latest, floor.as_ref())
             }
         };
+        let latest_verified = resolved.is_some();
         let resolved = resolved.filter(|r| Some(r.version()) == to.as_ref());
         Ok(Choice {
             to,
             resolved,
             why,
             latest: Some(latest),
+            latest_verified,
             warnings,
         })
     }

@@ -264,7 +264,16 @@ impl<'a> Updater<'a> {
         prerelease: bool,
         view: &ChannelView,
     ) -> Result<Choice, UpdateError> {
-        self.choose(receipt, prerelease, false, false, view)
+        let mut choice = self.choose(receipt, prerelease, false, false, view)?;
+        // What `check` names is verified: a version the listing names (the
+        // highest stable release beside a pre-release called latest, one a
+        // requirement pin matches) is fetched with its signature first.
+        if let (Some(to), None) = (&choice.to, &choice.resolved) {
+            let resolved = self.resolve(Some(to))?;
+            choice.latest_verified |= choice.latest.as_ref() == Some(to);
+            choice.resolved = Some(resolved);
+        }
+        Ok(choice)
     }
 
     /// `pane self update [VERSION]`.
