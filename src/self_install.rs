@@ -44,7 +44,7 @@ pub fn install(
 ) -> Result<Installed, UpdateError> {
     let tx = Transaction::lock(ctx, "install", events)?;
     let old = tx.receipt_if_any(events)?;
-    settle_path_intent(ctx, &with_pending(old.as_ref()), events)?;
+    settle_path_intent(ctx, &with_pending(old.as_ref()), None, events)?;
     if let Some(old) = old.as_ref().filter(|o| ctx.current_version < o.version) {
         if !request.allow_downgrade {
             return Err(UpdateError::OlderThanInstalled {
@@ -101,7 +101,7 @@ pub fn install(
     // to keep (after a failure, the one on disk: it may journal the change); what it does not
     // record is taken back.
     let settled = match &committed {
-        Ok(after) => settle_path_intent(ctx, &[after], events),
+        Ok(after) => settle_path_intent(ctx, &[after], None, events),
         Err(_) => {
             let on_disk = receipt::load(&ctx.receipt_path()).ok().flatten();
             let keep: Vec<&Receipt> = match &on_disk {
@@ -116,11 +116,11 @@ pub fn install(
                 Some(r) if old.as_ref() != Some(r) => vec![r],
                 // The old receipt stands: every line this run added goes, also one the old
                 // receipt records that the user had taken out by hand since; of the files,
-                // those the old install made stay (`settle_path_intent`).
+                // those the old install made stay (`stands`).
                 _ => Vec::new(),
             };
             let stands = if keep.is_empty() { old.as_ref() } else { None };
-            settle_path_intent_over(ctx, &keep, stands, events)
+            settle_path_intent(ctx, &keep, stands, events)
         }
     };
     committed?;
@@ -296,20 +296,11 @@ fn with_pending(receipt: Option<&Receipt>) -> Vec<&Receipt> {
 
 /// Under the lock: a PATH set-up that an install began and that none of the receipts in
 /// `keep` records (the install failed, or was killed) is taken back, exactly its lines and
-/// files; then its record goes.
-fn settle_path_intent(
-    ctx: &Context,
-    keep: &[&Receipt],
-    events: &mut dyn Events,
-) -> Result<(), UpdateError> {
-    settle_path_intent_over(ctx, keep, None, events)
-}
-
-/// [`settle_path_intent`] after an install failed with the receipt it started from
-/// (`stands`) still in place: every line the install added goes, and of the files it
+/// files; then its record goes. `stands`: the receipt an install that just failed started
+/// from, still in place. Then every line the install added goes, and of the files it
 /// recorded, those `stands` records stay (the env and completion files an install rewrites
 /// whole were there before it) but for a profile the failed install made anew.
-fn settle_path_intent_over(
+fn settle_path_intent(
     ctx: &Context,
     keep: &[&Receipt],
     stands: Option<&Receipt>,
@@ -379,12 +370,12 @@ pub fn uninstall(ctx: &Context, events: &mut dyn Events) -> Result<Uninstalled, 
             // No installation to remove, but a first install killed before its receipt
             // may have left its PATH lines: those go all the same.
             if matches!(error, UpdateError::NotInstalled(_)) {
-                settle_path_intent(ctx, &[], events)?;
+                settle_path_intent(ctx, &[], None, events)?;
             }
             return Err(error);
         }
     };
-    settle_path_intent(ctx, &with_pending(Some(&receipt)), events)?;
+    settle_path_intent(ctx, &with_pending(Some(&receipt)), None, events)?;
     let undone = path_setup::undo_path(&receipt.profile_edits, &receipt.created_files)?;
     let mut removed = undone.removed;
     let mut notes = undone.notes;

@@ -60,6 +60,13 @@ use survey::{is_executable_file, same_dir};
 #[cfg(test)]
 use text::{env_script, fish_script, remove_line, source_line};
 
+/// The file at `path` (following links) as device and inode, where it exists: one file under
+/// two names (`~/.bash_profile -> .profile`, a hard link into a dotfiles folder) is one profile.
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
 /// A PATH set-up that could not be made or undone. The I/O variant keeps the OS error, so
 /// that a full disk or a read-only home gets its hint ([`crate::platform::io_hint`]).
 #[derive(Debug, thiserror::Error)]

@@ -111,9 +111,8 @@ pub fn survey(ctx: &PathContext) -> Result<Survey, PathSetupError> {
     let mut unreadable = BTreeMap::new();
     let mut identity = BTreeMap::new();
     for path in &profiles {
-        if let Ok(metadata) = fs::metadata(path) {
-            use std::os::unix::fs::MetadataExt;
-            identity.insert(path.clone(), (metadata.dev(), metadata.ino()));
+        if let Some(id) = super::file_identity(path) {
+            identity.insert(path.clone(), id);
         }
     }
     for path in paths {

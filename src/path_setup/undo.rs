@@ -154,10 +154,9 @@ enum FileKey {
 
 impl FileKey {
     fn of(path: &Path) -> FileKey {
-        use std::os::unix::fs::MetadataExt;
-        match fs::metadata(path) {
-            Ok(metadata) => FileKey::Inode(metadata.dev(), metadata.ino()),
-            Err(_) => FileKey::Name(path.to_path_buf()),
+        match super::file_identity(path) {
+            Some((dev, ino)) => FileKey::Inode(dev, ino),
+            None => FileKey::Name(path.to_path_buf()),
         }
     }
 }

@@ -80,23 +80,15 @@ pub fn stored(ctx: &Context) -> ChannelView {
 fn fetch(ctx: &Context, source: &Arc<Source>) -> Fetched {
     let url = &ctx.channel.url;
     let signature_url = crate::channel::signature_url(url);
-    // The signature on a thread of its own, not a scoped one: when the document fails (a
-    // 404 is the usual answer before a first document), that is the answer at once, not after
-    // a stalled fetch of the signature has run into the idle timeout. The thread is then left
-    // to end on its own; it only reads into memory.
-    let signature = {
-        let source = Arc::clone(source);
-        std::thread::spawn(move || source.fetch_small(&signature_url, MAX_SIGNATURE_BYTES as u64))
-    };
+    // A missing document (the usual answer before a first one) is the answer at once,
+    // whatever the signature does.
+    let signature = source.fetch_small_apart(signature_url, MAX_SIGNATURE_BYTES as u64);
     let bytes = match source.fetch_small(url, MAX_DOCUMENT_BYTES as u64) {
         Ok((bytes, _)) => bytes,
         Err(FetchError::NotFound { .. }) => return Fetched::Missing,
         Err(error) => return Fetched::Failed(error.to_string()),
     };
-    let signature = signature
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-    match signature {
+    match signature.wait() {
         Ok((signature, _)) => match String::from_utf8(signature) {
             Ok(signature) => Fetched::Document { bytes, signature },
             Err(_) => Fetched::Failed(format!("{SIGNATURE_FILE_NAME} is not text")),

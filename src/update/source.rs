@@ -14,7 +14,7 @@
 //! timeout. Proxies and what a TLS failure means: `network.rs`.
 
 use std::io::{Read, Write};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use reqwest::blocking::{Client, Response};
@@ -56,6 +56,18 @@ pub struct SourceConfig {
     pub user_agent: String,
     /// The proxy for `https` requests; loopback never goes through it.
     pub proxy: ProxyConfig,
+}
+
+/// A fetch under way on its own thread ([`Source::fetch_small_apart`]).
+pub struct Apart(std::thread::JoinHandle<Result<(Vec<u8>, String), FetchError>>);
+
+impl Apart {
+    /// Its result, once it has one.
+    pub fn wait(self) -> Result<(Vec<u8>, String), FetchError> {
+        self.0
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
 }
 
 pub struct Source {
@@ -126,6 +138,17 @@ impl Source {
             Some(v) => format!("{}/download/v{v}/{asset}", self.config.releases_url),
             None => format!("{}/latest/download/{asset}", self.config.releases_url),
         }
+    }
+
+    /// [`Source::fetch_small`] on a thread of its own, not a scoped one, for
+    /// a file fetched beside another: when the other fails (a 404, a dead
+    /// host), the caller returns at once instead of waiting for this one,
+    /// which a stalled server draws out to the idle timeout (with the lock
+    /// held). Left behind, the thread ends on its own; it only reads into
+    /// memory.
+    pub fn fetch_small_apart(self: &Arc<Self>, url: String, cap: u64) -> Apart {
+        let source = Arc::clone(self);
+        Apart(std::thread::spawn(move || source.fetch_small(&url, cap)))
     }
 
     /// Fetches a small file whole, refusing more than `cap` bytes. Returns

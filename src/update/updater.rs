@@ -107,22 +107,13 @@ impl<'a> Updater<'a> {
             None => {}
         }
         let sums_url = self.source.asset_url(hint.as_ref(), "SHA256SUMS");
-        // The sums on a thread of their own, not a scoped one: when the
-        // signature fails (a 404, a dead host), the error is reported at once
-        // rather than after the sums' fetch ends, which a stalled server
-        // draws out to the idle timeout with the lock held. The thread is
-        // then left to end on its own; it only reads into memory.
-        let sums = {
-            let source = Arc::clone(&self.source);
-            std::thread::spawn(move || source.fetch_small(&sums_url, source::SUMS_CAP))
-        };
+        // A failed signature is the answer at once, whatever the sums do.
+        let sums = self.source.fetch_small_apart(sums_url, source::SUMS_CAP);
         let signature = match early_signature {
             Some(signature) => signature,
             None => self.source.fetch_small(&sig_url, source::SIGNATURE_CAP)?.0,
         };
-        let sums = sums
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let sums = sums.wait();
         let signature =
             String::from_utf8(signature).map_err(|_| VerifyError::MalformedSignature)?;
         let (sums, sums_from) = sums?;

@@ -1044,7 +1044,7 @@ fn uninstall_leaves_a_binary_at_the_install_path_that_is_not_pane_s() {
     let world = World::installed(&["1.0.0"]);
     let theirs = "#!/bin/sh\necho 'pane (another installer)'\n";
     std::fs::write(world.install_path(), theirs).unwrap();
-    world
+    let run = world
         .run(&build_pane("1.0.0"), &["self", "uninstall", "--yes"], &[])
         .success();
     assert_eq!(
@@ -1054,6 +1054,12 @@ fn uninstall_leaves_a_binary_at_the_install_path_that_is_not_pane_s() {
         Some(theirs),
         "uninstall removed another installer's binary"
     );
+    // Said so, and the rest of the installation is gone.
+    assert!(
+        format!("{}{}", run.stdout, run.stderr).contains("it is not a binary pane installed there"),
+        "{run}"
+    );
+    assert!(!world.receipt_path().exists());
 }
 
 /// The channel document and its signature are fetched at once. With no document (a 404,

@@ -792,23 +792,38 @@ fn an_install_dir_with_a_colon_gets_no_path_line() {
     let binary = xtask::fixtures::build_pane("1.0.0");
     let home = Home::with_xdg_dirs();
     let dir = home.root().join("tools:bin");
-    let _ = run_pane(
-        &binary,
-        &home,
-        "/usr/bin:/bin",
-        &[
+    let args = |extra: &'static str| {
+        [
             "self",
             "install",
             "--yes",
             "--install-dir",
             dir.to_str().unwrap(),
-        ],
+            extra,
+        ]
+    };
+    // Refused for the `:`, with the way out, before anything is placed.
+    let output = run_pane(&binary, &home, "/usr/bin:/bin", &args("--quiet"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("cannot add") && stderr.contains("--no-modify-path"),
+        "{stderr}"
     );
     assert!(
         !home.home().join(".profile").exists(),
         "{:?}",
         fs::read_to_string(home.home().join(".profile"))
     );
+    assert!(!dir.join("pane").exists());
+    // The way out works.
+    assert_ok(&run_pane(
+        &binary,
+        &home,
+        "/usr/bin:/bin",
+        &args("--no-modify-path"),
+    ));
+    assert!(dir.join("pane").is_file());
 }
 
 /// has_line takes `line\r` for pane's line (a re-install adds nothing); undo must take it too.

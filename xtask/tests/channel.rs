@@ -358,53 +358,26 @@ fn a_rollout_longer_than_a_year_is_refused() {
 #[test]
 fn a_replacement_must_be_a_stable_release_signed_as_itself() {
     let mirror = Mirror::new(&["1.1.3", "1.2.0", "1.3.0-rc.1", "1.1.4"]);
-    mirror.refused(
-        &[
+    let withdraw = |replacement| {
+        [
             "withdraw",
             "1.2.0",
             "--replacement",
-            "1.3.0-rc.1",
+            replacement,
             "--reason",
             "r",
-        ],
-        "is a pre-release",
-    );
+        ]
+    };
+    mirror.refused(&withdraw("1.3.0-rc.1"), "is a pre-release");
     // 1.1.4's folder holding 1.1.3's signed files.
     let (from, to) = (mirror.path().join("v1.1.3"), mirror.path().join("v1.1.4"));
     for name in ["SHA256SUMS", "SHA256SUMS.minisig"] {
         std::fs::copy(from.join(name), to.join(name)).unwrap();
     }
-    mirror.refused(
-        &[
-            "withdraw",
-            "1.2.0",
-            "--replacement",
-            "1.1.4",
-            "--reason",
-            "r",
-        ],
-        "not pane 1.1.4's SHA256SUMS",
-    );
+    mirror.refused(&withdraw("1.1.4"), "not pane 1.1.4's SHA256SUMS");
     std::fs::write(to.join("SHA256SUMS.minisig"), "garbage\n").unwrap();
-    mirror.refused(
-        &[
-            "withdraw",
-            "1.2.0",
-            "--replacement",
-            "1.1.4",
-            "--reason",
-            "r",
-        ],
-        "is not a minisign signature",
-    );
-    mirror.ok(&[
-        "withdraw",
-        "1.2.0",
-        "--replacement",
-        "1.1.3",
-        "--reason",
-        "r",
-    ]);
+    mirror.refused(&withdraw("1.1.4"), "is not a minisign signature");
+    mirror.ok(&withdraw("1.1.3"));
 }
 
 /// Releases approved out of order: the rollout never goes back to an older
