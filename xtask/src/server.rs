@@ -32,7 +32,8 @@ use crate::net::accept::Acceptor;
 
 /// How long a connection thread blocks before it looks at the shutdown flag.
 const POLL: Duration = Duration::from_millis(50);
-/// How long a client may take to send its request head.
+/// How long a client may take to send its request head, unless
+/// [`ServerBuilder::request_deadline`] says otherwise.
 const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
 const MAX_REQUEST_HEAD: usize = 64 * 1024;
 /// The session cookie a server with a CDN sets ([`ServerBuilder::cdn`]).
@@ -64,6 +65,8 @@ pub enum Fault {
     /// text has arrived; after [`AWAIT_LIMIT`] without one, `503`. A client
     /// that asks for files one after another, the awaited one last, fails.
     AwaitRequest(String),
+    /// The real answer, after this long.
+    Delay(Duration),
 }
 
 /// How long [`Fault::AwaitRequest`] waits.
@@ -74,7 +77,7 @@ impl FromStr for Fault {
 
     /// `truncate:N`, `corrupt:N`, `stall`, `stall:N` (after N bytes),
     /// `status:N`, `redirect:URL`, `endless`, `await:TEXT`, `throttle:N`
-    /// (bytes per second).
+    /// (bytes per second), `delay:N` (milliseconds).
     fn from_str(text: &str) -> Result<Fault> {
         let (kind, argument) = match text.split_once(':') {
             Some((kind, argument)) => (kind, Some(argument)),
@@ -114,8 +117,9 @@ impl FromStr for Fault {
             "throttle" => Fault::Throttle {
                 bytes_per_sec: number("BYTES_PER_SEC")?.max(1),
             },
+            "delay" => Fault::Delay(Duration::from_millis(number("MILLISECONDS")?)),
             _ => crate::bail!(
-                "unknown fault {kind:?}; expected truncate:N, corrupt:N, stall, stall:N, status:N, redirect:URL, endless, await:TEXT or throttle:N"
+                "unknown fault {kind:?}; expected truncate:N, corrupt:N, stall, stall:N, status:N, redirect:URL, endless, await:TEXT, throttle:N or delay:N"
             ),
         })
     }
@@ -166,6 +170,7 @@ struct Shared {
     log_to_stderr: bool,
     cdn: Option<String>,
     public_base: Option<String>,
+    request_deadline: Duration,
     shutdown: AtomicBool,
     faults: Mutex<Vec<FaultRule>>,
     requests: Mutex<Vec<Request>>,
@@ -203,6 +208,7 @@ pub struct ServerBuilder {
     log_to_stderr: bool,
     cdn: Option<String>,
     public_base: Option<String>,
+    request_deadline: Duration,
 }
 
 impl ServerBuilder {
@@ -244,6 +250,14 @@ impl ServerBuilder {
         self
     }
 
+    /// How long a connection may stay silent before its request head is in
+    /// (default 10 s); the server then closes it, as servers close idle
+    /// connections.
+    pub fn request_deadline(mut self, deadline: Duration) -> Self {
+        self.request_deadline = deadline;
+        self
+    }
+
     /// Print one line per request to stderr (the CLI does).
     pub fn log_to_stderr(mut self, yes: bool) -> Self {
         self.log_to_stderr = yes;
@@ -268,6 +282,7 @@ impl ServerBuilder {
             log_to_stderr: self.log_to_stderr,
             cdn: self.cdn,
             public_base: self.public_base,
+            request_deadline: self.request_deadline,
             shutdown: AtomicBool::new(false),
             faults: Mutex::new(Vec::new()),
             requests: Mutex::new(Vec::new()),
@@ -308,6 +323,7 @@ impl Server {
             log_to_stderr: false,
             cdn: None,
             public_base: None,
+            request_deadline: REQUEST_DEADLINE,
         }
     }
 
@@ -318,6 +334,11 @@ impl Server {
 
     pub fn addr(&self) -> SocketAddr {
         self.acceptor.addr()
+    }
+
+    /// How many connections it has accepted.
+    pub fn connections(&self) -> usize {
+        self.acceptor.accepted()
     }
 
     pub fn root(&self) -> &Path {
@@ -491,6 +512,10 @@ fn handle_connection(shared: &Shared, mut stream: TcpStream) {
     if let Some(Fault::AwaitRequest(text)) = &fault {
         fault = (!shared.await_request(text)).then_some(Fault::Status(503));
     }
+    if let Some(Fault::Delay(delay)) = fault {
+        std::thread::sleep(delay);
+        fault = None;
+    }
     let mut response = route(shared, &request);
     if let Some(cdn) = &shared.cdn {
         if response.status == 200 && request.path_only().contains("/releases/download/") {
@@ -507,7 +532,7 @@ fn handle_connection(shared: &Shared, mut stream: TcpStream) {
 }
 
 fn read_request(shared: &Shared, stream: &mut TcpStream) -> Option<Request> {
-    let deadline = Instant::now() + REQUEST_DEADLINE;
+    let deadline = Instant::now() + shared.request_deadline;
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {

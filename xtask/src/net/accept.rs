@@ -10,7 +10,7 @@
 //! than for one that opens several at once.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -21,6 +21,7 @@ use crate::error::{Context, Result};
 pub struct Acceptor {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
+    accepted: Arc<AtomicUsize>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -39,6 +40,8 @@ impl Acceptor {
         let addr = listener.local_addr().context("the bound address")?;
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&accepted);
         let thread = std::thread::Builder::new()
             .name(format!("{what} {addr}"))
             .spawn(move || {
@@ -47,7 +50,10 @@ impl Acceptor {
                         break;
                     }
                     match stream {
-                        Ok(stream) => each(stream),
+                        Ok(stream) => {
+                            count.fetch_add(1, Ordering::SeqCst);
+                            each(stream)
+                        }
                         // Out of descriptors, say: let some close first.
                         Err(_) => std::thread::sleep(Duration::from_millis(1)),
                     }
@@ -57,6 +63,7 @@ impl Acceptor {
         Ok(Acceptor {
             addr,
             stop,
+            accepted,
             thread: Some(thread),
         })
     }
@@ -64,6 +71,12 @@ impl Acceptor {
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// How many connections it has accepted (not counting the one that
+    /// wakes it to stop).
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
     }
 
     /// Waits for the thread, which accepts until the process ends.

@@ -197,6 +197,11 @@ impl TlsFront {
     pub fn addr(&self) -> SocketAddr {
         self.acceptor.addr()
     }
+
+    /// How many connections it has accepted.
+    pub fn connections(&self) -> usize {
+        self.acceptor.accepted()
+    }
 }
 
 /// One connection: the TLS handshake, the request head (the release server
