@@ -73,7 +73,7 @@ pub fn background_check(ctx: &Context) {
     let updater = Updater::new(&ctx);
     let view = updater.channel();
     if let Ok(resolved) = updater.resolve(None) {
-        notice::write_cache_if_installed(&ctx, resolved.version());
+        notice::write_cache_if_installed(&ctx, resolved.version(), updater.served_from());
     }
     if policy == UpdatePolicy::Auto {
         auto_update(&ctx, &updater, &view);

@@ -226,7 +226,7 @@ pub fn check(ctx: &Context, ui: &Ui, prerelease: bool) -> CommandResult {
         .as_ref()
         .filter(|latest| choice.latest_verified || *latest <= &current)
     {
-        notice::write_cache(ctx, latest);
+        notice::write_cache(ctx, latest, updater.served_from());
     }
     let available = choice.to.clone();
     let facts = check_facts(ctx, &receipt, &view, &choice);

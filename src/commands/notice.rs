@@ -35,10 +35,22 @@ pub struct CheckCache {
     /// The last notice shown, word for word (`status` shows it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_notice: Option<String>,
+    /// Where the last check or update found the release files, when a
+    /// redirect led away from the mirror (GitHub's CDN): the next update
+    /// opens its connections there ahead (`update/ahead.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub served_from: Option<ServedFrom>,
     /// Fields a newer pane added: kept as they are when this one rewrites
     /// the file, so a downgrade does not lose them.
     #[serde(flatten)]
     pub other: serde_json::Map<String, serde_json::Value>,
+}
+
+/// An origin (`https://host[:port]`) and the releases URL it served.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServedFrom {
+    pub releases: String,
+    pub origin: String,
 }
 
 pub fn cache_path(data_dir: &Path) -> PathBuf {
@@ -74,24 +86,58 @@ pub fn now_unix(ctx: &Context) -> u64 {
     u64::try_from(ctx.channel.clock.now().unix()).unwrap_or(0)
 }
 
-/// Records what `check` found, for any installation (the data dir is made
-/// if need be).
-pub fn write_cache(ctx: &Context, latest: &Version) {
-    record_latest(ctx, latest, true);
+/// Records what `check` found, and where the files came from, for any
+/// installation (the data dir is made if need be).
+pub fn write_cache(ctx: &Context, latest: &Version, served_from: Option<String>) {
+    record_latest(ctx, Some(latest), served_from, true);
 }
 
 /// Records what the background check found, only while the installation is
 /// there: the check runs detached, and an uninstall may come first.
-pub fn write_cache_if_installed(ctx: &Context, latest: &Version) {
+pub fn write_cache_if_installed(ctx: &Context, latest: &Version, served_from: Option<String>) {
     if ctx.receipt_path().exists() {
-        record_latest(ctx, latest, false);
+        record_latest(ctx, Some(latest), served_from, false);
     }
 }
 
-fn record_latest(ctx: &Context, latest: &Version, create_dir: bool) {
+/// Records where an update found the release files, while the installation
+/// is there.
+pub fn remember_served_from(ctx: &Context, served_from: Option<String>) {
+    let Some(origin) = served_from else {
+        return;
+    };
+    let known = read_cache(&ctx.data_dir).and_then(|cache| cache.served_from);
+    if ctx.receipt_path().exists() && known.as_ref().map(|s| &s.origin) != Some(&origin) {
+        record_latest(ctx, None, Some(origin), false);
+    }
+}
+
+/// Where the last check or update found the release files of the mirror
+/// `ctx` uses, when another host served them.
+pub fn served_from(ctx: &Context) -> Option<String> {
+    read_cache(&ctx.data_dir)?
+        .served_from
+        .filter(|s| s.releases == ctx.source.releases_url)
+        .map(|s| s.origin)
+}
+
+fn record_latest(
+    ctx: &Context,
+    latest: Option<&Version>,
+    served_from: Option<String>,
+    create_dir: bool,
+) {
     let mut cache = read_cache(&ctx.data_dir).unwrap_or_default();
-    cache.checked_at = now_unix(ctx);
-    cache.latest = latest.to_string();
+    if let Some(latest) = latest {
+        cache.checked_at = now_unix(ctx);
+        cache.latest = latest.to_string();
+    }
+    if let Some(origin) = served_from {
+        cache.served_from = Some(ServedFrom {
+            releases: ctx.source.releases_url.clone(),
+            origin,
+        });
+    }
     save_cache(&ctx.data_dir, &cache, create_dir);
 }
 
@@ -280,6 +326,7 @@ mod tests {
             attempted_at: 0,
             notified_at,
             last_notice: None,
+            served_from: None,
             other: Default::default(),
         };
         let now = 10 * DAY;

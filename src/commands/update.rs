@@ -36,7 +36,10 @@ pub fn update(ctx: &Context, ui: &Ui, args: UpdateArgs) -> CommandResult {
     };
     note_other_copy(ctx, ui);
     // After a notice, the update usually goes to the version it announced.
-    let updater = Updater::new(ctx).expecting(super::notice::last_seen_latest(&ctx.data_dir));
+    // ... from the files' host the last check or update found.
+    let updater = Updater::new(ctx)
+        .expecting(super::notice::last_seen_latest(&ctx.data_dir))
+        .opening_ahead(super::notice::served_from(ctx));
     let mut events = ui.events();
     let options = UpdateOptions {
         dry_run: args.dry_run,
@@ -44,6 +47,7 @@ pub fn update(ctx: &Context, ui: &Ui, args: UpdateArgs) -> CommandResult {
         allow_withdrawn: args.allow_withdrawn,
     };
     let outcome = updater.update(&want, options, &mut events)?;
+    super::notice::remember_served_from(ctx, updater.served_from());
     show(ui, &outcome);
     Ok(ExitCode::SUCCESS)
 }
@@ -57,8 +61,9 @@ pub fn pin(
 ) -> CommandResult {
     refuse_if_administrator_off(ctx)?;
     note_other_copy(ctx, ui);
-    let updater = Updater::new(ctx);
+    let updater = Updater::new(ctx).opening_ahead(super::notice::served_from(ctx));
     let outcome = updater.pin(requirement, prerelease, allow_withdrawn, &mut ui.events())?;
+    super::notice::remember_served_from(ctx, updater.served_from());
     show(ui, &outcome);
     Ok(ExitCode::SUCCESS)
 }

@@ -23,6 +23,7 @@
 //! Any failure before the swap leaves the install path, the kept versions and
 //! the receipt exactly as they were and removes what this run created.
 
+mod ahead;
 pub mod archive;
 pub mod channel_view;
 pub mod choose;

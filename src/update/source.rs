@@ -14,7 +14,8 @@
 //! timeout. Proxies and what a TLS failure means: `network.rs`.
 
 use std::io::{Read, Write};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use reqwest::blocking::{Client, Response};
@@ -22,6 +23,7 @@ use reqwest::header::{HeaderValue, AUTHORIZATION, LOCATION, USER_AGENT};
 use reqwest::{StatusCode, Url};
 use semver::Version;
 
+use super::ahead::{OpenAhead, Stock};
 pub use super::fetch_error::FetchError;
 pub use super::listing::{parse_listing, ListedRelease};
 use super::network::{cause_of, Cause, ProxyConfig};
@@ -32,6 +34,9 @@ pub const SUMS_CAP: u64 = 64 * 1024;
 pub const API_PAGE_CAP: u64 = 2 * 1024 * 1024;
 pub const ARCHIVE_CAP: u64 = 256 * 1024 * 1024;
 const MAX_REDIRECTS: usize = 5;
+/// How long a request for the host of [`Source::open_ahead`] waits for its
+/// client to be ready before it goes on without it.
+const ARMING_LIMIT: Duration = Duration::from_secs(2);
 
 /// Progress of one download, reported to whoever shows it.
 pub trait Progress {
@@ -82,6 +87,31 @@ pub struct Source {
     /// The client for `http` URLs, which [`parse_allowed`] limits to
     /// loopback. It trusts no certificate at all.
     plain: OnceLock<Client>,
+    /// Connections opened ahead to one host ([`Source::open_ahead`]).
+    ahead: OnceLock<Arc<Ahead>>,
+    /// The origin, other than the mirror's, that files under the releases
+    /// URL last came from after redirects (GitHub's CDN).
+    served_from: Mutex<Option<String>>,
+}
+
+/// The client of [`Source::open_ahead`], for its host only.
+struct Ahead {
+    origin: url::Origin,
+    stock: Arc<Stock>,
+    /// Set once armed: `None` when the client could not be built or armed.
+    client: OnceLock<Option<Client>>,
+    armed: (Mutex<bool>, Condvar),
+    /// After a request through it failed: the rest go the usual way.
+    abandoned: AtomicBool,
+}
+
+impl Ahead {
+    fn set(&self, client: Option<Client>) {
+        let _ = self.client.set(client);
+        let (armed, ready) = &self.armed;
+        *armed.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        ready.notify_all();
+    }
 }
 
 impl Source {
@@ -97,6 +127,116 @@ impl Source {
             api_origin,
             tls: OnceLock::new(),
             plain: OnceLock::new(),
+            ahead: OnceLock::new(),
+            served_from: Mutex::new(None),
+        }
+    }
+
+    /// Opens `count` connections to `origin` (where the last check or update
+    /// found the release files) ahead of the redirects that will lead there
+    /// (`ahead.rs`), on a thread of its own, once per run. An origin the
+    /// transport rules refuse, or the mirror's own, opens nothing.
+    pub fn open_ahead(self: &Arc<Self>, origin: &str, count: usize) {
+        let Ok(url) = parse_allowed(origin) else {
+            return;
+        };
+        let releases = Url::parse(&self.config.releases_url).map(|u| u.origin());
+        if releases.as_ref() == Ok(&url.origin()) || !url.origin().is_tuple() {
+            return;
+        }
+        let ahead = Arc::new(Ahead {
+            origin: url.origin(),
+            stock: Arc::new(Stock::default()),
+            client: OnceLock::new(),
+            armed: (Mutex::new(false), Condvar::new()),
+            abandoned: AtomicBool::new(false),
+        });
+        if self.ahead.set(Arc::clone(&ahead)).is_err() {
+            return;
+        }
+        let source = Arc::clone(self);
+        let arm = move || {
+            let client = source.build_client(&url, Some(Arc::clone(&ahead.stock)));
+            if let Ok(client) = &client {
+                ahead.stock.arm(count);
+                for _ in 0..count {
+                    // Fails at once by design (`OpenedAhead`): the
+                    // connection it asked for goes to the stock.
+                    let _ = client
+                        .get(url.clone())
+                        .header(USER_AGENT, source.config.user_agent.as_str())
+                        .send();
+                }
+            }
+            let armed = ahead.stock.still_to_open() == 0;
+            ahead.set(client.ok().filter(|_| armed));
+        };
+        let spawned = std::thread::Builder::new()
+            .name("pane open ahead".into())
+            .spawn(arm);
+        if spawned.is_err() {
+            if let Some(ahead) = self.ahead.get() {
+                ahead.set(None);
+            }
+        }
+    }
+
+    /// The client of [`Source::open_ahead`] when `url` is on its host and it
+    /// is armed (waiting up to [`ARMING_LIMIT`] for that).
+    fn ahead_client_for(&self, url: &Url) -> Option<&Client> {
+        let ahead = self.ahead.get()?;
+        if ahead.abandoned.load(Ordering::Relaxed) || url.origin() != ahead.origin {
+            return None;
+        }
+        let (armed, ready) = &ahead.armed;
+        let guard = armed.lock().unwrap_or_else(PoisonError::into_inner);
+        let (guard, _) = ready
+            .wait_timeout_while(guard, ARMING_LIMIT, |armed| !*armed)
+            .unwrap_or_else(PoisonError::into_inner);
+        if !*guard {
+            ahead.abandoned.store(true, Ordering::Relaxed);
+            return None;
+        }
+        ahead.client.get()?.as_ref()
+    }
+
+    /// After a request through `client` failed: when that is the client of
+    /// [`Source::open_ahead`] and it handed out a connection opened ahead
+    /// (which the server may have closed meanwhile), it is set aside and the
+    /// request is worth one more try the usual way.
+    fn set_aside_ahead(&self, client: &Client) -> bool {
+        let Some(ahead) = self.ahead.get() else {
+            return false;
+        };
+        let was_ahead = matches!(ahead.client.get(), Some(Some(c)) if std::ptr::eq(c, client));
+        if !was_ahead || ahead.stock.handed_out() == 0 {
+            return false;
+        }
+        ahead.abandoned.store(true, Ordering::Relaxed);
+        true
+    }
+
+    /// The origin, other than the mirror's, that release files came from in
+    /// this run, if any.
+    pub fn served_from(&self) -> Option<String> {
+        self.served_from
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Notes where a file under the releases URL, `asked`, finally came from.
+    fn note_served_from(&self, asked: &str, from: &Url) {
+        if !asked.starts_with(&self.config.releases_url) {
+            return;
+        }
+        let mirror = Url::parse(&self.config.releases_url).map(|u| u.origin());
+        if mirror.as_ref() != Ok(&from.origin()) && from.origin().is_tuple() {
+            *self
+                .served_from
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) =
+                Some(from.origin().ascii_serialization());
         }
     }
 
@@ -107,6 +247,14 @@ impl Source {
         if let Some(client) = cell.get() {
             return Ok(client);
         }
+        let client = self.build_client(url, None)?;
+        Ok(cell.get_or_init(|| client))
+    }
+
+    /// A client for `url`'s scheme; with `stock`, one that opens connections
+    /// ahead into it (`ahead.rs`).
+    fn build_client(&self, url: &Url, stock: Option<Arc<Stock>>) -> Result<Client, FetchError> {
+        let tls = url.scheme() == "https";
         let mut builder = Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(self.config.connect_timeout)
@@ -116,10 +264,13 @@ impl Source {
         if !tls {
             builder = builder.tls_certs_only(std::iter::empty());
         }
+        if let Some(stock) = stock {
+            builder = builder.connector_layer(OpenAhead::new(stock, self.config.connect_timeout));
+        }
         let builder = (self.config.proxy)
             .apply(builder, tls)
             .map_err(|proxy| FetchError::BadProxy { proxy })?;
-        let client = builder.build().map_err(|source| {
+        builder.build().map_err(|source| {
             let url = url.to_string();
             // Building the https client loads the certificates to trust;
             // the plain client has none to load.
@@ -128,8 +279,7 @@ impl Source {
             } else {
                 FetchError::Network { url, source }
             }
-        })?;
-        Ok(cell.get_or_init(|| client))
+        })
     }
 
     /// URL of an asset of an exact version, or of the latest release.
@@ -235,7 +385,12 @@ impl Source {
         for _ in 0..=MAX_REDIRECTS {
             match self.get_once(&current, is_api)? {
                 Answer::Redirect(next) => current = next,
-                Answer::Final(response) => return Ok(response),
+                Answer::Final(response) => {
+                    if !is_api {
+                        self.note_served_from(url, &current);
+                    }
+                    return Ok(response);
+                }
             }
         }
         Err(FetchError::TooManyRedirects {
@@ -245,26 +400,36 @@ impl Source {
 
     /// One request: a success, or a redirect the rules allow to follow.
     fn get_once(&self, current: &Url, is_api: bool) -> Result<Answer, FetchError> {
-        let mut request = self
-            .client_for(current)?
-            .get(current.clone())
-            .header(USER_AGENT, self.config.user_agent.as_str());
-        if is_api {
-            request = request.header("Accept", "application/vnd.github+json");
-            if let Some(token) = self.token_for(current) {
-                request = request.header(AUTHORIZATION, token);
+        let client = match self.ahead_client_for(current) {
+            Some(client) => client,
+            None => self.client_for(current)?,
+        };
+        let send = |client: &Client| {
+            let mut request = client
+                .get(current.clone())
+                .header(USER_AGENT, self.config.user_agent.as_str());
+            if is_api {
+                request = request.header("Accept", "application/vnd.github+json");
+                if let Some(token) = self.token_for(current) {
+                    request = request.header(AUTHORIZATION, token);
+                }
             }
-        }
-        let response = request
-            .send()
-            .map_err(|e| match classify(e, current.as_str()) {
-                // classify cannot know which proxy answered.
-                FetchError::ProxyAuth { url, .. } => FetchError::ProxyAuth {
-                    url,
-                    proxy: self.config.proxy.shown().unwrap_or_default(),
-                },
-                other => other,
-            })?;
+            request.send()
+        };
+        let response = match send(client) {
+            Err(error) if !error.is_timeout() && self.set_aside_ahead(client) => {
+                send(self.client_for(current)?)
+            }
+            sent => sent,
+        };
+        let response = response.map_err(|e| match classify(e, current.as_str()) {
+            // classify cannot know which proxy answered.
+            FetchError::ProxyAuth { url, .. } => FetchError::ProxyAuth {
+                url,
+                proxy: self.config.proxy.shown().unwrap_or_default(),
+            },
+            other => other,
+        })?;
         let status = response.status();
         if status.is_redirection() {
             let location = response

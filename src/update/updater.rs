@@ -39,7 +39,15 @@ pub struct Updater<'a> {
     /// notice's check): a guess, fetched from the start of an update to the
     /// latest release and dropped once the redirect names another version.
     expected: Option<Version>,
+    /// Where the last check or update found the release files, when that
+    /// is another host than the mirror (GitHub's CDN): an update that starts
+    /// a download opens its connections there at once ([`Source::open_ahead`]).
+    served_from: Option<String>,
 }
+
+/// Connections opened ahead: the archive, `SHA256SUMS` and its signature,
+/// the three files of an update that a redirect sends to the CDN.
+const OPEN_AHEAD: usize = 3;
 
 /// Whether the archive of a version is worth fetching before the version is
 /// verified (see [`crate::update::prefetch`]).
@@ -53,7 +61,22 @@ impl<'a> Updater<'a> {
             early_latest: Mutex::new(None),
             prefetched: Mutex::new(None),
             expected: None,
+            served_from: None,
         }
+    }
+
+    /// Where the last check or update found the release files (see
+    /// `update/ahead.rs`): a guess like [`Updater::expecting`]'s; wrong, it
+    /// costs [`OPEN_AHEAD`] connections that carry nothing.
+    pub fn opening_ahead(mut self, origin: Option<String>) -> Self {
+        self.served_from = origin;
+        self
+    }
+
+    /// Where this run's release files came from, when a redirect led away
+    /// from the mirror: for the next run's [`Updater::opening_ahead`].
+    pub fn served_from(&self) -> Option<String> {
+        self.source.served_from()
     }
 
     /// The latest version an earlier check saw (verified then), as a guess
@@ -174,6 +197,9 @@ impl<'a> Updater<'a> {
             return Ok(());
         }
         slot.take();
+        if let Some(origin) = &self.served_from {
+            self.source.open_ahead(origin, OPEN_AHEAD);
+        }
         *slot = Some(self.start_download(name)?);
         Ok(())
     }

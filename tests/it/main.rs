@@ -1,6 +1,7 @@
 //! pane's integration tests: one binary, driving the real pane against a real
 //! release server on loopback.
 
+mod ahead;
 mod channel;
 mod chaos;
 mod cli;

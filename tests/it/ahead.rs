@@ -1,0 +1,157 @@
+//! After a check (or an update) has seen where the release files are served
+//! from (GitHub's CDN, here a second server on 127.0.0.2), an update opens
+//! its connections there at once, before any redirect names the host, and
+//! the redirects use them (`src/update/ahead.rs`). Shown by counting
+//! connections and requests, without timing anything.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use xtask::net::tls::TestCa;
+use xtask::net::{Naming, TlsMirror};
+use xtask::server::{Fault, Server};
+
+use crate::common::World;
+
+/// 1.0.0 installed, 1.1.0 published, the mirror over TLS with its CDN, and a
+/// check that saw both 1.1.0 and the CDN. Returns the environment to use.
+fn checked_over_tls(world: &World, mirror: &TlsMirror, ca: &TestCa) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = mirror
+        .env()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    env.push(("SSL_CERT_FILE".into(), ca.ca_pem.display().to_string()));
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    world.pane_env(&["self", "check"], &pairs).code(10);
+    env
+}
+
+fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+fn cache(world: &World) -> serde_json::Value {
+    let text = std::fs::read_to_string(world.data_dir.join("update-check.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn a_check_remembers_where_the_files_came_from_and_for_which_mirror() {
+    let ca = TestCa::generate().expect("openssl makes the test CA");
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    let mirror = TlsMirror::start(&world.root, &ca, Naming::Address).unwrap();
+    checked_over_tls(&world, &mirror, &ca);
+    let served = &cache(&world)["served_from"];
+    assert_eq!(
+        served["origin"],
+        format!("https://127.0.0.2:{}", mirror.cdn_front.addr().port())
+    );
+    assert_eq!(served["releases"], mirror.releases_url());
+}
+
+#[test]
+fn after_a_check_an_update_connects_to_the_files_host_before_any_redirect_names_it() {
+    let ca = TestCa::generate().expect("openssl makes the test CA");
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    let mirror = TlsMirror::start(&world.root, &ca, Naming::Address).unwrap();
+    let mut env = checked_over_tls(&world, &mirror, &ca);
+    let before = world.snapshot();
+    let (connections, requests) = (mirror.cdn_front.connections(), mirror.cdn.requests().len());
+    // The mirror answers nothing in time: no redirect ever names the CDN.
+    mirror
+        .server
+        .set_fault("*/download/*", Fault::Delay(Duration::from_secs(3)));
+    env.push(("PANE_HTTP_TIMEOUT".into(), "1".into()));
+    world
+        .pane_env(&["self", "update"], &pairs(&env))
+        .fails_with("timed out");
+    assert_eq!(
+        mirror.cdn_front.connections() - connections,
+        3,
+        "three connections (archive, sums, signature) opened to the CDN ahead"
+    );
+    assert_eq!(
+        mirror.cdn.requests().len(),
+        requests,
+        "no request was sent on them"
+    );
+    before.assert_same(&world.snapshot());
+}
+
+#[test]
+fn the_connections_opened_ahead_carry_the_update_s_requests() {
+    let ca = TestCa::generate().expect("openssl makes the test CA");
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    let mirror = TlsMirror::start(&world.root, &ca, Naming::Address).unwrap();
+    let env = checked_over_tls(&world, &mirror, &ca);
+    let (connections, requests) = (mirror.cdn_front.connections(), mirror.cdn.requests().len());
+    world.pane_env(&["self", "update"], &pairs(&env)).success();
+    assert_eq!(world.installed_version(), "1.1.0");
+    let asked: Vec<String> = mirror.cdn.requests()[requests..]
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert!(
+        asked.iter().any(|path| path.ends_with(".tar.gz")),
+        "the archive came from the CDN: {asked:?}"
+    );
+    // The front answers one request per connection: one more connection
+    // than requests would be one opened ahead and never used.
+    assert_eq!(
+        mirror.cdn_front.connections() - connections,
+        asked.len(),
+        "every connection to the CDN carried a request: {asked:?}"
+    );
+}
+
+/// Plain `http` on loopback: the CDN on 127.0.0.2 closes a connection that
+/// sends nothing for 200 ms, and the mirror answers each download a second
+/// late, so every connection opened ahead is closed before its request.
+#[test]
+fn a_connection_the_files_host_closed_before_its_request_is_replaced() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    let cdn = Server::builder(&world.root)
+        .host(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)))
+        .request_deadline(Duration::from_millis(200))
+        .start()
+        .unwrap();
+    let mirror = Server::builder(&world.root)
+        .cdn(cdn.base_url())
+        .start()
+        .unwrap();
+    let env = vec![
+        ("PANE_RELEASES_URL".to_string(), mirror.releases_url()),
+        ("PANE_RELEASES_API_URL".to_string(), mirror.api_url()),
+    ];
+    world.pane_env(&["self", "check"], &pairs(&env)).code(10);
+    assert_eq!(cache(&world)["served_from"]["origin"], cdn.base_url());
+    let (connections, requests) = (cdn.connections(), cdn.requests().len());
+    mirror.set_fault("*/download/*", Fault::Delay(Duration::from_secs(1)));
+    world.pane_env(&["self", "update"], &pairs(&env)).success();
+    assert_eq!(world.installed_version(), "1.1.0");
+    let asked = cdn.requests().len() - requests;
+    assert!(
+        cdn.connections() - connections >= asked + 3,
+        "three connections opened ahead ({} connections for {asked} requests)",
+        cdn.connections() - connections
+    );
+}
+
+/// What a check saw for one mirror is no guess for another.
+#[test]
+fn another_mirror_opens_nothing_ahead() {
+    let ca = TestCa::generate().expect("openssl makes the test CA");
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    let mirror = TlsMirror::start(&world.root, &ca, Naming::Address).unwrap();
+    checked_over_tls(&world, &mirror, &ca);
+    let connections = mirror.cdn_front.connections();
+    // The world's own server, on plain loopback http.
+    world.pane(&["self", "update"]).success();
+    assert_eq!(world.installed_version(), "1.1.0");
+    assert_eq!(
+        mirror.cdn_front.connections(),
+        connections,
+        "nothing opened to the other mirror's CDN"
+    );
+}
