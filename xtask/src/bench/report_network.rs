@@ -72,7 +72,7 @@ impl Report {
         }
         out.line("#### After a check");
         out.blank();
-        out.line("The same shaped cases, a fourth contender in the same rotation: pane's update after an untimed `pane self check` through the same link, as after the update notice, whose check leaves the latest version it saw in `update-check.json`; the update asks for that version's archive before the server has named the latest release. The peer and curl are the same rounds as above.");
+        out.line("The same shaped cases, a fourth contender in the same rotation: pane's update after an untimed `pane self check` through the same link, as after the update notice, whose check leaves the latest version it saw, and the host its files came from, in `update-check.json`; the update asks for that version's archive before the server has named the latest release, and opens its connections to that host (the CDN) before any redirect has named it. The peer and curl are the same rounds as above.");
         out.blank();
         out.line("| server | link | release | rounds | pane after a check | pane/peer | pane/curl | connections | requests |");
         out.line("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
