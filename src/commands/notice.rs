@@ -16,6 +16,7 @@ use crate::channel::rollout::Availability;
 use crate::env::{Build, Env};
 use crate::update::channel_view::{self, ChannelView};
 use crate::update::receipt::Receipt;
+use crate::update::source::ServedFrom;
 use crate::update::Context;
 
 const DAY: u64 = 24 * 60 * 60;
@@ -35,22 +36,18 @@ pub struct CheckCache {
     /// The last notice shown, word for word (`status` shows it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_notice: Option<String>,
-    /// Where the last check or update found the release files, when a
-    /// redirect led away from the mirror (GitHub's CDN): the next update
-    /// opens its connections there ahead (`update/ahead.rs`).
+    /// Where the last check or update found the release files of a mirror,
+    /// when a redirect led to another host (GitHub's CDN):
+    /// `{"releases": URL, "origin": ORIGIN}`; the next update opens its
+    /// connections there ahead (`update/ahead.rs`). Kept as it is read, so a
+    /// value this pane cannot use (another shape, a newer pane's) is neither
+    /// an error that empties the cache nor lost when the file is rewritten.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub served_from: Option<ServedFrom>,
+    pub served_from: Option<serde_json::Value>,
     /// Fields a newer pane added: kept as they are when this one rewrites
     /// the file, so a downgrade does not lose them.
     #[serde(flatten)]
     pub other: serde_json::Map<String, serde_json::Value>,
-}
-
-/// An origin (`https://host[:port]`) and the releases URL it served.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ServedFrom {
-    pub releases: String,
-    pub origin: String,
 }
 
 pub fn cache_path(data_dir: &Path) -> PathBuf {
@@ -88,43 +85,68 @@ pub fn now_unix(ctx: &Context) -> u64 {
 
 /// Records what `check` found, and where the files came from, for any
 /// installation (the data dir is made if need be).
-pub fn write_cache(ctx: &Context, latest: &Version, served_from: Option<String>) {
+pub fn write_cache(ctx: &Context, latest: &Version, served_from: Option<ServedFrom>) {
     record_latest(ctx, Some(latest), served_from, true);
 }
 
 /// Records what the background check found, only while the installation is
 /// there: the check runs detached, and an uninstall may come first.
-pub fn write_cache_if_installed(ctx: &Context, latest: &Version, served_from: Option<String>) {
+pub fn write_cache_if_installed(ctx: &Context, latest: &Version, served_from: Option<ServedFrom>) {
     if ctx.receipt_path().exists() {
         record_latest(ctx, Some(latest), served_from, false);
     }
 }
 
 /// Records where an update found the release files, while the installation
-/// is there.
-pub fn remember_served_from(ctx: &Context, served_from: Option<String>) {
-    let Some(origin) = served_from else {
+/// is there, when that differs from what the cache says.
+pub fn remember_served_from(ctx: &Context, served_from: Option<ServedFrom>) {
+    let Some(served) = served_from else {
         return;
     };
     let known = read_cache(&ctx.data_dir).and_then(|cache| cache.served_from);
-    if ctx.receipt_path().exists() && known.as_ref().map(|s| &s.origin) != Some(&origin) {
-        record_latest(ctx, None, Some(origin), false);
+    if ctx.receipt_path().exists() && known != served_entry(ctx, &served) {
+        record_latest(ctx, None, Some(served), false);
+    }
+}
+
+/// The releases URL as the cache names it: without a user name, password,
+/// query or fragment, which may hold credentials and are never written down.
+fn releases_key(releases_url: &str) -> Option<String> {
+    let mut url = reqwest::Url::parse(releases_url).ok()?;
+    url.set_username("").ok()?;
+    url.set_password(None).ok()?;
+    url.set_query(None);
+    url.set_fragment(None);
+    Some(url.to_string())
+}
+
+/// The cache's entry for `served`: none when the mirror served its files
+/// itself (nothing to open ahead), or when its URL cannot be written down.
+fn served_entry(ctx: &Context, served: &ServedFrom) -> Option<serde_json::Value> {
+    match served {
+        ServedFrom::Mirror => None,
+        ServedFrom::Elsewhere(origin) => {
+            let releases = releases_key(&ctx.source.releases_url)?;
+            Some(serde_json::json!({"releases": releases, "origin": origin}))
+        }
     }
 }
 
 /// Where the last check or update found the release files of the mirror
 /// `ctx` uses, when another host served them.
 pub fn served_from(ctx: &Context) -> Option<String> {
-    read_cache(&ctx.data_dir)?
-        .served_from
-        .filter(|s| s.releases == ctx.source.releases_url)
-        .map(|s| s.origin)
+    let entry = read_cache(&ctx.data_dir)?.served_from?;
+    let releases = releases_key(&ctx.source.releases_url)?;
+    if entry.get("releases")?.as_str()? != releases {
+        return None;
+    }
+    Some(entry.get("origin")?.as_str()?.to_string())
 }
 
 fn record_latest(
     ctx: &Context,
     latest: Option<&Version>,
-    served_from: Option<String>,
+    served_from: Option<ServedFrom>,
     create_dir: bool,
 ) {
     let mut cache = read_cache(&ctx.data_dir).unwrap_or_default();
@@ -132,11 +154,8 @@ fn record_latest(
         cache.checked_at = now_unix(ctx);
         cache.latest = latest.to_string();
     }
-    if let Some(origin) = served_from {
-        cache.served_from = Some(ServedFrom {
-            releases: ctx.source.releases_url.clone(),
-            origin,
-        });
+    if let Some(served) = served_from {
+        cache.served_from = served_entry(ctx, &served);
     }
     save_cache(&ctx.data_dir, &cache, create_dir);
 }

@@ -47,7 +47,10 @@ pub fn update(ctx: &Context, ui: &Ui, args: UpdateArgs) -> CommandResult {
         allow_withdrawn: args.allow_withdrawn,
     };
     let outcome = updater.update(&want, options, &mut events)?;
-    super::notice::remember_served_from(ctx, updater.served_from());
+    // A dry run changes nothing, the cache included.
+    if !args.dry_run {
+        super::notice::remember_served_from(ctx, updater.served_from());
+    }
     show(ui, &outcome);
     Ok(ExitCode::SUCCESS)
 }

@@ -89,9 +89,18 @@ pub struct Source {
     plain: OnceLock<Client>,
     /// Connections opened ahead to one host ([`Source::open_ahead`]).
     ahead: OnceLock<Arc<Ahead>>,
-    /// The origin, other than the mirror's, that files under the releases
-    /// URL last came from after redirects (GitHub's CDN).
-    served_from: Mutex<Option<String>>,
+    /// Where files under the releases URL last came from, after redirects.
+    served_from: Mutex<Option<ServedFrom>>,
+}
+
+/// Where the files under the releases URL came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServedFrom {
+    /// The mirror itself: no redirect led elsewhere.
+    Mirror,
+    /// This origin (`https://host[:port]`), another host a redirect led to
+    /// (GitHub's CDN).
+    Elsewhere(String),
 }
 
 /// The client of [`Source::open_ahead`], for its host only.
@@ -216,9 +225,8 @@ impl Source {
         true
     }
 
-    /// The origin, other than the mirror's, that release files came from in
-    /// this run, if any.
-    pub fn served_from(&self) -> Option<String> {
+    /// Where the release files of this run came from, if any came.
+    pub fn served_from(&self) -> Option<ServedFrom> {
         self.served_from
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -231,13 +239,17 @@ impl Source {
             return;
         }
         let mirror = Url::parse(&self.config.releases_url).map(|u| u.origin());
-        if mirror.as_ref() != Ok(&from.origin()) && from.origin().is_tuple() {
-            *self
-                .served_from
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner) =
-                Some(from.origin().ascii_serialization());
-        }
+        let served = if mirror.as_ref() == Ok(&from.origin()) {
+            ServedFrom::Mirror
+        } else if from.origin().is_tuple() {
+            ServedFrom::Elsewhere(from.origin().ascii_serialization())
+        } else {
+            return;
+        };
+        *self
+            .served_from
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(served);
     }
 
     /// The client for `url`'s scheme, built the first time it is needed.

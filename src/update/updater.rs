@@ -73,9 +73,9 @@ impl<'a> Updater<'a> {
         self
     }
 
-    /// Where this run's release files came from, when a redirect led away
-    /// from the mirror: for the next run's [`Updater::opening_ahead`].
-    pub fn served_from(&self) -> Option<String> {
+    /// Where this run's release files came from, if any came: for the next
+    /// run's [`Updater::opening_ahead`].
+    pub fn served_from(&self) -> Option<source::ServedFrom> {
         self.source.served_from()
     }
 

@@ -155,3 +155,140 @@ fn another_mirror_opens_nothing_ahead() {
         "nothing opened to the other mirror's CDN"
     );
 }
+
+/// A mirror on 127.0.0.1 that redirects every download to `cdn`.
+fn redirecting_to(world: &World, cdn: &Server) -> Server {
+    Server::builder(&world.root)
+        .cdn(cdn.base_url())
+        .start()
+        .unwrap()
+}
+
+fn cdn_of(world: &World) -> Server {
+    Server::builder(&world.root)
+        .host(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)))
+        .start()
+        .unwrap()
+}
+
+fn env_for(mirror: &Server) -> Vec<(String, String)> {
+    vec![
+        ("PANE_RELEASES_URL".to_string(), mirror.releases_url()),
+        ("PANE_RELEASES_API_URL".to_string(), mirror.api_url()),
+    ]
+}
+
+/// A password in the mirror's URL goes with every request to the mirror
+/// and is shown as `***`; the cache names the mirror without it.
+#[test]
+fn a_password_in_the_mirror_url_is_never_written_down() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    let cdn = cdn_of(&world);
+    let mirror = redirecting_to(&world, &cdn);
+    let with_password = mirror
+        .releases_url()
+        .replacen("://", "://alice:s3cr%40t@", 1);
+    let env = [("PANE_RELEASES_URL".to_string(), with_password)];
+    world.pane_env(&["self", "check"], &pairs(&env)).code(10);
+    let text = std::fs::read_to_string(world.data_dir.join("update-check.json")).unwrap();
+    assert!(!text.contains("s3cr") && !text.contains("alice"), "{text}");
+    assert_eq!(
+        cache(&world)["served_from"]["releases"],
+        mirror.releases_url()
+    );
+    // The entry still counts for the URL with the password.
+    let connections = cdn.connections();
+    let requests = cdn.requests().len();
+    world.pane_env(&["self", "update"], &pairs(&env)).success();
+    assert_eq!(world.installed_version(), "1.1.0");
+    assert_eq!(
+        cdn.connections() - connections,
+        cdn.requests().len() - requests,
+        "the connections opened ahead carried the requests"
+    );
+    assert!(
+        cdn.requests().iter().all(|r| r.authorization.is_none()),
+        "the password went to the CDN"
+    );
+}
+
+/// A `served_from` this pane cannot use (another shape, a newer pane's)
+/// costs nothing else in the cache, and no command fails on it.
+#[test]
+fn a_served_from_this_pane_cannot_read_is_no_error_and_loses_nothing() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    let cdn = cdn_of(&world);
+    let mirror = redirecting_to(&world, &cdn);
+    let env = env_for(&mirror);
+    let path = world.data_dir.join("update-check.json");
+    for odd in [
+        serde_json::json!("garbage"),
+        serde_json::json!({"releases": mirror.releases_url(), "origin": "ftp://127.0.0.2/"}),
+        serde_json::json!({"releases": mirror.releases_url(), "origin": "https://".to_string() + &"x".repeat(50_000)}),
+        serde_json::json!({"releases": 7, "origin": ["a"]}),
+    ] {
+        let before = serde_json::json!({
+            "checked_at": 1, "latest": "1.0.0", "attempted_at": 2, "notified_at": 3,
+            "last_notice": "pane 1.0.1 is available", "served_from": odd,
+        });
+        std::fs::write(&path, before.to_string()).unwrap();
+        world
+            .pane_env(&["self", "update", "--dry-run"], &pairs(&env))
+            .success();
+        world.pane_env(&["self", "check"], &pairs(&env)).code(10);
+        let after = cache(&world);
+        for kept in ["attempted_at", "notified_at", "last_notice"] {
+            assert_eq!(after[kept], before[kept], "{kept} lost: {after}");
+        }
+        assert_eq!(after["served_from"]["origin"], cdn.base_url());
+    }
+}
+
+/// `--dry-run` changes nothing, the cache included.
+#[test]
+fn a_dry_run_leaves_the_cache_as_it_was() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    let cdn = cdn_of(&world);
+    let mirror = redirecting_to(&world, &cdn);
+    let path = world.data_dir.join("update-check.json");
+    let text = r#"{"checked_at":1,"latest":"1.0.0","attempted_at":0,"notified_at":0}"#;
+    std::fs::write(&path, text).unwrap();
+    let env = env_for(&mirror);
+    world
+        .pane_env(&["self", "update", "--dry-run"], &pairs(&env))
+        .success();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+}
+
+/// The entry follows the mirror an update used: another mirror served from
+/// the same host takes it over, and a mirror that serves its own files
+/// leaves none (nothing to open ahead).
+#[test]
+fn the_entry_follows_the_mirror_the_last_update_used() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    let cdn = cdn_of(&world);
+    let first = redirecting_to(&world, &cdn);
+    world
+        .pane_env(&["self", "check"], &pairs(&env_for(&first)))
+        .code(10);
+    assert_eq!(
+        cache(&world)["served_from"]["releases"],
+        first.releases_url()
+    );
+    let second = redirecting_to(&world, &cdn);
+    world
+        .pane_env(&["self", "update"], &pairs(&env_for(&second)))
+        .success();
+    assert_eq!(world.installed_version(), "1.1.0");
+    let served = &cache(&world)["served_from"];
+    assert_eq!(served["releases"], second.releases_url());
+    assert_eq!(served["origin"], cdn.base_url());
+    // The world's own server answers with the files themselves.
+    world.pane(&["self", "pin", "1.0.0"]).success();
+    assert_eq!(world.installed_version(), "1.0.0");
+    assert!(
+        cache(&world).get("served_from").is_none(),
+        "{}",
+        cache(&world)
+    );
+}
