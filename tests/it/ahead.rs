@@ -292,3 +292,25 @@ fn the_entry_follows_the_mirror_the_last_update_used() {
         cache(&world)
     );
 }
+
+/// A connection opened ahead that has waited longer than five seconds
+/// (`FRESH_FOR`) is left for a new one: the server may be about to close it.
+#[test]
+fn a_connection_opened_ahead_that_waited_too_long_is_left_for_a_new_one() {
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    let cdn = cdn_of(&world);
+    let mirror = redirecting_to(&world, &cdn);
+    let mut env = env_for(&mirror);
+    world.pane_env(&["self", "check"], &pairs(&env)).code(10);
+    let (connections, requests) = (cdn.connections(), cdn.requests().len());
+    mirror.set_fault("*/download/*", Fault::Delay(Duration::from_secs(6)));
+    env.push(("PANE_HTTP_TIMEOUT".into(), "20".into()));
+    world.pane_env(&["self", "update"], &pairs(&env)).success();
+    assert_eq!(world.installed_version(), "1.1.0");
+    let asked = cdn.requests().len() - requests;
+    assert_eq!(
+        cdn.connections() - connections,
+        asked + 3,
+        "three connections opened ahead, none used"
+    );
+}
