@@ -59,9 +59,21 @@ pub fn read_cache(data_dir: &Path) -> Option<CheckCache> {
     serde_json::from_slice(&bytes).ok()
 }
 
-/// The latest version the last check that succeeded saw, if any.
-pub fn last_seen_latest(data_dir: &Path) -> Option<Version> {
-    read_cache(data_dir).and_then(|cache| Version::parse(&cache.latest).ok())
+impl CheckCache {
+    /// The latest version the last check that succeeded saw, if any.
+    pub fn latest_version(&self) -> Option<Version> {
+        Version::parse(&self.latest).ok()
+    }
+
+    /// Where the last check or update found the release files of the mirror
+    /// `ctx` uses, when another host served them.
+    pub fn served_from_for(&self, ctx: &Context) -> Option<String> {
+        let entry = self.served_from.as_ref()?;
+        if entry.get("releases")?.as_str()? != releases_key(&ctx.source.releases_url)? {
+            return None;
+        }
+        Some(entry.get("origin")?.as_str()?.to_string())
+    }
 }
 
 /// Writes the cache; `create_dir` only for `check`, which keeps it for any
@@ -100,12 +112,8 @@ pub fn write_cache_if_installed(ctx: &Context, latest: &Version, served_from: Op
 /// Records where an update found the release files, while the installation
 /// is there, when that differs from what the cache says.
 pub fn remember_served_from(ctx: &Context, served_from: Option<ServedFrom>) {
-    let Some(served) = served_from else {
-        return;
-    };
-    let known = read_cache(&ctx.data_dir).and_then(|cache| cache.served_from);
-    if ctx.receipt_path().exists() && known != served_entry(ctx, &served) {
-        record_latest(ctx, None, Some(served), false);
+    if served_from.is_some() && ctx.receipt_path().exists() {
+        record_latest(ctx, None, served_from, false);
     }
 }
 
@@ -132,17 +140,8 @@ fn served_entry(ctx: &Context, served: &ServedFrom) -> Option<serde_json::Value>
     }
 }
 
-/// Where the last check or update found the release files of the mirror
-/// `ctx` uses, when another host served them.
-pub fn served_from(ctx: &Context) -> Option<String> {
-    let entry = read_cache(&ctx.data_dir)?.served_from?;
-    let releases = releases_key(&ctx.source.releases_url)?;
-    if entry.get("releases")?.as_str()? != releases {
-        return None;
-    }
-    Some(entry.get("origin")?.as_str()?.to_string())
-}
-
+/// Writes what a check found (`latest`) and where the files came from; with
+/// neither changed, writes nothing.
 fn record_latest(
     ctx: &Context,
     latest: Option<&Version>,
@@ -150,12 +149,20 @@ fn record_latest(
     create_dir: bool,
 ) {
     let mut cache = read_cache(&ctx.data_dir).unwrap_or_default();
+    let entry = served_from.map(|served| served_entry(ctx, &served));
+    if latest.is_none()
+        && entry
+            .as_ref()
+            .is_none_or(|entry| *entry == cache.served_from)
+    {
+        return;
+    }
     if let Some(latest) = latest {
         cache.checked_at = now_unix(ctx);
         cache.latest = latest.to_string();
     }
-    if let Some(served) = served_from {
-        cache.served_from = served_entry(ctx, &served);
+    if let Some(entry) = entry {
+        cache.served_from = entry;
     }
     save_cache(&ctx.data_dir, &cache, create_dir);
 }

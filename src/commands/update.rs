@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
+use super::notice::CheckCache;
 use super::{CommandResult, Ui};
 use crate::cli::UpdateArgs;
 use crate::update::choose::Why;
@@ -35,11 +36,12 @@ pub fn update(ctx: &Context, ui: &Ui, args: UpdateArgs) -> CommandResult {
         },
     };
     note_other_copy(ctx, ui);
-    // After a notice, the update usually goes to the version it announced.
-    // ... from the files' host the last check or update found.
+    // After a notice, the update usually goes to the version it announced,
+    // from the host the last check or update found its files on.
+    let last = super::notice::read_cache(&ctx.data_dir);
     let updater = Updater::new(ctx)
-        .expecting(super::notice::last_seen_latest(&ctx.data_dir))
-        .opening_ahead(super::notice::served_from(ctx));
+        .expecting(last.as_ref().and_then(CheckCache::latest_version))
+        .opening_ahead(last.as_ref().and_then(|cache| cache.served_from_for(ctx)));
     let mut events = ui.events();
     let options = UpdateOptions {
         dry_run: args.dry_run,
@@ -64,7 +66,9 @@ pub fn pin(
 ) -> CommandResult {
     refuse_if_administrator_off(ctx)?;
     note_other_copy(ctx, ui);
-    let updater = Updater::new(ctx).opening_ahead(super::notice::served_from(ctx));
+    let last = super::notice::read_cache(&ctx.data_dir);
+    let updater =
+        Updater::new(ctx).opening_ahead(last.as_ref().and_then(|cache| cache.served_from_for(ctx)));
     let outcome = updater.pin(requirement, prerelease, allow_withdrawn, &mut ui.events())?;
     super::notice::remember_served_from(ctx, updater.served_from());
     show(ui, &outcome);

@@ -78,6 +78,8 @@ impl Apart {
 pub struct Source {
     config: SourceConfig,
     api_origin: Option<(String, Option<u16>)>,
+    /// The origin of the releases URL: the mirror's own host.
+    mirror_origin: Option<url::Origin>,
     /// The client for `https` URLs, built on first use: building it loads
     /// and parses the system's root certificates (rustls-platform-verifier
     /// reads every file in /etc/ssl/certs, some 3 ms), which a run that
@@ -128,12 +130,14 @@ impl Source {
         // rustls is built without a default provider (ring keeps the binary
         // small and needs no C toolchain beyond cc); install it once.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let mirror_origin = Url::parse(&config.releases_url).ok().map(|u| u.origin());
         let api_origin = Url::parse(&config.api_url)
             .ok()
             .and_then(|u| Some((u.host_str()?.to_string(), u.port_or_known_default())));
         Self {
             config,
             api_origin,
+            mirror_origin,
             tls: OnceLock::new(),
             plain: OnceLock::new(),
             ahead: OnceLock::new(),
@@ -149,8 +153,7 @@ impl Source {
         let Ok(url) = parse_allowed(origin) else {
             return;
         };
-        let releases = Url::parse(&self.config.releases_url).map(|u| u.origin());
-        if releases.as_ref() == Ok(&url.origin()) || !url.origin().is_tuple() {
+        if self.mirror_origin.as_ref() == Some(&url.origin()) {
             return;
         }
         let ahead = Arc::new(Ahead {
@@ -238,13 +241,11 @@ impl Source {
         if !asked.starts_with(&self.config.releases_url) {
             return;
         }
-        let mirror = Url::parse(&self.config.releases_url).map(|u| u.origin());
-        let served = if mirror.as_ref() == Ok(&from.origin()) {
+        // `from` passed `parse_allowed`: http(s) with a host, a tuple origin.
+        let served = if self.mirror_origin.as_ref() == Some(&from.origin()) {
             ServedFrom::Mirror
-        } else if from.origin().is_tuple() {
-            ServedFrom::Elsewhere(from.origin().ascii_serialization())
         } else {
-            return;
+            ServedFrom::Elsewhere(from.origin().ascii_serialization())
         };
         *self
             .served_from

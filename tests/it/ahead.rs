@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use xtask::net::tls::TestCa;
 use xtask::net::{Naming, TlsMirror};
-use xtask::server::{Fault, Server};
+use xtask::server::{Fault, Server, REQUEST_DEADLINE};
 
 use crate::common::World;
 
@@ -22,8 +22,7 @@ fn checked_over_tls(world: &World, mirror: &TlsMirror, ca: &TestCa) -> Vec<(Stri
         .map(|(k, v)| (k.to_string(), v))
         .collect();
     env.push(("SSL_CERT_FILE".into(), ca.ca_pem.display().to_string()));
-    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    world.pane_env(&["self", "check"], &pairs).code(10);
+    world.pane_env(&["self", "check"], &pairs(&env)).code(10);
     env
 }
 
@@ -111,19 +110,9 @@ fn the_connections_opened_ahead_carry_the_update_s_requests() {
 #[test]
 fn a_connection_the_files_host_closed_before_its_request_is_replaced() {
     let world = World::installed(&["1.0.0", "1.1.0"]);
-    let cdn = Server::builder(&world.root)
-        .host(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)))
-        .request_deadline(Duration::from_millis(200))
-        .start()
-        .unwrap();
-    let mirror = Server::builder(&world.root)
-        .cdn(cdn.base_url())
-        .start()
-        .unwrap();
-    let env = vec![
-        ("PANE_RELEASES_URL".to_string(), mirror.releases_url()),
-        ("PANE_RELEASES_API_URL".to_string(), mirror.api_url()),
-    ];
+    let cdn = cdn_closing_silent_connections_after(&world, Duration::from_millis(200));
+    let mirror = redirecting_to(&world, &cdn);
+    let env = env_for(&mirror);
     world.pane_env(&["self", "check"], &pairs(&env)).code(10);
     assert_eq!(cache(&world)["served_from"]["origin"], cdn.base_url());
     let (connections, requests) = (cdn.connections(), cdn.requests().len());
@@ -164,9 +153,16 @@ fn redirecting_to(world: &World, cdn: &Server) -> Server {
         .unwrap()
 }
 
+/// A second server on 127.0.0.2, serving the world's releases: the CDN.
 fn cdn_of(world: &World) -> Server {
+    cdn_closing_silent_connections_after(world, REQUEST_DEADLINE)
+}
+
+/// [`cdn_of`], closing a connection that has sent nothing for `deadline`.
+fn cdn_closing_silent_connections_after(world: &World, deadline: Duration) -> Server {
     Server::builder(&world.root)
         .host(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)))
+        .request_deadline(deadline)
         .start()
         .unwrap()
 }
@@ -303,11 +299,7 @@ fn a_connection_opened_ahead_that_waited_too_long_is_left_for_a_new_one() {
     let world = World::installed(&["1.0.0", "1.1.0"]);
     // The CDN keeps silent connections open for 30 s, so only their age
     // (8 s and more, when the mirror's redirects come) sets them aside.
-    let cdn = Server::builder(&world.root)
-        .host(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)))
-        .request_deadline(Duration::from_secs(30))
-        .start()
-        .unwrap();
+    let cdn = cdn_closing_silent_connections_after(&world, Duration::from_secs(30));
     let mirror = redirecting_to(&world, &cdn);
     let mut env = env_for(&mirror);
     world.pane_env(&["self", "check"], &pairs(&env)).code(10);

@@ -34,7 +34,7 @@ use crate::net::accept::Acceptor;
 const POLL: Duration = Duration::from_millis(50);
 /// How long a client may take to send its request head, unless
 /// [`ServerBuilder::request_deadline`] says otherwise.
-const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
 const MAX_REQUEST_HEAD: usize = 64 * 1024;
 /// The session cookie a server with a CDN sets ([`ServerBuilder::cdn`]).
 pub const CDN_COOKIE: &str = "_gh_sess=pane-test-session; Path=/; Secure; HttpOnly";
