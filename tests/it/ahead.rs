@@ -14,8 +14,21 @@ use xtask::server::{Fault, Server, REQUEST_DEADLINE};
 use crate::common::World;
 
 /// 1.0.0 installed, 1.1.0 published, the mirror over TLS with its CDN, and a
-/// check that saw both 1.1.0 and the CDN. Returns the environment to use.
-fn checked_over_tls(world: &World, mirror: &TlsMirror, ca: &TestCa) -> Vec<(String, String)> {
+/// check through it that saw both 1.1.0 and the CDN.
+struct Checked {
+    world: World,
+    mirror: TlsMirror,
+    /// The environment that reaches the mirror and trusts its CA.
+    env: Vec<(String, String)>,
+    /// Holds the CA file `env` names: bind it (`_ca`), not `..`, which
+    /// would drop it at once.
+    _ca: TestCa,
+}
+
+fn checked_over_tls() -> Checked {
+    let ca = TestCa::generate().expect("openssl makes the test CA");
+    let world = World::installed(&["1.0.0", "1.1.0"]);
+    let mirror = TlsMirror::start(&world.root, &ca, Naming::Address).unwrap();
     let mut env: Vec<(String, String)> = mirror
         .env()
         .into_iter()
@@ -23,7 +36,12 @@ fn checked_over_tls(world: &World, mirror: &TlsMirror, ca: &TestCa) -> Vec<(Stri
         .collect();
     env.push(("SSL_CERT_FILE".into(), ca.ca_pem.display().to_string()));
     world.pane_env(&["self", "check"], &pairs(&env)).code(10);
-    env
+    Checked {
+        world,
+        mirror,
+        env,
+        _ca: ca,
+    }
 }
 
 fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
@@ -37,10 +55,9 @@ fn cache(world: &World) -> serde_json::Value {
 
 #[test]
 fn a_check_remembers_where_the_files_came_from_and_for_which_mirror() {
-    let ca = TestCa::generate().expect("openssl makes the test CA");
-    let world = World::installed(&["1.0.0", "1.1.0"]);
-    let mirror = TlsMirror::start(&world.root, &ca, Naming::Address).unwrap();
-    checked_over_tls(&world, &mirror, &ca);
+    let Checked {
+        world, mirror, _ca, ..
+    } = checked_over_tls();
     let served = &cache(&world)["served_from"];
     assert_eq!(
         served["origin"],
@@ -51,10 +68,12 @@ fn a_check_remembers_where_the_files_came_from_and_for_which_mirror() {
 
 #[test]
 fn after_a_check_an_update_connects_to_the_files_host_before_any_redirect_names_it() {
-    let ca = TestCa::generate().expect("openssl makes the test CA");
-    let world = World::installed(&["1.0.0", "1.1.0"]);
-    let mirror = TlsMirror::start(&world.root, &ca, Naming::Address).unwrap();
-    let mut env = checked_over_tls(&world, &mirror, &ca);
+    let Checked {
+        world,
+        mirror,
+        mut env,
+        _ca,
+    } = checked_over_tls();
     let before = world.snapshot();
     let (connections, requests) = (mirror.cdn_front.connections(), mirror.cdn.requests().len());
     // The mirror answers nothing in time: no redirect ever names the CDN.
@@ -80,10 +99,12 @@ fn after_a_check_an_update_connects_to_the_files_host_before_any_redirect_names_
 
 #[test]
 fn the_connections_opened_ahead_carry_the_update_s_requests() {
-    let ca = TestCa::generate().expect("openssl makes the test CA");
-    let world = World::installed(&["1.0.0", "1.1.0"]);
-    let mirror = TlsMirror::start(&world.root, &ca, Naming::Address).unwrap();
-    let env = checked_over_tls(&world, &mirror, &ca);
+    let Checked {
+        world,
+        mirror,
+        env,
+        _ca,
+    } = checked_over_tls();
     let (connections, requests) = (mirror.cdn_front.connections(), mirror.cdn.requests().len());
     world.pane_env(&["self", "update"], &pairs(&env)).success();
     assert_eq!(world.installed_version(), "1.1.0");
@@ -130,10 +151,9 @@ fn a_connection_the_files_host_closed_before_its_request_is_replaced() {
 /// What a check saw for one mirror is no guess for another.
 #[test]
 fn another_mirror_opens_nothing_ahead() {
-    let ca = TestCa::generate().expect("openssl makes the test CA");
-    let world = World::installed(&["1.0.0", "1.1.0"]);
-    let mirror = TlsMirror::start(&world.root, &ca, Naming::Address).unwrap();
-    checked_over_tls(&world, &mirror, &ca);
+    let Checked {
+        world, mirror, _ca, ..
+    } = checked_over_tls();
     let connections = mirror.cdn_front.connections();
     // The world's own server, on plain loopback http.
     world.pane(&["self", "update"]).success();
