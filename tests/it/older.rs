@@ -120,7 +120,20 @@ fn the_pane_before_the_channel_works_on_a_receipt_the_new_one_wrote() {
     // Down to the old pane, by the new one.
     world.pane(&["self", "update", "1.1.0"]).success();
     assert_eq!(world.installed_version(), "1.1.0");
-    // The old pane reads the receipt, and manages the installation.
+    // The cache as a newer pane leaves it after files came from a CDN
+    // (`served_from`, which the old pane never heard of).
+    let cache_path = world.data_dir.join("update-check.json");
+    let mut cache: serde_json::Value = std::fs::read(&cache_path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_else(|| serde_json::json!({"checked_at": 1, "latest": "1.2.0"}));
+    cache["served_from"] = serde_json::json!({
+        "releases": world.server().releases_url(),
+        "origin": "http://127.0.0.2:9",
+    });
+    std::fs::write(&cache_path, cache.to_string()).unwrap();
+    // The old pane reads the receipt and the cache, and manages the
+    // installation.
     let status = world.pane(&["self", "status", "--json"]).success().json();
     assert_eq!(status["version"], "1.1.0", "{status}");
     assert_eq!(status["highest_verified"], "1.2.0");
