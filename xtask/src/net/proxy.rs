@@ -1,8 +1,9 @@
 //! Test proxies: HTTP `CONNECT` (optionally asking for Basic credentials,
-//! `407` without the right ones) and SOCKS5 (no authentication; names
-//! resolved by the proxy, as `socks5h://` asks, or addresses). Both record
-//! every request and reach only loopback: the [`super::TEST_HOSTS`] names, or
-//! 127.0.0.0/8 and `::1` addresses.
+//! `407` without the right ones, for every target or for one host's only)
+//! and SOCKS5 (no authentication; names resolved by the proxy, as
+//! `socks5h://` asks, or addresses). Both record every request and reach
+//! only loopback: the [`super::TEST_HOSTS`] names, or 127.0.0.0/8 and `::1`
+//! addresses.
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
@@ -43,17 +44,35 @@ pub struct TestProxy {
 
 impl TestProxy {
     pub fn start(kind: Kind) -> Result<TestProxy> {
+        TestProxy::start_guarding(kind, None)
+    }
+
+    /// An HTTP `CONNECT` proxy that asks for `user:password` only for
+    /// targets on `host` (any port) and lets the others through without:
+    /// a proxy whose rules guard one destination.
+    pub fn connect_asking_only_for(host: &str, user: &str, password: &str) -> Result<TestProxy> {
+        let credentials = Some((user.to_string(), password.to_string()));
+        TestProxy::start_guarding(Kind::Connect(credentials), Some(host.to_string()))
+    }
+
+    /// `guarded`: the only host a `CONNECT` proxy's credentials are asked
+    /// for; `None`: every host.
+    fn start_guarding(kind: Kind, guarded: Option<String>) -> Result<TestProxy> {
         let listener = TcpListener::bind("127.0.0.1:0").context("binding the proxy")?;
         let log = Arc::new(Mutex::new(Vec::new()));
         let (thread_kind, thread_log) = (kind.clone(), Arc::clone(&log));
         let acceptor = Acceptor::spawn(listener, "test-proxy", move |stream| {
-            let (kind, log) = (thread_kind.clone(), Arc::clone(&thread_log));
+            let (kind, log, guarded) = (
+                thread_kind.clone(),
+                Arc::clone(&thread_log),
+                guarded.clone(),
+            );
             let _ = std::thread::Builder::new()
                 .name("test-proxy connection".into())
                 .spawn(move || {
                     let _ = match kind {
                         Kind::Connect(credentials) => {
-                            serve_connect(stream, credentials.as_ref(), &log)
+                            serve_connect(stream, credentials.as_ref(), guarded.as_deref(), &log)
                         }
                         Kind::Socks5 => serve_socks5(stream, &log),
                     };
@@ -120,6 +139,7 @@ fn record(log: &Mutex<Vec<ProxyRequest>>, target: &str, allowed: bool) {
 fn serve_connect(
     mut client: TcpStream,
     credentials: Option<&(String, String)>,
+    guarded: Option<&str>,
     log: &Mutex<Vec<ProxyRequest>>,
 ) -> io::Result<()> {
     client.set_read_timeout(Some(Duration::from_secs(30)))?;
@@ -140,7 +160,9 @@ fn serve_connect(
             b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         );
     }
-    if let Some((user, password)) = credentials {
+    let host = target.rsplit_once(':').map_or(target, |(host, _)| host);
+    let asked = credentials.filter(|_| guarded.is_none_or(|g| g.eq_ignore_ascii_case(host)));
+    if let Some((user, password)) = asked {
         let expected =
             base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         let given = text.lines().find_map(|line| {
