@@ -2,13 +2,15 @@
 //! from (GitHub's CDN, here a second server on 127.0.0.2), an update opens
 //! its connections there at once, before any redirect names the host, and
 //! the redirects use them (`src/update/ahead.rs`). Shown by counting
-//! connections and requests, without timing anything.
+//! connections and requests, without timing anything; behind a proxy, also
+//! by what the proxy was asked for.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
+use xtask::net::proxy::{Kind, TestProxy};
 use xtask::net::tls::TestCa;
-use xtask::net::{Naming, TlsMirror};
+use xtask::net::{Naming, TlsMirror, CDN_HOST, MIRROR_HOST};
 use xtask::server::{Fault, Server, REQUEST_DEADLINE};
 
 use crate::common::World;
@@ -26,15 +28,22 @@ struct Checked {
 }
 
 fn checked_over_tls() -> Checked {
+    checked(Naming::Address, &[])
+}
+
+/// [`checked_over_tls`], the hosts named as `naming` says, with `extra`
+/// in the environment (of the check, and in `env` for what follows).
+fn checked(naming: Naming, extra: &[(&str, &str)]) -> Checked {
     let ca = TestCa::generate().expect("openssl makes the test CA");
     let world = World::installed(&["1.0.0", "1.1.0"]);
-    let mirror = TlsMirror::start(&world.root, &ca, Naming::Address).unwrap();
+    let mirror = TlsMirror::start(&world.root, &ca, naming).unwrap();
     let mut env: Vec<(String, String)> = mirror
         .env()
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
     env.push(("SSL_CERT_FILE".into(), ca.ca_pem.display().to_string()));
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     world.pane_env(&["self", "check"], &pairs(&env)).code(10);
     Checked {
         world,
@@ -333,5 +342,219 @@ fn a_connection_opened_ahead_that_waited_too_long_is_left_for_a_new_one() {
         cdn.connections() - connections,
         asked + 3,
         "three connections opened ahead, none used"
+    );
+}
+
+// Behind a proxy. The mirror and its CDN are named `mirror.pane.test` and
+// `cdn.pane.test`, which only the test proxies resolve (loopback addresses
+// never go through a proxy, and `.test` names are in no DNS): a connection
+// to the CDN that does not go through the proxy cannot reach it. The CDN's
+// front counts the connections it accepts, the proxy the ones it made, so
+// the two counts agree when none came another way.
+
+/// 1.0.0 installed, 1.1.0 published, the mirror and its CDN over TLS under
+/// their names, and a check through the proxy `url` (in `var`) that saw
+/// both and wrote the CDN down.
+fn checked_behind(var: &str, url: &str) -> Checked {
+    let checked = checked(Naming::Name, &[(var, url)]);
+    assert_eq!(
+        cache(&checked.world)["served_from"]["origin"],
+        format!("https://{}", cdn_target(&checked.mirror))
+    );
+    checked
+}
+
+/// `cdn.pane.test:<port>`: the CDN as a proxy is asked for it.
+fn cdn_target(mirror: &TlsMirror) -> String {
+    format!("{CDN_HOST}:{}", mirror.cdn_front.addr().port())
+}
+
+/// `env` with `var` set to `value` (in place of any value it had).
+fn setting(env: &[(String, String)], var: &str, value: &str) -> Vec<(String, String)> {
+    env.iter()
+        .filter(|(k, _)| k != var)
+        .cloned()
+        .chain([(var.to_string(), value.to_string())])
+        .collect()
+}
+
+/// Of the requests `proxy` had after its first `since`: how many asked
+/// for `target`, and how many of those it let through.
+fn asked_for(proxy: &TestProxy, since: usize, target: &str) -> (usize, usize) {
+    let asked: Vec<_> = proxy.requests()[since..]
+        .iter()
+        .filter(|r| r.target == target)
+        .cloned()
+        .collect();
+    (asked.len(), asked.iter().filter(|r| r.allowed).count())
+}
+
+/// Behind `proxy`, given to pane as `url` in `var`, after a check through
+/// it: an update whose mirror answers nothing in time (so no redirect ever
+/// names the CDN) has opened its three connections to the CDN through the
+/// proxy, and they are all the CDN saw; then an update succeeds, and every
+/// connection the CDN accepted is one the proxy made.
+fn assert_opened_ahead_through(proxy: &TestProxy, var: &str, url: &str) {
+    let Checked {
+        world,
+        mirror,
+        env,
+        _ca,
+    } = checked_behind(var, url);
+    let cdn = cdn_target(&mirror);
+    let before = world.snapshot();
+
+    let (asked, connections, requests) = (
+        proxy.requests().len(),
+        mirror.cdn_front.connections(),
+        mirror.cdn.requests().len(),
+    );
+    mirror
+        .server
+        .set_fault("*/download/*", Fault::Delay(Duration::from_secs(3)));
+    world
+        .pane_env(
+            &["self", "update"],
+            &pairs(&setting(&env, "PANE_HTTP_TIMEOUT", "1")),
+        )
+        .fails_with("timed out");
+    assert_eq!(
+        asked_for(proxy, asked, &cdn),
+        (3, 3),
+        "three connections to the CDN opened ahead, through the proxy: {:?}",
+        &proxy.requests()[asked..]
+    );
+    assert_eq!(
+        mirror.cdn_front.connections() - connections,
+        3,
+        "the CDN accepted the proxy's three connections and none other"
+    );
+    assert_eq!(
+        mirror.cdn.requests().len(),
+        requests,
+        "no request sent on them"
+    );
+    before.assert_same(&world.snapshot());
+
+    mirror.server.clear_faults();
+    let (asked, connections, requests) = (
+        proxy.requests().len(),
+        mirror.cdn_front.connections(),
+        mirror.cdn.requests().len(),
+    );
+    world.pane_env(&["self", "update"], &pairs(&env)).success();
+    assert_eq!(world.installed_version(), "1.1.0");
+    let (to_cdn, let_through) = asked_for(proxy, asked, &cdn);
+    let accepted = mirror.cdn_front.connections() - connections;
+    let asked_cdn = mirror.cdn.requests().len() - requests;
+    assert!(
+        mirror.cdn.requests()[requests..]
+            .iter()
+            .any(|r| r.path.ends_with(".tar.gz")),
+        "the archive came from the CDN"
+    );
+    assert_eq!(to_cdn, let_through, "{:?}", &proxy.requests()[asked..]);
+    assert_eq!(
+        accepted, let_through,
+        "every connection the CDN accepted came from the proxy, none direct"
+    );
+    // The front answers one request per connection: the three opened
+    // ahead carried requests, as without a proxy.
+    assert_eq!(accepted, asked_cdn, "every connection carried a request");
+}
+
+#[test]
+fn behind_a_connect_proxy_the_connections_opened_ahead_go_through_it() {
+    let proxy = TestProxy::start(Kind::Connect(None)).unwrap();
+    assert_opened_ahead_through(&proxy, "HTTPS_PROXY", &proxy.url());
+}
+
+/// `socks5h://`: the proxy resolves the names, as it must here.
+#[test]
+fn behind_a_socks5_proxy_the_connections_opened_ahead_go_through_it() {
+    let proxy = TestProxy::start(Kind::Socks5).unwrap();
+    assert!(proxy.url().starts_with("socks5h://"));
+    assert_opened_ahead_through(&proxy, "ALL_PROXY", &proxy.url());
+}
+
+/// `NO_PROXY` naming the CDN (not the mirror) holds for the connections
+/// opened ahead too: they go direct, where nothing resolves the CDN's
+/// name, so nothing reaches it, and the proxy is never asked for it.
+#[test]
+fn no_proxy_naming_the_files_host_keeps_the_connections_opened_ahead_off_the_proxy() {
+    let proxy = TestProxy::start(Kind::Connect(None)).unwrap();
+    let Checked {
+        world,
+        mirror,
+        env,
+        _ca,
+    } = checked_behind("HTTPS_PROXY", &proxy.url());
+    let cdn = cdn_target(&mirror);
+    let to_mirror = format!("{MIRROR_HOST}:{}", mirror.front.addr().port());
+    let before = world.snapshot();
+    let (asked, connections) = (proxy.requests().len(), mirror.cdn_front.connections());
+    let env = setting(&env, "NO_PROXY", &format!("example.org,{CDN_HOST}"));
+    let run = world.pane_env(&["self", "update"], &pairs(&env));
+    assert_eq!(
+        asked_for(&proxy, asked, &cdn),
+        (0, 0),
+        "the proxy was asked for the CDN: {:?}",
+        &proxy.requests()[asked..]
+    );
+    run.fails_with(&format!("could not fetch https://{cdn}/"));
+    let (_, to_mirror) = asked_for(&proxy, asked, &to_mirror);
+    assert!(
+        to_mirror > 0,
+        "the mirror is still reached through the proxy"
+    );
+    assert_eq!(mirror.cdn_front.connections(), connections);
+    before.assert_same(&world.snapshot());
+    assert_eq!(world.installed_version(), "1.0.0");
+}
+
+/// The same proxy given its credentials: the connections opened ahead
+/// carry them (the proxy lets all three through before any redirect), and
+/// the update succeeds through them.
+#[test]
+fn the_connections_opened_ahead_give_the_proxy_its_credentials() {
+    let proxy = TestProxy::connect_asking_only_for(CDN_HOST, "alice", "s3cr%t").unwrap();
+    assert_opened_ahead_through(&proxy, "HTTPS_PROXY", &proxy.url_with("alice", "s3cr%25t"));
+}
+
+/// Loopback never goes through a proxy, and the connections opened ahead
+/// keep to that: with a proxy that is not running, they still reach a CDN
+/// on 127.0.0.2.
+#[test]
+fn a_dead_proxy_does_not_stop_connections_opened_ahead_to_loopback() {
+    // The discard port, never served on test machines (as in network.rs).
+    let dead = "http://127.0.0.1:9";
+    let Checked {
+        world,
+        mirror,
+        env,
+        _ca,
+    } = checked(
+        Naming::Address,
+        &[("HTTPS_PROXY", dead), ("ALL_PROXY", dead)],
+    );
+    let (connections, requests) = (mirror.cdn_front.connections(), mirror.cdn.requests().len());
+    mirror
+        .server
+        .set_fault("*/download/*", Fault::Delay(Duration::from_secs(3)));
+    world
+        .pane_env(
+            &["self", "update"],
+            &pairs(&setting(&env, "PANE_HTTP_TIMEOUT", "1")),
+        )
+        .fails_with("timed out");
+    assert_eq!(
+        mirror.cdn_front.connections() - connections,
+        3,
+        "three connections opened ahead, past the dead proxy"
+    );
+    assert_eq!(
+        mirror.cdn.requests().len(),
+        requests,
+        "no request sent on them"
     );
 }
