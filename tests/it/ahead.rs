@@ -512,6 +512,48 @@ fn no_proxy_naming_the_files_host_keeps_the_connections_opened_ahead_off_the_pro
     assert_eq!(world.installed_version(), "1.0.0");
 }
 
+/// A proxy that wants credentials for the CDN only (its rules guard that
+/// destination): without them, or with wrong ones, the connections opened
+/// ahead are refused (407), and so is the request that then goes the usual
+/// way; the update fails with the proxy's error and what to do about it,
+/// and changes nothing.
+#[test]
+fn a_proxy_refusing_the_files_host_without_credentials_fails_the_update_cleanly() {
+    let proxy = TestProxy::connect_asking_only_for(CDN_HOST, "alice", "s3cret").unwrap();
+    let right = proxy.url_with("alice", "s3cret");
+    let Checked {
+        world,
+        mirror,
+        env,
+        _ca,
+    } = checked_behind("HTTPS_PROXY", &right);
+    let cdn = cdn_target(&mirror);
+    let before = world.snapshot();
+    for url in [proxy.url(), proxy.url_with("alice", "nope")] {
+        let (asked, connections) = (proxy.requests().len(), mirror.cdn_front.connections());
+        let run = world
+            .pane_env(
+                &["self", "update"],
+                &pairs(&setting(&env, "HTTPS_PROXY", &url)),
+            )
+            .fails_with(&format!("refused to connect to https://{cdn}/"))
+            .fails_with("without valid credentials (407)")
+            .fails_with("HTTPS_PROXY=http://user:password@");
+        assert!(!run.stderr.contains("nope"), "the password shown: {run}");
+        let (to_cdn, let_through) = asked_for(&proxy, asked, &cdn);
+        // The three opened ahead, the one the request opened when it found
+        // them refused, and the request's own the usual way: 407 each.
+        assert!(
+            to_cdn >= 5 && let_through == 0,
+            "{url}: {:?}",
+            &proxy.requests()[asked..]
+        );
+        assert_eq!(mirror.cdn_front.connections(), connections);
+        before.assert_same(&world.snapshot());
+        assert_eq!(world.installed_version(), "1.0.0");
+    }
+}
+
 /// The same proxy given its credentials: the connections opened ahead
 /// carry them (the proxy lets all three through before any redirect), and
 /// the update succeeds through them.
