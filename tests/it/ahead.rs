@@ -541,10 +541,13 @@ fn a_proxy_refusing_the_files_host_without_credentials_fails_the_update_cleanly(
             .fails_with("HTTPS_PROXY=http://user:password@");
         assert!(!run.stderr.contains("nope"), "the password shown: {run}");
         let (to_cdn, let_through) = asked_for(&proxy, asked, &cdn);
-        // The three opened ahead, the one the request opened when it found
-        // them refused, and the request's own the usual way: 407 each.
+        // Usually five, 407 each: the three opened ahead, the one the
+        // request opened when it found them refused, and the request's own
+        // the usual way. Only the last two are sure to reach the proxy
+        // before pane exits (the others are opened on a thread of their
+        // own, which a loaded machine may not have run that far).
         assert!(
-            to_cdn >= 5 && let_through == 0,
+            to_cdn >= 2 && let_through == 0,
             "{url}: {:?}",
             &proxy.requests()[asked..]
         );
