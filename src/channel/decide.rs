@@ -9,7 +9,9 @@
 //!   withdrawn: withdrawn versions no longer count toward it, so the
 //!   maintainers' signature authorises the way down to the replacement.
 //! - A channel may never send an installation to a withdrawn version, nor
-//!   below the **minimum** compiled into the running release.
+//!   below the **minimum** compiled into the running release, nor to a
+//!   pre-release unless the installation **takes pre-releases** (`--prerelease`,
+//!   or it runs one): a replacement it may not use counts as no replacement.
 //! - Past `expires`, the document may be a stale one that a server keeps
 //!   serving to hide a newer one: a **freeze**, said but not fatal.
 
@@ -46,6 +48,13 @@ pub fn is_withdrawn(document: &ChannelDocument, version: &Version, target: &str)
     document.withdrawal(version, target).is_some()
 }
 
+/// Whether an installation running `running` takes pre-releases from the
+/// channel: it asked for them (`asked`: `update --prerelease`, `check
+/// --prerelease`), or it runs one, which it was given only by asking.
+pub fn takes_prereleases(running: &Version, asked: bool) -> bool {
+    asked || !running.pre.is_empty()
+}
+
 /// Why a channel's replacement cannot be used.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ReplacementError {
@@ -60,17 +69,26 @@ pub enum ReplacementError {
         replacement: Version,
         minimum: Version,
     },
+    #[error("the replacement {replacement} for {version} is a pre-release, which pane installs only when asked for (by name, or with --prerelease)")]
+    PreRelease {
+        version: Version,
+        replacement: Version,
+    },
 }
 
 /// The replacement the channel names for `version` on `target`, checked:
 /// `Ok(None)` when `version` is not withdrawn there or the withdrawal names
-/// no replacement; an error when the replacement is itself withdrawn or
-/// below [`minimum_version`] of `running`.
+/// no replacement; an error when the replacement is itself withdrawn, below
+/// [`minimum_version`] of `running`, or a pre-release and `prereleases`
+/// (see [`takes_prereleases`]) is false. The maintainers' tool refuses to
+/// name a pre-release; a document written by hand may, and a stable
+/// installation is not moved to a pre-release it did not ask for.
 pub fn replacement(
     document: &ChannelDocument,
     version: &Version,
     target: &str,
     running: &Version,
+    prereleases: bool,
 ) -> Result<Option<Version>, ReplacementError> {
     let Some(replacement) = document
         .withdrawal(version, target)
@@ -92,6 +110,12 @@ pub fn replacement(
             minimum,
         });
     }
+    if !prereleases && !replacement.pre.is_empty() {
+        return Err(ReplacementError::PreRelease {
+            version: version.clone(),
+            replacement,
+        });
+    }
     Ok(Some(replacement))
 }
 
@@ -100,14 +124,17 @@ pub fn replacement(
 /// is not withdrawn on `target`. `None` when neither exists (nothing verified
 /// yet, or everything withdrawn without a usable replacement).
 ///
-/// A replacement that is withdrawn or below the minimum does not count (see
+/// A replacement that is withdrawn, below the minimum, or a pre-release the
+/// installation does not take (`prereleases`) does not count (see
 /// [`replacement`]); so a channel cannot lower the floor below what the
-/// installation verified and the running release allows.
+/// installation verified and the running release allows, nor raise it to a
+/// pre-release.
 pub fn downgrade_floor(
     document: &ChannelDocument,
     target: &str,
     running: &Version,
     verified: &[Version],
+    prereleases: bool,
 ) -> Option<Version> {
     let highest_kept = verified
         .iter()
@@ -115,7 +142,11 @@ pub fn downgrade_floor(
         .max();
     let highest_replacement = verified
         .iter()
-        .filter_map(|v| replacement(document, v, target, running).ok().flatten())
+        .filter_map(|v| {
+            replacement(document, v, target, running, prereleases)
+                .ok()
+                .flatten()
+        })
         .max();
     highest_kept.cloned().max(highest_replacement)
 }
@@ -210,19 +241,19 @@ mod tests {
         let verified = [v("1.0.0"), v("1.1.0"), v("1.2.0")];
         let none = document(vec![]);
         assert_eq!(
-            downgrade_floor(&none, TARGET, &running, &verified),
+            downgrade_floor(&none, TARGET, &running, &verified, false),
             Some(v("1.2.0"))
         );
         // 1.2.0 withdrawn for 1.1.3: the floor is 1.1.3, above 1.1.0.
         let doc = document(vec![withdrawal("1.2.0", Targets::All, Some("1.1.3"))]);
         assert_eq!(
-            downgrade_floor(&doc, TARGET, &running, &verified),
+            downgrade_floor(&doc, TARGET, &running, &verified, false),
             Some(v("1.1.3"))
         );
         // Without a replacement: the highest verified that is not withdrawn.
         let bare = document(vec![withdrawal("1.2.0", Targets::All, None)]);
         assert_eq!(
-            downgrade_floor(&bare, TARGET, &running, &verified),
+            downgrade_floor(&bare, TARGET, &running, &verified, false),
             Some(v("1.1.0"))
         );
         // Withdrawn elsewhere only: no change here.
@@ -232,7 +263,7 @@ mod tests {
             Some("1.1.3"),
         )]);
         assert_eq!(
-            downgrade_floor(&mac, TARGET, &running, &verified),
+            downgrade_floor(&mac, TARGET, &running, &verified, false),
             Some(v("1.2.0"))
         );
         // A replacement below a version verified and not withdrawn does not
@@ -240,10 +271,10 @@ mod tests {
         let low = document(vec![withdrawal("1.2.0", Targets::All, Some("1.1.1"))]);
         let verified_more = [v("1.1.2"), v("1.2.0")];
         assert_eq!(
-            downgrade_floor(&low, TARGET, &running, &verified_more),
+            downgrade_floor(&low, TARGET, &running, &verified_more, false),
             Some(v("1.1.2"))
         );
-        assert_eq!(downgrade_floor(&none, TARGET, &running, &[]), None);
+        assert_eq!(downgrade_floor(&none, TARGET, &running, &[], false), None);
     }
 
     #[test]
@@ -251,33 +282,68 @@ mod tests {
         let running = v("1.2.0");
         let good = document(vec![withdrawal("1.2.0", Targets::All, Some("1.1.3"))]);
         assert_eq!(
-            replacement(&good, &v("1.2.0"), TARGET, &running),
+            replacement(&good, &v("1.2.0"), TARGET, &running, false),
             Ok(Some(v("1.1.3")))
         );
-        assert_eq!(replacement(&good, &v("1.1.3"), TARGET, &running), Ok(None));
+        assert_eq!(
+            replacement(&good, &v("1.1.3"), TARGET, &running, false),
+            Ok(None)
+        );
         let chained = document(vec![
             withdrawal("1.2.0", Targets::All, Some("1.1.3")),
             withdrawal("1.1.3", Targets::All, Some("1.1.2")),
         ]);
         assert!(matches!(
-            replacement(&chained, &v("1.2.0"), TARGET, &running),
+            replacement(&chained, &v("1.2.0"), TARGET, &running, false),
             Err(ReplacementError::Withdrawn { .. })
         ));
         let ancient = document(vec![withdrawal("1.2.0", Targets::All, Some("1.0.9"))]);
         assert!(matches!(
-            replacement(&ancient, &v("1.2.0"), TARGET, &running),
+            replacement(&ancient, &v("1.2.0"), TARGET, &running, false),
             Err(ReplacementError::BelowMinimum { .. })
         ));
         // An unusable replacement does not count toward the floor.
         let verified = [v("1.1.0"), v("1.2.0")];
         assert_eq!(
-            downgrade_floor(&ancient, TARGET, &running, &verified),
+            downgrade_floor(&ancient, TARGET, &running, &verified, false),
             Some(v("1.1.0"))
         );
         assert_eq!(
-            downgrade_floor(&chained, TARGET, &running, &verified),
+            downgrade_floor(&chained, TARGET, &running, &verified, false),
             Some(v("1.1.0"))
         );
+    }
+
+    #[test]
+    fn a_pre_release_replacement_only_for_an_installation_that_takes_them() {
+        let running = v("1.2.0");
+        let doc = document(vec![withdrawal("1.2.0", Targets::All, Some("1.3.0-rc.1"))]);
+        assert!(!takes_prereleases(&running, false));
+        assert_eq!(
+            replacement(&doc, &running, TARGET, &running, false),
+            Err(ReplacementError::PreRelease {
+                version: v("1.2.0"),
+                replacement: v("1.3.0-rc.1"),
+            })
+        );
+        assert_eq!(
+            replacement(&doc, &running, TARGET, &running, true),
+            Ok(Some(v("1.3.0-rc.1")))
+        );
+        // Not taken, it counts as no replacement: the floor is the highest
+        // verified version that is not withdrawn, as without one.
+        let verified = [v("1.1.3"), v("1.2.0")];
+        assert_eq!(
+            downgrade_floor(&doc, TARGET, &running, &verified, false),
+            Some(v("1.1.3"))
+        );
+        assert_eq!(
+            downgrade_floor(&doc, TARGET, &running, &verified, true),
+            Some(v("1.3.0-rc.1"))
+        );
+        // Running a pre-release is taking them; asking is too.
+        assert!(takes_prereleases(&v("1.3.0-rc.1"), false));
+        assert!(takes_prereleases(&running, true));
     }
 
     #[test]

@@ -11,7 +11,8 @@
 use semver::Version;
 
 use super::decide::{
-    downgrade_floor, is_withdrawn, minimum_version, replacement, ReplacementError,
+    downgrade_floor, is_withdrawn, minimum_version, replacement, takes_prereleases,
+    ReplacementError,
 };
 use super::document::{ChannelDocument, Withdrawal};
 use super::rollout::{availability, Availability, RolloutNumber};
@@ -28,6 +29,10 @@ pub struct Installation<'a> {
     pub verified: &'a [Version],
     /// Its rollout number.
     pub number: RolloutNumber,
+    /// It asked for pre-releases (`--prerelease`). Running one counts as
+    /// asking too ([`takes_prereleases`]); otherwise a pre-release the
+    /// channel names as a replacement is not used.
+    pub prerelease: bool,
 }
 
 /// The plan, with what the user should be told.
@@ -46,7 +51,13 @@ pub enum Why {
     Newer(Availability),
     /// The running version is withdrawn: go to the replacement (or the floor
     /// above it), a downgrade the maintainers' signature authorises.
-    Withdrawn(Withdrawal),
+    /// `passed_over` says why the replacement the withdrawal names is not
+    /// where it goes (withdrawn, below the minimum, a pre-release this
+    /// installation does not take): the floor without it is.
+    Withdrawn {
+        withdrawal: Withdrawal,
+        passed_over: Option<Box<ReplacementError>>,
+    },
 }
 
 /// Why nothing is installed.
@@ -88,10 +99,22 @@ pub fn plan_update(
     if let Plan::Install { .. } = newer {
         return newer;
     }
-    let problem = replacement(document, running, target, running).err();
+    let prereleases = takes_prereleases(running, installation.prerelease);
+    let checked = replacement(document, running, target, running, prereleases);
+    let problem = checked.as_ref().err().cloned();
     // Down to the floor: the replacement, or a verified version above it
-    // that is not withdrawn. Never below the compiled-in minimum.
-    let floor = downgrade_floor(document, target, running, installation.verified);
+    // that is not withdrawn. The running version's own replacement counts
+    // even when `verified` leaves the running version out (a pre-release,
+    // when only stable versions are given). Never below the compiled-in
+    // minimum. A replacement that cannot be used counts as none.
+    let floor = downgrade_floor(
+        document,
+        target,
+        running,
+        installation.verified,
+        prereleases,
+    )
+    .max(checked.ok().flatten());
     match floor {
         Some(version)
             if &version != running
@@ -100,7 +123,10 @@ pub fn plan_update(
         {
             Plan::Install {
                 version,
-                why: Why::Withdrawn(withdrawal),
+                why: Why::Withdrawn {
+                    withdrawal,
+                    passed_over: problem.map(Box::new),
+                },
             }
         }
         _ => Plan::Stay {
@@ -196,6 +222,7 @@ mod tests {
             running: &running,
             verified: &verified,
             number: RolloutNumber::from_stored(number).unwrap(),
+            prerelease: false,
         };
         plan_update(doc, &installation, &v(latest), at(hour), false)
     }
@@ -228,7 +255,10 @@ mod tests {
         assert!(matches!(
             down,
             Plan::Install {
-                why: Why::Withdrawn(_),
+                why: Why::Withdrawn {
+                    passed_over: None,
+                    ..
+                },
                 ..
             }
         ));
@@ -268,6 +298,7 @@ mod tests {
             running: &running,
             verified: &[],
             number: RolloutNumber::from_stored(0.9).unwrap(),
+            prerelease: false,
         };
         let plan = plan_update(&rolling, &installation, &v("1.2.0"), at(1), true);
         assert_eq!(installs(&plan).as_deref(), Some("1.2.0"));
@@ -285,6 +316,7 @@ mod tests {
             running: &running,
             verified: std::slice::from_ref(&running),
             number: RolloutNumber::from_stored(0.1).unwrap(),
+            prerelease: false,
         };
         match plan_update(&doc, &installation, &v("1.2.0"), at(8), false) {
             Plan::Stay {
@@ -303,6 +335,76 @@ mod tests {
         };
         let plan = plan_update(&doc, &installation, &v("1.2.0"), at(8), false);
         assert_eq!(installs(&plan).as_deref(), Some("1.1.3"));
+    }
+
+    /// A pre-release named as the replacement: a stable installation that
+    /// did not ask for pre-releases goes where a withdrawal without a
+    /// replacement sends it, and is told why; one that asked, or that runs a
+    /// pre-release, goes to it.
+    #[test]
+    fn a_pre_release_replacement_is_for_installations_that_take_pre_releases() {
+        let mut doc = document(true, false);
+        doc.rollout = None;
+        doc.withdrawn[0].replacement = Some(v("1.3.0-rc.1"));
+        let plan_for = |doc: &ChannelDocument, running: &str, verified: &[Version], prerelease| {
+            let running = v(running);
+            let installation = Installation {
+                target: TARGET,
+                running: &running,
+                verified,
+                number: RolloutNumber::from_stored(0.1).unwrap(),
+                prerelease,
+            };
+            plan_update(doc, &installation, &v("1.2.0"), at(8), false)
+        };
+        let stable = [v("1.1.3"), v("1.2.0")];
+        match plan_for(&doc, "1.2.0", &stable, false) {
+            Plan::Install {
+                version,
+                why:
+                    Why::Withdrawn {
+                        passed_over: Some(problem),
+                        ..
+                    },
+            } => {
+                assert_eq!(version, v("1.1.3"));
+                assert_eq!(
+                    *problem,
+                    ReplacementError::PreRelease {
+                        version: v("1.2.0"),
+                        replacement: v("1.3.0-rc.1"),
+                    }
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        match plan_for(&doc, "1.2.0", &[v("1.2.0")], false) {
+            Plan::Stay {
+                why:
+                    Stay::WithdrawnWithoutWayOut {
+                        problem: Some(ReplacementError::PreRelease { .. }),
+                        ..
+                    },
+            } => {}
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            installs(&plan_for(&doc, "1.2.0", &stable, true)).as_deref(),
+            Some("1.3.0-rc.1")
+        );
+        // Running a pre-release: its own replacement counts although only
+        // stable versions are given as verified, a pre-release or not.
+        doc.withdrawn[0].version = v("1.3.0-rc.1");
+        doc.withdrawn[0].replacement = Some(v("1.3.0-rc.2"));
+        assert_eq!(
+            installs(&plan_for(&doc, "1.3.0-rc.1", &stable, false)).as_deref(),
+            Some("1.3.0-rc.2")
+        );
+        doc.withdrawn[0].replacement = Some(v("1.2.1"));
+        assert_eq!(
+            installs(&plan_for(&doc, "1.3.0-rc.1", &stable, false)).as_deref(),
+            Some("1.2.1")
+        );
     }
 
     #[test]

@@ -145,7 +145,14 @@ fn describe(outcome: &Outcome) -> String {
             from,
             to,
             withdrawal,
-        } => format!("{from} withdrawn ({}): installed {to}", withdrawal.reason),
+            passed_over,
+        } => format!(
+            "{from} withdrawn ({}): installed {to}{}",
+            withdrawal.reason,
+            passed_over
+                .as_ref()
+                .map_or(String::new(), |p| format!(" ({p})"))
+        ),
         Outcome::HeldByPin { pin, .. } => format!("nothing: held by the pin {pin}"),
         Outcome::Stayed { version, why } => {
             format!("nothing: {}", super::update::stay_words(version, why).0)

@@ -293,9 +293,22 @@ fn check_facts(
         }
         _ => None,
     };
-    let (ahead, replayed) = match &choice.why {
-        Why::Ahead { latest, replayed } => (Some(latest.to_string()), *replayed),
-        _ => (None, false),
+    let ahead = match &choice.why {
+        Why::Ahead { latest, .. } => Some(latest.to_string()),
+        _ => None,
+    };
+    // A replay suspected, or why the channel's replacement is not where
+    // `update` goes.
+    let warning = match &choice.why {
+        Why::Ahead { replayed: true, .. } => Some(REPLAYED),
+        Why::Replacement {
+            passed_over: Some(why),
+            ..
+        }
+        | Why::NoWayOut {
+            problem: Some(why), ..
+        } => Some(why.as_str()),
+        _ => None,
     };
     json!({
         "withdrawn": withdrawn.map(|w| json!({
@@ -310,9 +323,11 @@ fn check_facts(
         "serial": view.serial(),
         "latest": choice.latest.as_ref().map(ToString::to_string),
         "newer_than_server": ahead,
-        "warning": replayed.then_some("the server's latest release is below a version this installation verified (an old release replayed?)"),
+        "warning": warning,
     })
 }
+
+const REPLAYED: &str = "the server's latest release is below a version this installation verified (an old release replayed?)";
 
 fn print_check(current: &Version, pin: Option<&str>, choice: &Choice, facts: &serde_json::Value) {
     if facts["frozen"] == true {
@@ -325,12 +340,28 @@ fn print_check(current: &Version, pin: Option<&str>, choice: &Choice, facts: &se
         );
     }
     match (&choice.to, &choice.why, pin) {
-        (Some(version), Why::Replacement(w), _) => outln!(
-            "pane {version} is its replacement: run `pane self update` to go from {current} to {version}{}",
-            if w.replacement.as_ref() == Some(version) { "" } else { " (the highest good version verified here)" }
-        ),
+        (
+            Some(version),
+            Why::Replacement {
+                withdrawal: w,
+                passed_over,
+            },
+            _,
+        ) => {
+            if passed_over.is_some() {
+                warn_line(facts["warning"].as_str().unwrap_or_default());
+            }
+            outln!(
+                "pane {version} is its replacement: run `pane self update` to go from {current} to {version}{}",
+                if w.replacement.as_ref() == Some(version) { "" } else { " (the highest good version verified here)" }
+            )
+        }
         (Some(version), _, _) => {
-            let critical = if facts["critical"] == true { " (a critical update)" } else { "" };
+            let critical = if facts["critical"] == true {
+                " (a critical update)"
+            } else {
+                ""
+            };
             outln!("pane {version} is available{critical} (you have {current}): run `pane self update`")
         }
         (None, Why::HeldByPin(pin), _) => {
@@ -339,14 +370,20 @@ fn print_check(current: &Version, pin: Option<&str>, choice: &Choice, facts: &se
         (None, Why::Ahead { latest, replayed }, _) => {
             let (message, _) = super::update::ahead_words(current, latest, *replayed);
             if *replayed {
-                warn_line("the server's latest release is below a version this installation verified (an old release replayed?)");
+                warn_line(REPLAYED);
             }
             outln!("{message}")
         }
-        (None, why @ (Why::RollingOut { .. } | Why::LatestWithdrawn(_) | Why::NoWayOut { .. }), _) => {
+        (
+            None,
+            why @ (Why::RollingOut { .. } | Why::LatestWithdrawn(_) | Why::NoWayOut { .. }),
+            _,
+        ) => {
             outln!("{}", super::update::stay_words(current, why).0)
         }
-        (None, _, Some(pin)) => outln!("pane {current} is held by the pin {pin}: no update within it"),
+        (None, _, Some(pin)) => {
+            outln!("pane {current} is held by the pin {pin}: no update within it")
+        }
         (None, _, None) => outln!("pane {current} is up to date"),
     }
 }

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use semver::Version;
 use serde::{Deserialize, Serialize};
 
+use crate::channel::decide::{replacement, takes_prereleases};
 use crate::channel::policy::UpdatePolicy;
 use crate::channel::rollout::Availability;
 use crate::env::{Build, Env};
@@ -227,10 +228,22 @@ fn notice_text(
                 && view.withdrawal(latest, &ctx.target).is_none()
                 && !matches!(view.availability(latest), Availability::RollingOut { .. })
         });
-        let way_out = match (newer, &w.replacement) {
+        // The replacement as `update` (without --prerelease) sees it: one it
+        // cannot use (withdrawn, below the minimum, a pre-release this
+        // installation did not ask for) is not promised.
+        let replacement = view.document.as_ref().map(|document| {
+            let prereleases = takes_prereleases(current, false);
+            replacement(document, current, &ctx.target, current, prereleases)
+        });
+        let way_out = match (newer, replacement) {
             (Some(newer), _) => format!(" `pane self update` installs {newer}, a newer release."),
-            (None, Some(r)) => format!(" `pane self update` installs its replacement, {r}."),
-            (None, None) => String::new(),
+            (None, Some(Ok(Some(r)))) => {
+                format!(" `pane self update` installs its replacement, {r}.")
+            }
+            (None, Some(Err(problem))) => {
+                format!(" `pane self update` does not go to the channel's replacement: {problem}.")
+            }
+            (None, _) => String::new(),
         };
         return Some((
             format!("pane {current} has been withdrawn: {}.{way_out}", w.reason),

@@ -133,14 +133,20 @@ pub(super) fn show(ui: &Ui, outcome: &Outcome) {
 pub(super) fn words(outcome: &Outcome) -> (String, serde_json::Value) {
     match outcome {
         Outcome::Stayed { version, why } => stay_words(version, why),
-        Outcome::Replaced { from, to, withdrawal } => (
+        Outcome::Replaced {
+            from,
+            to,
+            withdrawal,
+            passed_over,
+        } => (
             format!(
                 "pane {from} has been withdrawn ({}): {} pane {from} → {to}",
                 withdrawal.reason,
                 if to > from { "updated" } else { "downgraded" }
             ),
             json!({"status": "updated", "from": from.to_string(), "to": to.to_string(),
-                   "withdrawn": {"version": from.to_string(), "reason": withdrawal.reason}}),
+                   "withdrawn": {"version": from.to_string(), "reason": withdrawal.reason},
+                   "warning": passed_over}),
         ),
         Outcome::UpToDate { version } => (
             format!("pane {version} is up to date"),

@@ -7,7 +7,8 @@
 //!   release stands in for it);
 //! - with a channel document, [`crate::channel::plan::plan_update`] holds a
 //!   withdrawn or rolling-out release back, or sends a withdrawn installation
-//!   to its replacement;
+//!   to its replacement (a pre-release one only when the installation takes
+//!   pre-releases: `--prerelease`, or it runs one);
 //! - under a requirement pin, the highest listed release it matches that is
 //!   neither withdrawn nor rolling out toward this installation; under an
 //!   exact pin that no longer matches, that version, refused if withdrawn;
@@ -19,7 +20,7 @@ use semver::Version;
 use super::channel_view::ChannelView;
 use super::receipt::Receipt;
 use super::{Pin, Resolved, UpdateError, Updater};
-use crate::channel::decide::downgrade_floor;
+use crate::channel::decide::{downgrade_floor, takes_prereleases};
 use crate::channel::plan::{self, plan_update, Installation, Plan};
 use crate::channel::rollout::Availability;
 use crate::channel::{Timestamp, Withdrawal};
@@ -29,8 +30,13 @@ use crate::channel::{Timestamp, Withdrawal};
 pub enum Why {
     /// A newer release, available here.
     Newer,
-    /// The installed version is withdrawn: go to its replacement.
-    Replacement(Withdrawal),
+    /// The installed version is withdrawn: go to its replacement, or, when
+    /// that cannot be used, to the floor without it; `passed_over` then says
+    /// why, and where it goes instead.
+    Replacement {
+        withdrawal: Withdrawal,
+        passed_over: Option<String>,
+    },
     UpToDate,
     HeldByPin(String),
     /// The installed version is newer than the server's latest; `replayed`
@@ -212,9 +218,11 @@ impl Updater<'_> {
                     running,
                     verified: &verified,
                     number: view.number,
+                    prerelease,
                 };
                 let plan = plan_update(document, &installation, &latest, view.now, now_flag);
-                let floor = downgrade_floor(document, target, running, &verified);
+                let prereleases = takes_prereleases(running, prerelease);
+                let floor = downgrade_floor(document, target, running, &verified, prereleases);
                 from_plan(plan, running, &latest, floor.as_ref())
             }
         };
@@ -257,8 +265,19 @@ fn from_plan(
     match plan {
         Plan::Install {
             version,
-            why: plan::Why::Withdrawn(withdrawal),
-        } => (Some(version), Why::Replacement(withdrawal)),
+            why:
+                plan::Why::Withdrawn {
+                    withdrawal,
+                    passed_over,
+                },
+        } => {
+            let passed_over = passed_over.map(|p| format!("{p}; pane goes to {version} instead"));
+            let why = Why::Replacement {
+                withdrawal,
+                passed_over,
+            };
+            (Some(version), why)
+        }
         Plan::Install { version, .. } => {
             if floor.is_some_and(|f| &version < f) {
                 let why = Why::Ahead {

@@ -86,11 +86,14 @@ pub enum Outcome {
         version: Version,
         why: Why,
     },
-    /// The installed version was withdrawn: its replacement is installed.
+    /// The installed version was withdrawn: its replacement is installed,
+    /// or, when that cannot be used (`passed_over` says why), the floor
+    /// without it.
     Replaced {
         from: Version,
         to: Version,
         withdrawal: Withdrawal,
+        passed_over: Option<String>,
     },
     HeldByPin {
         version: Version,
@@ -128,7 +131,7 @@ pub struct UpdateOptions {
 /// The outcome of staying where we are, for `why`.
 pub(super) fn stayed(version: Version, why: Why) -> Outcome {
     match why {
-        Why::UpToDate | Why::Newer | Why::Replacement(_) => Outcome::UpToDate { version },
+        Why::UpToDate | Why::Newer | Why::Replacement { .. } => Outcome::UpToDate { version },
         Why::HeldByPin(pin) => Outcome::HeldByPin { version, pin },
         Why::Ahead { latest, replayed } => Outcome::Ahead {
             version,

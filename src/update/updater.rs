@@ -441,7 +441,10 @@ impl<'a> Updater<'a> {
                     events.warning(warning);
                 }
                 let withdrawal = match &choice.why {
-                    Why::Replacement(w) => Some(w.clone()),
+                    Why::Replacement {
+                        withdrawal,
+                        passed_over,
+                    } => Some((withdrawal.clone(), passed_over.clone())),
                     _ => None,
                 };
                 match (choice.to, choice.resolved) {
@@ -456,14 +459,19 @@ impl<'a> Updater<'a> {
         };
         let to = resolved.version().clone();
         if options.dry_run {
+            // The outcome of a real update says this itself.
+            if let Some((_, Some(passed_over))) = &withdrawal {
+                events.warning(passed_over);
+            }
             return Ok(Outcome::WouldChange { from: current, to });
         }
         self.install_release(tx, receipt, &resolved, receipt.pin.clone(), events)?;
         Ok(match withdrawal {
-            Some(withdrawal) => Outcome::Replaced {
+            Some((withdrawal, passed_over)) => Outcome::Replaced {
                 from: current,
                 to,
                 withdrawal,
+                passed_over,
             },
             None => Outcome::Changed { from: current, to },
         })

@@ -1082,3 +1082,129 @@ fn a_stable_release_the_listing_names_is_verified_before_check_names_it() {
     let run = world.pane(&["self", "update"]).success();
     assert!(run.stderr.contains("up to date"), "{run}");
 }
+
+/// A signed document that names a pre-release as the replacement (written by
+/// hand, or by a tool that did not refuse it): an installation that did not
+/// ask for pre-releases is not sent there. It goes where a withdrawal without
+/// a replacement sends it, and `check`, `update`, the notice and `auto` say
+/// why; asked for (`--prerelease`, or by name), the pre-release is installed.
+#[test]
+fn a_pre_release_replacement_is_not_where_a_stable_installation_goes() {
+    let world = on_1_2_0();
+    world.publish("1.3.0-rc.1");
+    serve_signed(&world, &withdrawal_doc(1, "1.3.0-rc.1"), &world.key, None);
+    let run = at_now(&world, &["self", "check"]).code(10);
+    assert!(
+        run.stdout.contains("pane 1.1.3 is its replacement")
+            && run
+                .stderr
+                .contains("the replacement 1.3.0-rc.1 for 1.2.0 is a pre-release"),
+        "{run}"
+    );
+    let json = at_now(&world, &["self", "check", "--json"]).code(10).json();
+    assert_eq!(json["available"], "1.1.3", "{json}");
+    assert_eq!(json["withdrawn"]["replacement"], "1.3.0-rc.1", "{json}");
+    assert!(
+        json["warning"]
+            .as_str()
+            .is_some_and(|w| w.contains("1.3.0-rc.1") && w.contains("pre-release")),
+        "{json}"
+    );
+    // The notice does not promise it either.
+    let run = notice(&world).success();
+    assert!(
+        run.stderr.contains(REASON)
+            && !run.stderr.contains("installs its replacement")
+            && run.stderr.contains("is a pre-release"),
+        "{run}"
+    );
+    let json = at_now(&world, &["self", "update", "--json"])
+        .success()
+        .json();
+    assert_eq!(json["status"], "updated", "{json}");
+    assert_eq!(json["to"], "1.1.3", "{json}");
+    assert_eq!(json["withdrawn"]["reason"], REASON, "{json}");
+    assert!(
+        json["warning"]
+            .as_str()
+            .is_some_and(|w| w.contains("1.3.0-rc.1") && w.contains("pre-release")),
+        "{json}"
+    );
+    assert_eq!(world.installed_version(), "1.1.3");
+    at_now(&world, &["self", "update"]).success();
+    assert_eq!(world.installed_version(), "1.1.3");
+    // Asked for, it is installed.
+    at_now(&world, &["self", "update", "1.2.0", "--allow-withdrawn"]).success();
+    at_now(&world, &["self", "update", "--prerelease"]).success();
+    assert_eq!(world.installed_version(), "1.3.0-rc.1");
+
+    // With nothing good verified before, there is nowhere to go: it stays
+    // and says why, also under `auto`, where nobody reads the words.
+    let world = World::installed(&["1.2.0"]);
+    world.publish("1.3.0-rc.1");
+    serve_signed(&world, &withdrawal_doc(1, "1.3.0-rc.1"), &world.key, None);
+    let json = at_now(&world, &["self", "check", "--json"])
+        .success()
+        .json();
+    assert_eq!(json["available"], Value::Null, "{json}");
+    assert!(
+        json["warning"]
+            .as_str()
+            .is_some_and(|w| w.contains("pre-release")),
+        "{json}"
+    );
+    let run = at_now(&world, &["self", "update"]).success();
+    assert!(
+        run.stderr.contains("nothing to go to") && run.stderr.contains("is a pre-release"),
+        "{run}"
+    );
+    let json = at_now(&world, &["self", "update", "--json"])
+        .success()
+        .json();
+    assert_eq!(json["status"], "withdrawn", "{json}");
+    assert!(
+        json["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("1.3.0-rc.1")),
+        "{json}"
+    );
+    world.pane(&["self", "config", "updates", "auto"]).success();
+    at_now(&world, &["self", "background-check"]).success();
+    assert_eq!(world.installed_version(), "1.2.0");
+    let status = at_now(&world, &["self", "status", "--json"])
+        .success()
+        .json();
+    assert!(
+        status["auto"]["last_action"]
+            .as_str()
+            .is_some_and(|a| a.contains("is a pre-release")),
+        "{status}"
+    );
+}
+
+/// An installation on a pre-release asked for pre-releases: when the channel
+/// withdraws it, it goes to the replacement the channel names, though that is
+/// a pre-release too and `update` is run without `--prerelease`.
+#[test]
+fn a_withdrawn_pre_release_goes_to_its_pre_release_replacement() {
+    let world = World::installed(&["1.2.0"]);
+    world.publish("1.3.0-rc.1");
+    world.publish("1.3.0-rc.2");
+    world.pane(&["self", "update", "1.3.0-rc.1"]).success();
+    let mut doc = withdrawal_doc(1, "1.3.0-rc.2");
+    doc["withdrawn"][0]["version"] = "1.3.0-rc.1".into();
+    serve_signed(&world, &doc, &world.key, None);
+    let json = at_now(&world, &["self", "check", "--json"]).code(10).json();
+    assert_eq!(json["available"], "1.3.0-rc.2", "{json}");
+    assert_eq!(json["warning"], Value::Null, "{json}");
+    let run = notice(&world).success();
+    assert!(
+        run.stderr.contains("installs its replacement, 1.3.0-rc.2"),
+        "{run}"
+    );
+    let json = at_now(&world, &["self", "update", "--json"])
+        .success()
+        .json();
+    assert_eq!(json["to"], "1.3.0-rc.2", "{json}");
+    assert_eq!(world.installed_version(), "1.3.0-rc.2");
+}

@@ -144,7 +144,7 @@ fn rollout_withdraw_and_critical_make_documents_pane_accepts() {
     let withdrawal = decide::withdrawal(&second.document, &v("1.2.0"), TARGET).unwrap();
     assert_eq!(withdrawal.reason, "corrupts config files on save");
     assert_eq!(
-        decide::replacement(&second.document, &v("1.2.0"), TARGET, &v("1.2.0")),
+        decide::replacement(&second.document, &v("1.2.0"), TARGET, &v("1.2.0"), false),
         Ok(Some(v("1.1.3")))
     );
     // The withdrawn version's rollout is gone with it.
@@ -154,6 +154,7 @@ fn rollout_withdraw_and_critical_make_documents_pane_accepts() {
         TARGET,
         &v("1.2.0"),
         &[v("1.1.0"), v("1.2.0")],
+        false,
     );
     assert_eq!(floor, Some(v("1.1.3")));
 
@@ -328,7 +329,7 @@ fn a_replacement_the_withdrawn_release_would_refuse_is_refused() {
     mirror.ok(&withdraw("1.1.0"));
     let document = mirror.verified().unwrap().document;
     assert_eq!(
-        decide::replacement(&document, &v("1.2.0"), TARGET, &v("1.2.0")),
+        decide::replacement(&document, &v("1.2.0"), TARGET, &v("1.2.0"), false),
         Ok(Some(v("1.1.0")))
     );
 }
