@@ -45,6 +45,9 @@
 //!   release ([`decide::minimum_version`]), nor to a withdrawn version (a
 //!   replacement that is itself withdrawn is refused), so it cannot replay an
 //!   old, vulnerable release onto the fleet;
+//! - move an installation that did not ask for pre-releases onto one: a
+//!   pre-release named as a replacement counts as none there
+//!   ([`decide::takes_prereleases`]);
 //! - undo a withdrawal it did not sign by replaying an older document or by
 //!   withholding the document: the installation keeps the highest serial it
 //!   has accepted under each key, and the stored document even where the
