@@ -20,8 +20,16 @@
 //! adds them to the entry (a withdrawal on every target covers them all),
 //! and never lifts the withdrawal on the targets named before.
 //!
-//! Refused: a replacement that is not released in the mirror (no
-//! `v<V>/SHA256SUMS` with its signature), that is withdrawn itself, that is
+//! A version the document names (a replacement, a rollout, a critical mark)
+//! must be released in the mirror: `v<V>/SHA256SUMS` and its signature, which
+//! must verify as pane verifies a release, under a release key pane trusts
+//! (those compiled from `keys/`, with `keys/revoked`; or the public keys given
+//! with `--release-pub`, for a mirror signed with others), its trusted
+//! comment naming pane `V`'s `SHA256SUMS`. The channel key is never one of
+//! those: a key holds one role only.
+//!
+//! Refused: a replacement that is not released in the mirror, that is a
+//! pre-release, that is withdrawn itself, that is
 //! the version withdrawn, or that is below the oldest version the withdrawn
 //! release lets a channel send it to ([`decide::minimum_version`]: it would
 //! refuse the replacement, and its installations would have no way out); a
@@ -35,6 +43,7 @@
 use pane::channel::decide;
 use pane::channel::document::{rollout_end, rollout_limit, MAX_ROLLOUT_HOURS};
 use pane::channel::time::Timestamp;
+use pane::update::verify::{verify_sums, TrustStore, TrustedKey};
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
@@ -66,6 +75,11 @@ pub struct Args {
     /// of the signing key's (after rotating the channel key)
     #[arg(long = "base-pub", value_name = "FILE", global = true)]
     pub base_pub: Option<PathBuf>,
+    /// Check the releases a change names under these release keys (minisign
+    /// public key files; repeatable) instead of those compiled from keys/,
+    /// for a mirror whose releases are signed with other keys
+    #[arg(long = "release-pub", value_name = "FILE", global = true)]
+    pub release_pub: Vec<PathBuf>,
     /// How long the new document is valid: `expires` = now + DAYS
     #[arg(long, value_name = "DAYS", default_value_t = 14, global = true)]
     pub valid_days: u32,
@@ -122,12 +136,14 @@ pub fn run(args: &Args, password: Option<&str>) -> Result<String> {
         )?),
         None => None,
     };
+    let releases = release_keys(&args.release_pub)?;
     let now = unix_now();
     let document = publish(
         mirror,
         &args.action,
         &key,
         base_key.as_ref(),
+        &releases,
         now,
         args.valid_days,
     )?;
@@ -151,19 +167,61 @@ pub fn trusted_comment(serial: u64, timestamp: u64) -> String {
     format!("product:pane\tfile:{DOCUMENT_NAME}\tserial:{serial}\ttimestamp:{timestamp}")
 }
 
+/// The release keys a release the document names must be signed with, as
+/// pane checks a release: the public key files in `paths`, or, when there
+/// are none, the release keys compiled into pane from `keys/`. The ids in
+/// `keys/revoked` are refused either way.
+pub fn release_keys(paths: &[PathBuf]) -> Result<TrustStore> {
+    let compiled = TrustStore::compiled()
+        .map_err(|e| crate::Error::msg(format!("the keys compiled from keys/: {e}")))?;
+    if paths.is_empty() {
+        return Ok(TrustStore {
+            origin: "the release keys compiled from keys/ (for a mirror signed with others: --release-pub)".into(),
+            ..compiled
+        });
+    }
+    let mut keys = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let line = signing::parse_public_key(&text)
+            .with_context(|| format!("{} is not a minisign public key", path.display()))?
+            .to_base64();
+        let name = path.display().to_string();
+        let key = TrustedKey::from_base64(&name, &line).ok_or_else(|| {
+            crate::Error::msg(format!("{name} is not a minisign Ed25519 public key"))
+        })?;
+        keys.push(key);
+    }
+    Ok(TrustStore {
+        keys,
+        revoked: compiled.revoked,
+        origin: "the release keys given with --release-pub".into(),
+    })
+}
+
 /// Reads the current document, applies `action`, bumps the serial, signs
-/// and writes it. Returns the new document.
+/// and writes it. Returns the new document. A release the change names must
+/// verify under `releases` (see [`release_keys`]).
 pub fn publish(
     mirror: &Path,
     action: &Action,
     key: &SecretKey,
     base_key: Option<&PublicKey>,
+    releases: &TrustStore,
     now: u64,
     valid_days: u32,
 ) -> Result<Value> {
     let signer = PublicKey::from_secret_key(key).context("cannot derive the public key")?;
+    let signer_id = pane::signature::key_id_of(&signer.to_base64());
+    if let Some(same) = releases.keys.iter().find(|k| Some(k.key_id) == signer_id) {
+        crate::bail!(
+            "{} is the channel key (the key --key signs the document with): a key holds one role only, and pane never takes a channel key's signature on a release",
+            same.name
+        );
+    }
     let mut document = load_current(mirror, base_key.unwrap_or(&signer))?;
-    apply(&mut document, action, mirror, now)?;
+    apply(&mut document, action, mirror, releases, now)?;
     let serial = document["serial"].as_u64().unwrap_or(0).checked_add(1);
     let Some(serial) = serial else {
         crate::bail!("the serial cannot go higher");
@@ -237,8 +295,15 @@ pub fn load_current(mirror: &Path, key: &PublicKey) -> Result<Value> {
     Ok(document)
 }
 
-/// Applies one change to a document (the serial and dates are the caller's).
-pub fn apply(document: &mut Value, action: &Action, mirror: &Path, now: u64) -> Result<()> {
+/// Applies one change to a document (the serial and dates are the caller's);
+/// the releases it names must verify under `releases`.
+pub fn apply(
+    document: &mut Value,
+    action: &Action,
+    mirror: &Path,
+    releases: &TrustStore,
+    now: u64,
+) -> Result<()> {
     let object = document.as_object_mut().expect("checked by load_current");
     match action {
         Action::Withdraw {
@@ -246,13 +311,21 @@ pub fn apply(document: &mut Value, action: &Action, mirror: &Path, now: u64) -> 
             replacement,
             reason,
             targets,
-        } => withdraw(object, mirror, version, replacement, reason, targets),
+        } => withdraw(
+            object,
+            mirror,
+            releases,
+            version,
+            replacement,
+            reason,
+            targets,
+        ),
         Action::Rollout {
             version,
             hours,
             start,
         } => {
-            let version = released_and_current(object, mirror, version)?;
+            let version = released_and_current(object, mirror, releases, version)?;
             // Releases approved out of order must not move the rollout back
             // to an older one (and with it what "latest" rolls out).
             if let Some(current) = object
@@ -294,7 +367,7 @@ pub fn apply(document: &mut Value, action: &Action, mirror: &Path, now: u64) -> 
             Ok(())
         }
         Action::Critical { version } => {
-            let version = released_and_current(object, mirror, version)?.to_string();
+            let version = released_and_current(object, mirror, releases, version)?.to_string();
             let critical = array(object, "critical");
             if !critical
                 .iter()
@@ -311,6 +384,7 @@ pub fn apply(document: &mut Value, action: &Action, mirror: &Path, now: u64) -> 
 fn withdraw(
     object: &mut Map<String, Value>,
     mirror: &Path,
+    releases: &TrustStore,
     version: &str,
     replacement: &str,
     reason: &str,
@@ -340,7 +414,7 @@ fn withdraw(
     } else {
         targets.to_vec()
     };
-    require_released(mirror, &replacement)?;
+    require_released(mirror, releases, &replacement)?;
     let others: Vec<&Value> = entries(object, "withdrawn")
         .filter(|w| w["version"].as_str() != Some(version.to_string().as_str()))
         .collect();
@@ -442,10 +516,11 @@ fn merged_targets(
 fn released_and_current(
     object: &mut Map<String, Value>,
     mirror: &Path,
+    releases: &TrustStore,
     version: &str,
 ) -> Result<Version> {
     let version = parse_version(version)?;
-    require_released(mirror, &version)?;
+    require_released(mirror, releases, &version)?;
     if entries(object, "withdrawn").any(|w| names(w, "version", &version)) {
         crate::bail!("{version} is withdrawn");
     }
@@ -453,10 +528,11 @@ fn released_and_current(
 }
 
 /// A release is in the mirror when `v<V>/SHA256SUMS` and its signature
-/// are, the signature's trusted comment naming pane `V`'s `SHA256SUMS`.
-/// (Which key signed it is pane's to check on each machine; this catches a
-/// folder of the wrong release, or files that are no signature at all.)
-fn require_released(mirror: &Path, version: &Version) -> Result<()> {
+/// are, the signature's trusted comment naming pane `V`'s `SHA256SUMS`, and
+/// the signature verifying, as pane verifies a release, under `releases`. An
+/// installation would refuse a release signed by any other key (the channel
+/// key too): named as a replacement, it would leave them no way out.
+fn require_released(mirror: &Path, releases: &TrustStore, version: &Version) -> Result<()> {
     let dir = mirror.join(format!("v{version}"));
     if !(dir.join(SUMS_NAME).is_file() && dir.join(SIGNATURE_NAME).is_file()) {
         crate::bail!(
@@ -474,7 +550,17 @@ fn require_released(mirror: &Path, version: &Version) -> Result<()> {
         .map(pane::update::verify::parse_trusted_comment);
     match comment {
         Some(Ok(c)) if c.product == "pane" && &c.version == version && c.file == SUMS_NAME => {
-            Ok(())
+            let sums_path = dir.join(SUMS_NAME);
+            let sums = std::fs::read(&sums_path)
+                .with_context(|| format!("cannot read {}", sums_path.display()))?;
+            verify_sums(&sums, &text, releases, Some(version))
+                .map(drop)
+                .map_err(|e| {
+                    crate::Error::msg(format!(
+                        "{} does not verify under a release key pane trusts: {e}",
+                        path.display()
+                    ))
+                })
         }
         Some(Ok(c)) => crate::bail!(
             "{} signs {} {}'s {}, not pane {version}'s {SUMS_NAME}",

@@ -378,11 +378,13 @@ impl World {
     }
 
     fn channel(&self, hours: f64, action: Action) -> Result<u64> {
+        let releases = channel_doc::release_keys(&[self.release_key.pub_path()])?;
         let document = channel_doc::publish(
             &self.mirror,
             &action,
             self.channel_key.secret_key(),
             None,
+            &releases,
             self.now(hours) as u64,
             14,
         )?;

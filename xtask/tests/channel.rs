@@ -15,41 +15,62 @@ const TARGET: &str = "x86_64-unknown-linux-musl";
 
 struct Mirror {
     root: tempfile::TempDir,
+    scratch: tempfile::TempDir,
+    /// The channel key.
     key: TestKey,
+    /// The key the mirror's releases are signed with.
+    release_key: TestKey,
 }
 
 impl Mirror {
     /// A mirror holding releases of `versions`, signed by a release key of
     /// its own (not the channel key).
     fn new(versions: &[&str]) -> Mirror {
-        let root = tempfile::tempdir().unwrap();
-        let scratch = tempfile::tempdir().unwrap();
-        let binary: PathBuf = scratch.path().join("pane-binary");
-        std::fs::write(&binary, "#!/bin/sh\necho pane\n").unwrap();
-        let release_key = TestKey::generate();
-        for version in versions {
-            Release::new(*version)
-                .binary(&binary)
-                .write(root.path(), &release_key);
-        }
-        Mirror {
-            root,
+        let mirror = Mirror {
+            root: tempfile::tempdir().unwrap(),
+            scratch: tempfile::tempdir().unwrap(),
             key: TestKey::generate(),
+            release_key: TestKey::generate(),
+        };
+        for version in versions {
+            mirror.publish(version, &mirror.release_key);
         }
+        mirror
+    }
+
+    /// Writes a release of `version` into the mirror, signed by `key`.
+    fn publish(&self, version: &str, key: &TestKey) {
+        let binary: PathBuf = self.scratch.path().join("pane-binary");
+        std::fs::write(&binary, "#!/bin/sh\necho pane\n").unwrap();
+        Release::new(version)
+            .binary(&binary)
+            .write(self.path(), key);
     }
 
     fn path(&self) -> &Path {
         self.root.path()
     }
 
-    /// `cargo xtask channel --mirror ROOT --key KEY <args>`.
+    /// `cargo xtask channel --mirror ROOT --key KEY --release-pub PUB <args>`:
+    /// the mirror's own release key is the one its releases are checked under.
     fn channel(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_xtask"))
+        self.trusting(&[&self.release_key.pub_path()], args)
+    }
+
+    /// The same, trusting the release keys in `release_pubs` (none: the keys
+    /// compiled from keys/).
+    fn trusting(&self, release_pubs: &[&Path], args: &[&str]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+        command
             .arg("channel")
             .arg("--mirror")
             .arg(self.path())
             .arg("--key")
-            .arg(self.key.secret_key_path())
+            .arg(self.key.secret_key_path());
+        for path in release_pubs {
+            command.arg("--release-pub").arg(path);
+        }
+        command
             .args(args)
             .env_remove("MINISIGN_PASSWORD")
             .output()
@@ -65,8 +86,12 @@ impl Mirror {
 
     /// Fails, leaving the document as it was, with `needle` in its message.
     fn refused(&self, args: &[&str], needle: &str) {
+        self.refused_trusting(&[&self.release_key.pub_path()], args, needle);
+    }
+
+    fn refused_trusting(&self, release_pubs: &[&Path], args: &[&str], needle: &str) {
         let before = self.files();
-        let output = self.channel(args);
+        let output = self.trusting(release_pubs, args);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(!output.status.success(), "{args:?} succeeded");
         assert!(
@@ -392,4 +417,70 @@ fn a_rollout_never_goes_back_to_an_older_release() {
         "never goes back to an older release",
     );
     mirror.ok(&["rollout", "1.2.1", "--hours", "24"]);
+}
+
+/// A release the document names (a replacement, a rollout, a critical mark)
+/// must be signed by a key pane trusts for releases: those compiled from
+/// keys/, or the ones given with --release-pub. One signed by another key,
+/// the channel key among them, is refused, though its trusted comment names
+/// it as it should.
+#[test]
+fn a_release_signed_by_a_key_pane_does_not_trust_is_refused() {
+    let mirror = Mirror::new(&["1.1.3", "1.2.0"]);
+    let withdraw = |replacement| {
+        [
+            "withdraw",
+            "1.2.0",
+            "--replacement",
+            replacement,
+            "--reason",
+            "r",
+        ]
+    };
+    // Signed with the channel key, the wrong secret for a release.
+    mirror.publish("1.1.4", &mirror.key);
+    mirror.refused(
+        &withdraw("1.1.4"),
+        &format!(
+            "v1.1.4/SHA256SUMS.minisig does not verify under a release key pane trusts: \
+             SHA256SUMS.minisig was made by key {}",
+            mirror.key.key_id_hex()
+        ),
+    );
+    let stranger = TestKey::generate();
+    mirror.publish("1.2.1", &stranger);
+    for args in [
+        &["critical", "1.2.1"][..],
+        &["rollout", "1.2.1", "--hours", "4"],
+    ] {
+        mirror.refused(args, &stranger.key_id_hex());
+    }
+    // Without --release-pub, the keys compiled from keys/ are the trusted
+    // ones, and the mirror's test key is none of them.
+    mirror.refused_trusting(
+        &[],
+        &withdraw("1.1.3"),
+        "which is not one of the release keys compiled from keys/",
+    );
+    // Each key given is trusted (the active key and the backup, say)...
+    let (ours, theirs) = (mirror.release_key.pub_path(), stranger.pub_path());
+    mirror.refused_trusting(&[&ours, &theirs], &withdraw("1.1.4"), "was made by key");
+    let output = mirror.trusting(&[&ours, &theirs], &["critical", "1.2.1"]);
+    assert!(output.status.success(), "{output:?}");
+    // ...but never the channel key: a key holds one role only.
+    mirror.refused_trusting(
+        &[&ours, &mirror.key.pub_path()],
+        &withdraw("1.1.3"),
+        "is the channel key",
+    );
+    mirror.ok(&withdraw("1.1.3"));
+    let document = mirror.verified().unwrap().document;
+    assert_eq!(
+        document
+            .withdrawal(&v("1.2.0"), TARGET)
+            .unwrap()
+            .replacement,
+        Some(v("1.1.3"))
+    );
+    assert!(document.is_critical(&v("1.2.1")));
 }
