@@ -25,8 +25,9 @@
 //! must verify as pane verifies a release, under a release key pane trusts
 //! (those compiled from `keys/`, with `keys/revoked`; or the public keys given
 //! with `--release-pub`, for a mirror signed with others), its trusted
-//! comment naming pane `V`'s `SHA256SUMS`. The channel key is never one of
-//! those: a key holds one role only.
+//! comment naming pane `V`'s `SHA256SUMS`. A channel key is never one of
+//! those (the one signing, the `--base-pub` one, or one compiled from
+//! `keys/channel/`): a key holds one role only.
 //!
 //! Refused: a replacement that is not released in the mirror, that is a
 //! pre-release, that is withdrawn itself, that is
@@ -43,6 +44,7 @@
 use pane::channel::decide;
 use pane::channel::document::{rollout_end, rollout_limit, MAX_ROLLOUT_HOURS};
 use pane::channel::time::Timestamp;
+use pane::channel::verify::ChannelKeys;
 use pane::update::verify::{verify_sums, TrustStore, TrustedKey};
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
@@ -174,6 +176,12 @@ pub fn trusted_comment(serial: u64, timestamp: u64) -> String {
 pub fn release_keys(paths: &[PathBuf]) -> Result<TrustStore> {
     let compiled = TrustStore::compiled()
         .map_err(|e| crate::Error::msg(format!("the keys compiled from keys/: {e}")))?;
+    release_keys_over(paths, compiled)
+}
+
+/// [`release_keys`] over the store `compiled` (the tests' stand-in for
+/// `keys/`, whose `revoked` lists no id today).
+fn release_keys_over(paths: &[PathBuf], compiled: TrustStore) -> Result<TrustStore> {
     if paths.is_empty() {
         return Ok(TrustStore {
             origin: "the release keys compiled from keys/ (for a mirror signed with others: --release-pub)".into(),
@@ -213,10 +221,25 @@ pub fn publish(
     valid_days: u32,
 ) -> Result<Value> {
     let signer = PublicKey::from_secret_key(key).context("cannot derive the public key")?;
-    let signer_id = pane::signature::key_id_of(&signer.to_base64());
-    if let Some(same) = releases.keys.iter().find(|k| Some(k.key_id) == signer_id) {
+    // Every key that signs or signed channel documents: the one --key signs
+    // with, the --base-pub one of a rotation, and those compiled into pane
+    // from keys/channel/.
+    let compiled = ChannelKeys::compiled().map_err(|e| {
+        crate::Error::msg(format!("the channel keys compiled from keys/channel/: {e}"))
+    })?;
+    let channel_ids: Vec<[u8; 8]> = [Some(&signer), base_key]
+        .into_iter()
+        .flatten()
+        .filter_map(|k| pane::signature::key_id_of(&k.to_base64()))
+        .chain(compiled.keys.iter().map(|k| k.key_id))
+        .collect();
+    if let Some(same) = releases
+        .keys
+        .iter()
+        .find(|k| channel_ids.contains(&k.key_id))
+    {
         crate::bail!(
-            "{} is the channel key (the key --key signs the document with): a key holds one role only, and pane never takes a channel key's signature on a release",
+            "{} is a channel key (the one --key signs the document with, the --base-pub one, or one compiled from keys/channel/): a key holds one role only, and pane never takes a channel key's signature on a release",
             same.name
         );
     }
@@ -663,6 +686,38 @@ pub fn parse_rfc3339(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A key in `keys/revoked` stays refused when `--release-pub` names it:
+    /// the keys given replace the compiled ones, not the revoked ids.
+    #[test]
+    fn a_revoked_key_given_with_release_pub_is_still_refused() {
+        let mirror = tempfile::tempdir().unwrap();
+        let key = crate::fixtures::TestKey::generate();
+        let binary = mirror.path().join("pane-binary");
+        std::fs::write(&binary, "#!/bin/sh\necho pane\n").unwrap();
+        crate::fixtures::Release::new("1.1.3")
+            .binary(&binary)
+            .write(mirror.path(), &key);
+        let version = Version::new(1, 1, 3);
+        let id = pane::signature::key_id_of(
+            &signing::parse_public_key(&std::fs::read_to_string(key.pub_path()).unwrap())
+                .unwrap()
+                .to_base64(),
+        )
+        .unwrap();
+        let compiled = |revoked: Vec<[u8; 8]>| TrustStore {
+            keys: Vec::new(),
+            revoked,
+            origin: "keys/".into(),
+        };
+        let given = release_keys_over(&[key.pub_path()], compiled(Vec::new())).unwrap();
+        require_released(mirror.path(), &given, &version).unwrap();
+        let given = release_keys_over(&[key.pub_path()], compiled(vec![id])).unwrap();
+        let error = require_released(mirror.path(), &given, &version)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("revoked"), "{error}");
+    }
 
     #[test]
     fn dates_round_trip_and_only_canonical_ones_parse() {

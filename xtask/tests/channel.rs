@@ -471,8 +471,18 @@ fn a_release_signed_by_a_key_pane_does_not_trust_is_refused() {
     mirror.refused_trusting(
         &[&ours, &mirror.key.pub_path()],
         &withdraw("1.1.3"),
-        "is the channel key",
+        "is a channel key",
     );
+    // Nor the key of the document before a rotation (--base-pub), nor one
+    // compiled into pane from keys/channel/.
+    let former = TestKey::generate();
+    let mut rotated = withdraw("1.1.3").to_vec();
+    let former_pub = former.pub_path();
+    rotated.extend(["--base-pub", former_pub.to_str().unwrap()]);
+    mirror.refused_trusting(&[&ours, &former_pub], &rotated, "is a channel key");
+    let compiled = Path::new(env!("CARGO_MANIFEST_DIR")).join("../keys/channel/pane-channel-1.pub");
+    assert!(compiled.is_file(), "{}", compiled.display());
+    mirror.refused_trusting(&[&ours, &compiled], &withdraw("1.1.3"), "is a channel key");
     mirror.ok(&withdraw("1.1.3"));
     let document = mirror.verified().unwrap().document;
     assert_eq!(
