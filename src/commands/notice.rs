@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use semver::Version;
 use serde::{Deserialize, Serialize};
 
-use crate::channel::decide::{replacement, takes_prereleases};
+use crate::channel::decide::{downgrade_floor, replacement, takes_prereleases};
 use crate::channel::policy::UpdatePolicy;
 use crate::channel::rollout::Availability;
 use crate::env::{Build, Env};
@@ -186,22 +186,49 @@ pub fn should_show(cache: &CheckCache, current: &Version, now: u64) -> bool {
     newer && now.saturating_sub(cache.notified_at) >= DAY
 }
 
-/// The warning for a pinned installation whose version is withdrawn.
+/// The warning for a pinned installation whose version is withdrawn. The
+/// replacement it names is the one `update` could use ([`replacement`]); one
+/// it may not (withdrawn, below the minimum, a pre-release this installation
+/// did not ask for) is not suggested: the warning says why, and names the
+/// highest good version verified here instead, if there is one.
 pub fn pinned_withdrawn_text(ctx: &Context) -> Option<String> {
     let receipt = crate::update::read_receipt(ctx).ok()??;
     let pin = receipt.pin.as_ref()?;
     let view = channel_view::stored(ctx);
-    let withdrawal = view.withdrawal(&receipt.version, &ctx.target)?;
+    let current = &receipt.version;
+    let withdrawal = view.withdrawal(current, &ctx.target)?;
+    let prereleases = takes_prereleases(current, false);
+    let moves = |v: &Version| format!("(`pane self pin {v}` moves the pin)");
+    let way_out = match view.replacement(current, &ctx.target, current, prereleases) {
+        Ok(Some(r)) => format!("; its replacement is {r} {}", moves(&r)),
+        Ok(None) => String::new(),
+        Err(problem) => {
+            // Where `update` would go without the replacement: the floor
+            // among the stable versions verified here.
+            let verified: Vec<Version> = receipt
+                .verified_versions()
+                .into_iter()
+                .filter(|v| v.pre.is_empty())
+                .collect();
+            let floor = view
+                .document
+                .as_ref()
+                .and_then(|document| {
+                    downgrade_floor(document, &ctx.target, current, &verified, prereleases)
+                })
+                .filter(|floor| floor != current);
+            format!(
+                "; pane does not suggest the channel's replacement: {problem}{}",
+                floor.map_or(String::new(), |f| format!(
+                    "; {f} is the highest good version verified here {}",
+                    moves(&f)
+                ))
+            )
+        }
+    };
     Some(format!(
-        "pane {} (pinned by {pin}) has been withdrawn: {}{}",
-        receipt.version,
+        "pane {current} (pinned by {pin}) has been withdrawn: {}{way_out}",
         withdrawal.reason,
-        withdrawal
-            .replacement
-            .as_ref()
-            .map_or(String::new(), |r| format!(
-                "; its replacement is {r} (`pane self pin {r}` moves the pin)"
-            ))
     ))
 }
 

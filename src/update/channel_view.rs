@@ -10,7 +10,7 @@ use semver::Version;
 
 use super::source::{FetchError, Source};
 use super::Context;
-use crate::channel::decide::is_frozen;
+use crate::channel::decide::{is_frozen, replacement, ReplacementError};
 use crate::channel::document::{MAX_DOCUMENT_BYTES, SIGNATURE_FILE_NAME};
 use crate::channel::rollout::{availability, number_or_draw, Availability, RolloutNumber};
 use crate::channel::verify::MAX_SIGNATURE_BYTES;
@@ -44,6 +44,23 @@ impl ChannelView {
 
     pub fn withdrawal(&self, version: &Version, target: &str) -> Option<&Withdrawal> {
         self.document.as_ref()?.withdrawal(version, target)
+    }
+
+    /// The replacement the document names for `version` on `target`, as an
+    /// installation running `running` may use it
+    /// ([`crate::channel::decide::replacement`]): `Ok(None)` without a
+    /// document, a withdrawal or a replacement.
+    pub fn replacement(
+        &self,
+        version: &Version,
+        target: &str,
+        running: &Version,
+        prereleases: bool,
+    ) -> Result<Option<Version>, ReplacementError> {
+        match &self.document {
+            Some(document) => replacement(document, version, target, running, prereleases),
+            None => Ok(None),
+        }
     }
 
     pub fn is_critical(&self, version: &Version) -> bool {

@@ -1208,3 +1208,45 @@ fn a_withdrawn_pre_release_goes_to_its_pre_release_replacement() {
     assert_eq!(json["to"], "1.3.0-rc.2", "{json}");
     assert_eq!(world.installed_version(), "1.3.0-rc.2");
 }
+
+/// On a stable installation pinned to a version the channel withdrew for a
+/// pre-release, the warning every command prints (and the notice) does not
+/// point the pin at that pre-release: it says why, and names the highest
+/// good version verified here instead. A replacement it may use is named as
+/// before.
+#[test]
+fn a_pinned_installation_is_not_pointed_at_a_pre_release_replacement() {
+    let world = on_1_2_0();
+    world.publish("1.3.0-rc.1");
+    world.pane(&["self", "pin", "1.2.0"]).success();
+    serve_signed(&world, &withdrawal_doc(1, "1.3.0-rc.1"), &world.key, None);
+    at_now(&world, &["self", "check"]).success();
+    let said = |run: &crate::common::Run| {
+        assert!(
+            run.stderr.contains("(pinned by 1.2.0) has been withdrawn")
+                && run.stderr.contains(REASON)
+                && !run.stderr.contains("its replacement is 1.3.0-rc.1")
+                && !run.stderr.contains("pane self pin 1.3.0-rc.1")
+                && run
+                    .stderr
+                    .contains("the replacement 1.3.0-rc.1 for 1.2.0 is a pre-release")
+                && run.stderr.contains("`pane self pin 1.1.3` moves the pin"),
+            "{run}"
+        );
+    };
+    for args in [&["self", "status"][..], &["self", "check"]] {
+        said(&at_now(&world, args).success());
+    }
+    said(&notice(&world).success());
+    assert_eq!(world.installed_version(), "1.2.0");
+
+    // A stable replacement is named, as ever.
+    serve_signed(&world, &withdrawal_doc(2, "1.1.3"), &world.key, None);
+    at_now(&world, &["self", "check"]).success();
+    let run = at_now(&world, &["self", "status"]).success();
+    assert!(
+        run.stderr
+            .contains("; its replacement is 1.1.3 (`pane self pin 1.1.3` moves the pin)"),
+        "{run}"
+    );
+}
