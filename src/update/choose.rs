@@ -105,7 +105,7 @@ impl Updater<'_> {
             // that version by name, so a withdrawn one is refused as
             // `update VERSION` refuses it.
             Some(Pin::Exact(v)) => {
-                self.guard_withdrawn(&v, view, allow_withdrawn)?;
+                self.guard_withdrawn(&v, view, allow_withdrawn, current, prerelease)?;
                 Ok(Choice {
                     to: Some(v),
                     ..Choice::stay(Why::Newer)

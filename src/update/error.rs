@@ -11,6 +11,7 @@ use super::receipt::ReceiptError;
 use super::source::FetchError;
 use super::swap::SwapError;
 use super::verify::VerifyError;
+use crate::channel::decide::ReplacementError;
 use crate::path_setup::PathSetupError;
 use crate::platform::{self, ForeignOwner};
 
@@ -44,7 +45,10 @@ pub enum UpdateError {
     Withdrawn {
         version: Version,
         reason: String,
-        replacement: Option<Version>,
+        /// The replacement the channel names, as this installation may use
+        /// it; `Err` says why it may not (a pre-release it did not ask for,
+        /// withdrawn itself, below the minimum), and it is not suggested.
+        replacement: Result<Option<Version>, Box<ReplacementError>>,
     },
     #[error("update policy: {0}")]
     Policy(String),
@@ -110,10 +114,13 @@ impl UpdateError {
             UpdateError::OutsidePin { requested, .. } => Some(format!(
                 "run `pane self pin {requested}` to move the pin, or `pane self unpin` first"
             )),
-            UpdateError::Withdrawn { replacement, .. } => Some(format!(
-                "{}add --allow-withdrawn to install it anyway",
-                replacement.as_ref().map_or(String::new(), |r| format!("its replacement is {r}; "))
-            )),
+            UpdateError::Withdrawn { replacement, .. } => Some(match replacement {
+                Ok(Some(r)) => format!("its replacement is {r}; add --allow-withdrawn to install it anyway"),
+                Ok(None) => "add --allow-withdrawn to install it anyway".into(),
+                Err(problem) => format!(
+                    "add --allow-withdrawn to install it anyway; pane does not suggest the channel's replacement: {problem}"
+                ),
+            }),
             UpdateError::Policy(_) => Some("`pane self config` shows each setting and where it comes from".into()),
             UpdateError::AdministratorOff(path) => Some(format!(
                 "ask your administrator: {} sets updates = \"off\"",

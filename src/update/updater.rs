@@ -14,6 +14,7 @@ use super::source::{self, Hop, ListedRelease, Source};
 use super::transaction::{Change, Keep, Transaction};
 use super::verify::{self, ArchiveCheck, ArchiveName, VerifiedArchive, VerifiedSums, VerifyError};
 use super::{swap, Context, Events, Outcome, Pin, UpdateError, Want};
+use crate::channel::decide::takes_prereleases;
 use crate::{failpoint, platform};
 
 /// A release whose `SHA256SUMS` verified.
@@ -256,18 +257,31 @@ impl<'a> Updater<'a> {
         channel_view::refresh(self.ctx, &self.source)
     }
 
-    /// Refuses an explicitly named withdrawn version unless overridden.
+    /// Refuses an explicitly named withdrawn version unless overridden. The
+    /// error names the replacement as an installation running `running`
+    /// may use it (`prerelease`: it asked for pre-releases), so a stable
+    /// one is not pointed at a pre-release.
     pub(super) fn guard_withdrawn(
         &self,
         version: &Version,
         view: &ChannelView,
         allow: bool,
+        running: &Version,
+        prerelease: bool,
     ) -> Result<(), UpdateError> {
-        match view.withdrawal(version, &self.ctx.target) {
+        let target = &self.ctx.target;
+        match view.withdrawal(version, target) {
             Some(w) if !allow => Err(UpdateError::Withdrawn {
                 version: version.clone(),
                 reason: w.reason.clone(),
-                replacement: w.replacement.clone(),
+                replacement: view
+                    .replacement(
+                        version,
+                        target,
+                        running,
+                        takes_prereleases(running, prerelease),
+                    )
+                    .map_err(Box::new),
             }),
             _ => Ok(()),
         }
@@ -423,7 +437,7 @@ impl<'a> Updater<'a> {
                         });
                     }
                 }
-                self.guard_withdrawn(v, view, options.allow_withdrawn)?;
+                self.guard_withdrawn(v, view, options.allow_withdrawn, &current, false)?;
                 if v == &current {
                     return Ok(Outcome::UpToDate { version: current });
                 }
@@ -495,7 +509,7 @@ impl<'a> Updater<'a> {
         let pin_text = pin.to_string();
         let target = match &pin {
             Pin::Exact(v) => {
-                self.guard_withdrawn(v, &view, allow_withdrawn)?;
+                self.guard_withdrawn(v, &view, allow_withdrawn, &receipt.version, prerelease)?;
                 v.clone()
             }
             // A requirement picks as `update` does under it: nothing
@@ -576,7 +590,7 @@ impl<'a> Updater<'a> {
         for warning in &view.warnings {
             events.warning(warning);
         }
-        self.guard_withdrawn(&previous, &view, allow_withdrawn)?;
+        self.guard_withdrawn(&previous, &view, allow_withdrawn, &receipt.version, false)?;
         let staged = swap::stage_kept(&self.ctx.data_dir, &kept, &receipt.install_dir)?;
         let change = Change {
             staged: Some(staged),

@@ -1250,3 +1250,40 @@ fn a_pinned_installation_is_not_pointed_at_a_pre_release_replacement() {
         "{run}"
     );
 }
+
+/// `update 1.2.0`, `pin 1.2.0` and `rollback` to a version the channel
+/// withdrew for a pre-release are refused as ever, and the hint does not
+/// send a stable installation to the pre-release.
+#[test]
+fn a_refused_withdrawn_version_does_not_hint_at_a_pre_release_replacement() {
+    let world = on_1_2_0();
+    world.publish("1.3.0-rc.1");
+    serve_signed(&world, &withdrawal_doc(1, "1.3.0-rc.1"), &world.key, None);
+    at_now(&world, &["self", "update"]).success();
+    assert_eq!(world.installed_version(), "1.1.3");
+    let hinted = |run: &crate::common::Run| {
+        assert!(
+            run.stderr.contains("--allow-withdrawn")
+                && !run.stderr.contains("its replacement is 1.3.0-rc.1")
+                && run
+                    .stderr
+                    .contains("the replacement 1.3.0-rc.1 for 1.2.0 is a pre-release"),
+            "{run}"
+        );
+    };
+    let before = world.snapshot();
+    hinted(&at_now(&world, &["self", "update", "1.2.0"]).fails_with(REASON));
+    hinted(&at_now(&world, &["self", "pin", "1.2.0"]).fails_with(REASON));
+    hinted(&at_now(&world, &["self", "rollback"]).fails_with(REASON));
+    before.assert_same(&world.snapshot());
+    let json = at_now(&world, &["self", "update", "1.2.0", "--json"])
+        .code(1)
+        .json();
+    assert!(
+        json["hint"]
+            .as_str()
+            .is_some_and(|h| h.contains("is a pre-release") && !h.contains("its replacement is")),
+        "{json}"
+    );
+    assert_eq!(world.installed_version(), "1.1.3");
+}
