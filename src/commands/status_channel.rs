@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use super::auto::read_log;
 use super::config::source_words;
 use super::notice::CheckCache;
+use crate::channel::decide::takes_prereleases;
 use crate::channel::rollout::Availability;
 use crate::channel::Timestamp;
 use crate::update::channel_view;
@@ -22,8 +23,19 @@ fn time(unix: u64) -> String {
 pub fn channel_json(ctx: &Context, receipt: Option<&Receipt>, last: Option<&CheckCache>) -> Value {
     let view = channel_view::stored(ctx);
     let installed = receipt.map_or(&ctx.current_version, |r| &r.version);
+    // The replacement is what the document names; `replacement_refused`
+    // says why `update` (without --prerelease) does not use it, if it does not.
     let withdrawn = view.withdrawal(installed, &ctx.target).map(|w| {
-        json!({"reason": w.reason, "replacement": w.replacement.as_ref().map(ToString::to_string)})
+        let prereleases = takes_prereleases(installed, false);
+        let refused = view
+            .replacement(installed, &ctx.target, installed, prereleases)
+            .err()
+            .map(|problem| problem.to_string());
+        json!({
+            "reason": w.reason,
+            "replacement": w.replacement.as_ref().map(ToString::to_string),
+            "replacement_refused": refused,
+        })
     });
     let rollout = view.document.as_ref().and_then(|d| d.rollout.as_ref());
     let availability = rollout.map(|r| view.availability(&r.version));
@@ -84,13 +96,22 @@ pub fn print_channel(value: &Value) {
         outln!("               expired: release information may be withheld by the server");
     }
     if let Some(w) = channel["withdrawn_installed"].as_object() {
+        let refused = w.get("replacement_refused").and_then(Value::as_str);
         outln!(
             "installed:     withdrawn: {}{}",
             w["reason"].as_str().unwrap_or_default(),
-            w["replacement"]
-                .as_str()
-                .map_or(String::new(), |r| format!(" (replacement {r})"))
+            w["replacement"].as_str().map_or(String::new(), |r| format!(
+                " (replacement {r}{})",
+                if refused.is_some() {
+                    ", not used here"
+                } else {
+                    ""
+                }
+            ))
         );
+        if let Some(refused) = refused {
+            outln!("               {refused}");
+        }
     }
     for w in channel["withdrawn_verified"]
         .as_array()

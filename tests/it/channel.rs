@@ -1287,3 +1287,50 @@ fn a_refused_withdrawn_version_does_not_hint_at_a_pre_release_replacement() {
     );
     assert_eq!(world.installed_version(), "1.1.3");
 }
+
+/// `status` names the replacement the document names, and says when it is
+/// not used here (`replacement_refused` in `--json`).
+#[test]
+fn status_says_a_pre_release_replacement_is_not_used_here() {
+    let world = on_1_2_0();
+    world.publish("1.3.0-rc.1");
+    world.pane(&["self", "pin", "1.2.0"]).success();
+    serve_signed(&world, &withdrawal_doc(1, "1.3.0-rc.1"), &world.key, None);
+    at_now(&world, &["self", "check"]).success();
+    let status = at_now(&world, &["self", "status", "--json"])
+        .success()
+        .json();
+    let withdrawn = &status["channel"]["withdrawn_installed"];
+    assert_eq!(withdrawn["replacement"], "1.3.0-rc.1", "{status}");
+    assert!(
+        withdrawn["replacement_refused"]
+            .as_str()
+            .is_some_and(|r| r.contains("1.3.0-rc.1") && r.contains("pre-release")),
+        "{status}"
+    );
+    let run = at_now(&world, &["self", "status"]).success();
+    assert!(
+        run.stdout.contains(&format!(
+            "installed:     withdrawn: {REASON} (replacement 1.3.0-rc.1, not used here)"
+        )) && run
+            .stdout
+            .contains("the replacement 1.3.0-rc.1 for 1.2.0 is a pre-release"),
+        "{run}"
+    );
+    // A replacement that is used: null, and said as before.
+    serve_signed(&world, &withdrawal_doc(2, "1.1.3"), &world.key, None);
+    at_now(&world, &["self", "check"]).success();
+    let status = at_now(&world, &["self", "status", "--json"])
+        .success()
+        .json();
+    let withdrawn = &status["channel"]["withdrawn_installed"];
+    assert_eq!(withdrawn["replacement"], "1.1.3", "{status}");
+    assert_eq!(withdrawn["replacement_refused"], Value::Null, "{status}");
+    let run = at_now(&world, &["self", "status"]).success();
+    assert!(
+        run.stdout.contains(&format!(
+            "installed:     withdrawn: {REASON} (replacement 1.1.3)\n"
+        )),
+        "{run}"
+    );
+}
