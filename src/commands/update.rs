@@ -168,9 +168,10 @@ pub(super) fn words(outcome: &Outcome) -> (String, serde_json::Value) {
             ),
             json!({"status": "updated", "from": from.to_string(), "to": to.to_string()}),
         ),
-        Outcome::WouldChange { from, to } => (
+        Outcome::WouldChange { from, to, warning } => (
             format!("would update pane {from} → {to} (dry run: nothing changed)"),
-            json!({"status": "would-update", "from": from.to_string(), "to": to.to_string()}),
+            json!({"status": "would-update", "from": from.to_string(), "to": to.to_string(),
+                   "warning": warning}),
         ),
         Outcome::Pinned {
             version,

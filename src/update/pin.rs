@@ -103,9 +103,12 @@ pub enum Outcome {
         from: Version,
         to: Version,
     },
+    /// A dry run: what `update` would do. `warning` says why the channel's
+    /// replacement is passed over, as [`Outcome::Replaced`]'s `passed_over`.
     WouldChange {
         from: Version,
         to: Version,
+        warning: Option<String>,
     },
     Pinned {
         version: Version,

@@ -473,11 +473,13 @@ impl<'a> Updater<'a> {
         };
         let to = resolved.version().clone();
         if options.dry_run {
-            // The outcome of a real update says this itself.
-            if let Some((_, Some(passed_over))) = &withdrawal {
-                events.warning(passed_over);
-            }
-            return Ok(Outcome::WouldChange { from: current, to });
+            // Why the replacement is passed over, as a real update says it.
+            let warning = withdrawal.and_then(|(_, passed_over)| passed_over);
+            return Ok(Outcome::WouldChange {
+                from: current,
+                to,
+                warning,
+            });
         }
         self.install_release(tx, receipt, &resolved, receipt.pin.clone(), events)?;
         Ok(match withdrawal {

@@ -1334,3 +1334,40 @@ fn status_says_a_pre_release_replacement_is_not_used_here() {
         "{run}"
     );
 }
+
+/// `update --dry-run --json` carries the warning `update --json` carries
+/// when the channel's replacement is passed over; in words it is said once.
+#[test]
+fn a_dry_run_says_why_a_pre_release_replacement_is_passed_over() {
+    let world = on_1_2_0();
+    world.publish("1.3.0-rc.1");
+    serve_signed(&world, &withdrawal_doc(1, "1.3.0-rc.1"), &world.key, None);
+    let json = at_now(&world, &["self", "update", "--dry-run", "--json"])
+        .success()
+        .json();
+    assert_eq!(json["status"], "would-update", "{json}");
+    assert_eq!(json["to"], "1.1.3", "{json}");
+    assert!(
+        json["warning"]
+            .as_str()
+            .is_some_and(|w| w.contains("1.3.0-rc.1")
+                && w.contains("pre-release")
+                && w.contains("pane goes to 1.1.3 instead")),
+        "{json}"
+    );
+    let run = at_now(&world, &["self", "update", "--dry-run"]).success();
+    assert_eq!(run.stderr.matches("is a pre-release").count(), 1, "{run}");
+    assert!(
+        run.stderr.contains("would update pane 1.2.0 → 1.1.3"),
+        "{run}"
+    );
+    assert_eq!(world.installed_version(), "1.2.0");
+    // Without a replacement passed over, the field is there, null.
+    serve_signed(&world, &withdrawal_doc(2, "1.1.3"), &world.key, None);
+    let json = at_now(&world, &["self", "update", "--dry-run", "--json"])
+        .success()
+        .json();
+    assert_eq!(json["to"], "1.1.3", "{json}");
+    assert_eq!(json["warning"], Value::Null, "{json}");
+    assert!(json.as_object().unwrap().contains_key("warning"), "{json}");
+}
