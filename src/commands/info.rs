@@ -348,8 +348,8 @@ fn print_check(current: &Version, pin: Option<&str>, choice: &Choice, facts: &se
             },
             _,
         ) => {
-            if passed_over.is_some() {
-                warn_line(facts["warning"].as_str().unwrap_or_default());
+            if let Some(why) = passed_over {
+                warn_line(why);
             }
             outln!(
                 "pane {version} is its replacement: run `pane self update` to go from {current} to {version}{}",

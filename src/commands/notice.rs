@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use semver::Version;
 use serde::{Deserialize, Serialize};
 
-use crate::channel::decide::{downgrade_floor, replacement, takes_prereleases};
+use crate::channel::decide::{downgrade_floor, takes_prereleases};
 use crate::channel::policy::UpdatePolicy;
 use crate::channel::rollout::Availability;
 use crate::env::{Build, Env};
@@ -205,11 +205,7 @@ pub fn pinned_withdrawn_text(ctx: &Context) -> Option<String> {
         Err(problem) => {
             // Where `update` would go without the replacement: the floor
             // among the stable versions verified here.
-            let verified: Vec<Version> = receipt
-                .verified_versions()
-                .into_iter()
-                .filter(|v| v.pre.is_empty())
-                .collect();
+            let verified = receipt.verified_versions_for(false);
             let floor = view
                 .document
                 .as_ref()
@@ -258,19 +254,15 @@ fn notice_text(
         // The replacement as `update` (without --prerelease) sees it: one it
         // cannot use (withdrawn, below the minimum, a pre-release this
         // installation did not ask for) is not promised.
-        let replacement = view.document.as_ref().map(|document| {
-            let prereleases = takes_prereleases(current, false);
-            replacement(document, current, &ctx.target, current, prereleases)
-        });
+        let prereleases = takes_prereleases(current, false);
+        let replacement = view.replacement(current, &ctx.target, current, prereleases);
         let way_out = match (newer, replacement) {
             (Some(newer), _) => format!(" `pane self update` installs {newer}, a newer release."),
-            (None, Some(Ok(Some(r)))) => {
-                format!(" `pane self update` installs its replacement, {r}.")
-            }
-            (None, Some(Err(problem))) => {
+            (None, Ok(Some(r))) => format!(" `pane self update` installs its replacement, {r}."),
+            (None, Err(problem)) => {
                 format!(" `pane self update` does not go to the channel's replacement: {problem}.")
             }
-            (None, _) => String::new(),
+            (None, Ok(None)) => String::new(),
         };
         return Some((
             format!("pane {current} has been withdrawn: {}.{way_out}", w.reason),

@@ -201,11 +201,7 @@ impl Updater<'_> {
             return Ok(choice);
         };
         let running = &receipt.version;
-        let verified: Vec<Version> = receipt
-            .verified_versions()
-            .into_iter()
-            .filter(|v| prerelease || v.pre.is_empty())
-            .collect();
+        let verified = receipt.verified_versions_for(prerelease);
         let target = self.ctx.target.as_str();
         let (to, why) = match &view.document {
             None => {

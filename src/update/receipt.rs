@@ -178,6 +178,14 @@ impl Receipt {
         all
     }
 
+    /// [`Receipt::verified_versions`] an update counts: the stable ones,
+    /// and pre-releases too with `prerelease` (`--prerelease`).
+    pub fn verified_versions_for(&self, prerelease: bool) -> Vec<Version> {
+        let mut all = self.verified_versions();
+        all.retain(|v| prerelease || v.pre.is_empty());
+        all
+    }
+
     /// Read from a receipt of a newer schema ([`parse_newer`]).
     pub fn is_newer(&self) -> bool {
         self.schema > SCHEMA

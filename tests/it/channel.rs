@@ -58,6 +58,18 @@ fn withdrawal_doc(serial: u64, replacement: &str) -> Value {
     })
 }
 
+/// [`on_1_2_0`], pinned there with `pin`, and 1.2.0 withdrawn for the
+/// pre-release 1.3.0-rc.1, which is released too.
+fn withdrawn_for_a_pre_release(pin: bool) -> World {
+    let world = on_1_2_0();
+    world.publish("1.3.0-rc.1");
+    if pin {
+        world.pane(&["self", "pin", "1.2.0"]).success();
+    }
+    serve_signed(&world, &withdrawal_doc(1, "1.3.0-rc.1"), &world.key, None);
+    world
+}
+
 fn empty_doc(serial: u64) -> Value {
     json!({"schema": 1, "serial": serial, "issued": "2026-12-01T09:00:00Z"})
 }
@@ -1090,9 +1102,7 @@ fn a_stable_release_the_listing_names_is_verified_before_check_names_it() {
 /// why; asked for (`--prerelease`, or by name), the pre-release is installed.
 #[test]
 fn a_pre_release_replacement_is_not_where_a_stable_installation_goes() {
-    let world = on_1_2_0();
-    world.publish("1.3.0-rc.1");
-    serve_signed(&world, &withdrawal_doc(1, "1.3.0-rc.1"), &world.key, None);
+    let world = withdrawn_for_a_pre_release(false);
     let run = at_now(&world, &["self", "check"]).code(10);
     assert!(
         run.stdout.contains("pane 1.1.3 is its replacement")
@@ -1216,10 +1226,7 @@ fn a_withdrawn_pre_release_goes_to_its_pre_release_replacement() {
 /// before.
 #[test]
 fn a_pinned_installation_is_not_pointed_at_a_pre_release_replacement() {
-    let world = on_1_2_0();
-    world.publish("1.3.0-rc.1");
-    world.pane(&["self", "pin", "1.2.0"]).success();
-    serve_signed(&world, &withdrawal_doc(1, "1.3.0-rc.1"), &world.key, None);
+    let world = withdrawn_for_a_pre_release(true);
     at_now(&world, &["self", "check"]).success();
     let said = |run: &crate::common::Run| {
         assert!(
@@ -1256,9 +1263,7 @@ fn a_pinned_installation_is_not_pointed_at_a_pre_release_replacement() {
 /// send a stable installation to the pre-release.
 #[test]
 fn a_refused_withdrawn_version_does_not_hint_at_a_pre_release_replacement() {
-    let world = on_1_2_0();
-    world.publish("1.3.0-rc.1");
-    serve_signed(&world, &withdrawal_doc(1, "1.3.0-rc.1"), &world.key, None);
+    let world = withdrawn_for_a_pre_release(false);
     at_now(&world, &["self", "update"]).success();
     assert_eq!(world.installed_version(), "1.1.3");
     let hinted = |run: &crate::common::Run| {
@@ -1292,10 +1297,7 @@ fn a_refused_withdrawn_version_does_not_hint_at_a_pre_release_replacement() {
 /// not used here (`replacement_refused` in `--json`).
 #[test]
 fn status_says_a_pre_release_replacement_is_not_used_here() {
-    let world = on_1_2_0();
-    world.publish("1.3.0-rc.1");
-    world.pane(&["self", "pin", "1.2.0"]).success();
-    serve_signed(&world, &withdrawal_doc(1, "1.3.0-rc.1"), &world.key, None);
+    let world = withdrawn_for_a_pre_release(true);
     at_now(&world, &["self", "check"]).success();
     let status = at_now(&world, &["self", "status", "--json"])
         .success()
@@ -1339,9 +1341,7 @@ fn status_says_a_pre_release_replacement_is_not_used_here() {
 /// when the channel's replacement is passed over; in words it is said once.
 #[test]
 fn a_dry_run_says_why_a_pre_release_replacement_is_passed_over() {
-    let world = on_1_2_0();
-    world.publish("1.3.0-rc.1");
-    serve_signed(&world, &withdrawal_doc(1, "1.3.0-rc.1"), &world.key, None);
+    let world = withdrawn_for_a_pre_release(false);
     let json = at_now(&world, &["self", "update", "--dry-run", "--json"])
         .success()
         .json();

@@ -699,12 +699,7 @@ mod tests {
             .binary(&binary)
             .write(mirror.path(), &key);
         let version = Version::new(1, 1, 3);
-        let id = pane::signature::key_id_of(
-            &signing::parse_public_key(&std::fs::read_to_string(key.pub_path()).unwrap())
-                .unwrap()
-                .to_base64(),
-        )
-        .unwrap();
+        let id = pane::signature::key_id_of(&key.public_key().to_base64()).unwrap();
         let compiled = |revoked: Vec<[u8; 8]>| TrustStore {
             keys: Vec::new(),
             revoked,

@@ -121,6 +121,18 @@ fn v(text: &str) -> Version {
     Version::parse(text).unwrap()
 }
 
+/// `withdraw VERSION --replacement REPLACEMENT --reason broken`.
+fn withdraw<'a>(version: &'a str, replacement: &'a str) -> [&'a str; 6] {
+    [
+        "withdraw",
+        version,
+        "--replacement",
+        replacement,
+        "--reason",
+        "broken",
+    ]
+}
+
 #[test]
 fn rollout_withdraw_and_critical_make_documents_pane_accepts() {
     let mirror = Mirror::new(&["1.1.3", "1.2.0", "1.2.1"]);
@@ -199,16 +211,6 @@ fn rollout_withdraw_and_critical_make_documents_pane_accepts() {
 #[test]
 fn bad_replacements_and_tampered_documents_are_refused() {
     let mirror = Mirror::new(&["1.1.2", "1.1.3", "1.2.0"]);
-    let withdraw = |version: &'static str, replacement: &'static str| {
-        [
-            "withdraw",
-            version,
-            "--replacement",
-            replacement,
-            "--reason",
-            "broken",
-        ]
-    };
     mirror.refused(&withdraw("1.2.0", "1.1.9"), "not released");
     mirror.refused(&withdraw("1.2.0", "1.2.0"), "its own replacement");
     mirror.refused(&["critical", "1.3.0"], "not released");
@@ -339,19 +341,9 @@ fn a_withdrawal_on_another_target_keeps_the_first() {
 #[test]
 fn a_replacement_the_withdrawn_release_would_refuse_is_refused() {
     let mirror = Mirror::new(&["1.0.5", "1.1.0", "1.2.0"]);
-    let withdraw = |replacement: &'static str| {
-        [
-            "withdraw",
-            "1.2.0",
-            "--replacement",
-            replacement,
-            "--reason",
-            "broken",
-        ]
-    };
     // pane 1.2.0 lets a channel send it no lower than 1.1.0.
-    mirror.refused(&withdraw("1.0.5"), "below 1.1.0");
-    mirror.ok(&withdraw("1.1.0"));
+    mirror.refused(&withdraw("1.2.0", "1.0.5"), "below 1.1.0");
+    mirror.ok(&withdraw("1.2.0", "1.1.0"));
     let document = mirror.verified().unwrap().document;
     assert_eq!(
         decide::replacement(&document, &v("1.2.0"), TARGET, &v("1.2.0"), false),
@@ -384,26 +376,16 @@ fn a_rollout_longer_than_a_year_is_refused() {
 #[test]
 fn a_replacement_must_be_a_stable_release_signed_as_itself() {
     let mirror = Mirror::new(&["1.1.3", "1.2.0", "1.3.0-rc.1", "1.1.4"]);
-    let withdraw = |replacement| {
-        [
-            "withdraw",
-            "1.2.0",
-            "--replacement",
-            replacement,
-            "--reason",
-            "r",
-        ]
-    };
-    mirror.refused(&withdraw("1.3.0-rc.1"), "is a pre-release");
+    mirror.refused(&withdraw("1.2.0", "1.3.0-rc.1"), "is a pre-release");
     // 1.1.4's folder holding 1.1.3's signed files.
     let (from, to) = (mirror.path().join("v1.1.3"), mirror.path().join("v1.1.4"));
     for name in ["SHA256SUMS", "SHA256SUMS.minisig"] {
         std::fs::copy(from.join(name), to.join(name)).unwrap();
     }
-    mirror.refused(&withdraw("1.1.4"), "not pane 1.1.4's SHA256SUMS");
+    mirror.refused(&withdraw("1.2.0", "1.1.4"), "not pane 1.1.4's SHA256SUMS");
     std::fs::write(to.join("SHA256SUMS.minisig"), "garbage\n").unwrap();
-    mirror.refused(&withdraw("1.1.4"), "is not a minisign signature");
-    mirror.ok(&withdraw("1.1.3"));
+    mirror.refused(&withdraw("1.2.0", "1.1.4"), "is not a minisign signature");
+    mirror.ok(&withdraw("1.2.0", "1.1.3"));
 }
 
 /// Releases approved out of order: the rollout never goes back to an older
@@ -427,20 +409,10 @@ fn a_rollout_never_goes_back_to_an_older_release() {
 #[test]
 fn a_release_signed_by_a_key_pane_does_not_trust_is_refused() {
     let mirror = Mirror::new(&["1.1.3", "1.2.0"]);
-    let withdraw = |replacement| {
-        [
-            "withdraw",
-            "1.2.0",
-            "--replacement",
-            replacement,
-            "--reason",
-            "r",
-        ]
-    };
     // Signed with the channel key, the wrong secret for a release.
     mirror.publish("1.1.4", &mirror.key);
     mirror.refused(
-        &withdraw("1.1.4"),
+        &withdraw("1.2.0", "1.1.4"),
         &format!(
             "v1.1.4/SHA256SUMS.minisig does not verify under a release key pane trusts: \
              SHA256SUMS.minisig was made by key {}",
@@ -459,31 +431,39 @@ fn a_release_signed_by_a_key_pane_does_not_trust_is_refused() {
     // ones, and the mirror's test key is none of them.
     mirror.refused_trusting(
         &[],
-        &withdraw("1.1.3"),
+        &withdraw("1.2.0", "1.1.3"),
         "which is not one of the release keys compiled from keys/",
     );
     // Each key given is trusted (the active key and the backup, say)...
     let (ours, theirs) = (mirror.release_key.pub_path(), stranger.pub_path());
-    mirror.refused_trusting(&[&ours, &theirs], &withdraw("1.1.4"), "was made by key");
+    mirror.refused_trusting(
+        &[&ours, &theirs],
+        &withdraw("1.2.0", "1.1.4"),
+        "was made by key",
+    );
     let output = mirror.trusting(&[&ours, &theirs], &["critical", "1.2.1"]);
     assert!(output.status.success(), "{output:?}");
     // ...but never the channel key: a key holds one role only.
     mirror.refused_trusting(
         &[&ours, &mirror.key.pub_path()],
-        &withdraw("1.1.3"),
+        &withdraw("1.2.0", "1.1.3"),
         "is a channel key",
     );
     // Nor the key of the document before a rotation (--base-pub), nor one
     // compiled into pane from keys/channel/.
     let former = TestKey::generate();
-    let mut rotated = withdraw("1.1.3").to_vec();
+    let mut rotated = withdraw("1.2.0", "1.1.3").to_vec();
     let former_pub = former.pub_path();
     rotated.extend(["--base-pub", former_pub.to_str().unwrap()]);
     mirror.refused_trusting(&[&ours, &former_pub], &rotated, "is a channel key");
     let compiled = Path::new(env!("CARGO_MANIFEST_DIR")).join("../keys/channel/pane-channel-1.pub");
     assert!(compiled.is_file(), "{}", compiled.display());
-    mirror.refused_trusting(&[&ours, &compiled], &withdraw("1.1.3"), "is a channel key");
-    mirror.ok(&withdraw("1.1.3"));
+    mirror.refused_trusting(
+        &[&ours, &compiled],
+        &withdraw("1.2.0", "1.1.3"),
+        "is a channel key",
+    );
+    mirror.ok(&withdraw("1.2.0", "1.1.3"));
     let document = mirror.verified().unwrap().document;
     assert_eq!(
         document
